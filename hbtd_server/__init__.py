@@ -1,0 +1,19 @@
+"""hbtd_server: the Heartbeat Tracker Service (HBTD API v1).
+
+The sans-IO core is ``hbtd_server.core``; this package adds the HTTP API, the HSM notifier and
+the service that runs them.
+"""
+
+from ._api import create_quart_app
+from ._engine import Engine, HsmHealth, TransitionListener
+from ._fastpath import HeartbeatFastPath
+from ._service import serve
+
+__all__ = [
+    "Engine",
+    "HeartbeatFastPath",
+    "HsmHealth",
+    "TransitionListener",
+    "create_quart_app",
+    "serve",
+]

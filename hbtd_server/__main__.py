@@ -1,0 +1,5 @@
+"""``python -m hbtd_server`` is ``hbtd``."""
+
+from .cli import main
+
+main()

@@ -1,0 +1,223 @@
+"""The HBTD v1 HTTP API (everything but the heartbeat fast path) as a quart-trio app.
+
+Handlers are thin: decode, ask the engine, render. Every error is an RFC 7807 problem; a wrong
+method gets 405 with ``Allow``; a client's mistake is never a 500.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Awaitable, Callable
+from typing import TypeVar, cast
+
+from quart import Quart, Response, request
+from quart_trio import QuartTrio
+from werkzeug.exceptions import HTTPException, MethodNotAllowed, RequestEntityTooLarge
+
+from ._engine import Engine
+from ._problem import PROBLEM_CONTENT_TYPE, problem_body
+from .core import (
+    MAX_HEARTBEAT_BODY,
+    HbtdError,
+    InvalidRequest,
+    PayloadTooLarge,
+    decode_json_body,
+    parse_heartbeat,
+    verify_normalize,
+)
+
+__all__ = ["MAX_HBSTATES_NAMES", "MAX_REQUEST_BODY", "accept_heartbeat", "create_quart_app"]
+
+log = logging.getLogger("hbtd.api")
+
+_Handler = TypeVar("_Handler", bound=Callable[..., Awaitable[Response]])
+
+API_ROOT = "/hmi/v1"
+#: Largest body any endpoint reads: a /hbstates query for a whole large machine.
+MAX_REQUEST_BODY = 4 * 1024 * 1024
+#: Most names one /hbstates query may ask about (HSM asks for every On node at once).
+MAX_HBSTATES_NAMES = 50_000
+MAX_PARAMS_BODY = 64 * 1024
+_MAX_QUERIED_NAME = 256
+_HEARTBEAT_INSTANCE = API_ROOT + "/heartbeat"
+#: Upstream's in-handler 405 details (hbtd-upstream-behavior.md 1.2), keyed by sorted Allow.
+_WRONG_METHOD_DETAILS = {
+    ("POST",): "Only POST operations supported",
+    ("GET", "PATCH"): "Only PATCH and GET operations supported",
+    ("GET",): "Only GET operation supported",
+}
+
+
+def accept_heartbeat(engine: Engine, body: bytes, path_xname: str | None) -> None:
+    """Validate a heartbeat and hand it to the engine.
+
+    Raises:
+        InvalidRequest: as ``core.parse_heartbeat`` does.
+    """
+    engine.heartbeat(parse_heartbeat(body, path_xname=path_xname))
+
+
+def create_quart_app(engine: Engine) -> Quart:
+    """Build the Quart app serving the HBTD v1 API over ``engine``."""
+    app = QuartTrio("hbtd_server")
+    app.config["MAX_CONTENT_LENGTH"] = MAX_REQUEST_BODY
+
+    def route(path: str, methods: list[str]) -> Callable[[_Handler], _Handler]:
+        decorator = app.route(API_ROOT + path, methods=methods, provide_automatic_options=False)
+        return cast(Callable[[_Handler], _Handler], decorator)
+
+    @route("/heartbeat", ["POST"])
+    async def heartbeat_full() -> Response:
+        return await _heartbeat(engine, None)
+
+    @route("/heartbeat/<xname>", ["POST"])
+    async def heartbeat_xname(xname: str) -> Response:
+        return await _heartbeat(engine, xname)
+
+    @route("/hbstates", ["POST"])
+    async def hbstates() -> Response:
+        body = await _body()
+        try:
+            document = decode_json_body(body, limit=MAX_REQUEST_BODY)
+        except InvalidRequest:
+            raise InvalidRequest("Error unmarshalling inbound request") from None
+        names = _queried_names(document)
+        return _json(
+            {
+                "HBStates": [
+                    {"XName": name, "Heartbeating": _heartbeating(engine, name)} for name in names
+                ]
+            }
+        )
+
+    @route("/hbstate/<xname>", ["GET"])
+    async def hbstate(xname: str) -> Response:
+        name = verify_normalize(xname)
+        if name is None:
+            raise InvalidRequest("Invalid Component Name")
+        return _json({"XName": name, "Heartbeating": engine.is_heartbeating(name)})
+
+    @route("/params", ["GET", "PATCH"])
+    async def params() -> Response:
+        if request.method == "PATCH":
+            body = decode_json_body(await _body(), limit=MAX_PARAMS_BODY)
+            engine.set_params(engine.params.patched(body))
+        return _json(engine.params.to_json())
+
+    @route("/health", ["GET"])
+    async def health() -> Response:
+        return _json(
+            {
+                "KvStore": "Initialization key present: HBTD_OK",
+                "MsgBus": "Not Connected",
+                "HsmStatus": engine.hsm.describe(engine.params),
+            }
+        )
+
+    @route("/liveness", ["GET"])
+    async def liveness() -> Response:
+        return _empty(204)
+
+    @route("/readiness", ["GET"])
+    async def readiness() -> Response:
+        return _empty(204)
+
+    @app.errorhandler(HbtdError)
+    async def hbtd_error(error: HbtdError) -> Response:
+        return _problem(error.status_hint, error.detail, error.title)
+
+    @app.errorhandler(HTTPException)
+    async def http_error(error: HTTPException) -> Response:
+        status = error.code or 500
+        detail = error.description
+        title = None
+        headers = {}
+        if isinstance(error, MethodNotAllowed) and error.valid_methods:
+            allowed = sorted(m for m in error.valid_methods if m != "HEAD")
+            headers["Allow"] = ", ".join(allowed)
+            detail = _WRONG_METHOD_DETAILS.get(
+                tuple(allowed), f"Only {' and '.join(allowed)} operations supported"
+            )
+        elif status == 404:
+            detail = f"No such endpoint: {request.path}"
+        elif status == 413:
+            detail = f"Request body is larger than {MAX_REQUEST_BODY} bytes"
+            title = PayloadTooLarge.title  # the same title on every endpoint
+        response = _problem(status, detail, title)
+        response.headers.update(headers)
+        return response
+
+    @app.errorhandler(Exception)
+    async def unexpected(error: Exception) -> Response:
+        log.exception("bug: unexpected error answering %s %s", request.method, request.path)
+        return _problem(500, "Unexpected error; see the tracker's log")
+
+    return app
+
+
+async def _body() -> bytes:
+    return cast(bytes, await request.get_data(as_text=False))
+
+
+async def _heartbeat(engine: Engine, path_xname: str | None) -> Response:
+    # Both heartbeat routes report problems with instance /hmi/v1/heartbeat, as upstream and
+    # the fast path do, so the two paths give byte-identical answers.
+    try:
+        try:
+            body = await _body()
+        except RequestEntityTooLarge:
+            raise PayloadTooLarge(
+                f"Request body is larger than {MAX_HEARTBEAT_BODY} bytes"
+            ) from None
+        accept_heartbeat(engine, body, path_xname)
+    except HbtdError as error:
+        return _problem(error.status_hint, error.detail, error.title, _HEARTBEAT_INSTANCE)
+    return _empty(200)
+
+
+def _queried_names(document: object) -> list[str]:
+    if document is None:
+        return []
+    if not isinstance(document, dict):
+        raise InvalidRequest("Error unmarshalling inbound request")
+    names = next((v for k, v in document.items() if k.lower() == "xnames"), None)
+    if names is None:
+        return []
+    if not isinstance(names, list) or not all(isinstance(n, str) for n in names):
+        raise InvalidRequest("Error unmarshalling inbound request")
+    if len(names) > MAX_HBSTATES_NAMES:
+        raise InvalidRequest(f"Too many XNames: {len(names)} (at most {MAX_HBSTATES_NAMES})")
+    if any(len(n) > _MAX_QUERIED_NAME for n in names):
+        raise InvalidRequest(f"XNames longer than {_MAX_QUERIED_NAME} characters are not xnames")
+    return names
+
+
+def _heartbeating(engine: Engine, name: str) -> bool:
+    normal = verify_normalize(name)
+    return normal is not None and engine.is_heartbeating(normal)
+
+
+def _json(document: object, status: int = 200) -> Response:
+    return Response(
+        json.dumps(document, separators=(",", ":")),
+        status=status,
+        content_type="application/json",
+    )
+
+
+def _empty(status: int) -> Response:
+    response = Response(b"", status=status)
+    # Upstream answers heartbeats with no Content-Type at all.
+    del response.headers["Content-Type"]
+    return response
+
+
+def _problem(
+    status: int, detail: str | None, title: str | None = None, instance: str | None = None
+) -> Response:
+    return Response(
+        problem_body(status, detail, instance or request.path, title),
+        status=status,
+        content_type=PROBLEM_CONTENT_TYPE,
+    )

@@ -1,0 +1,184 @@
+"""The running tracker: parameters, the core, the HSM ledger, and who to tell about changes.
+
+Everything runs on one trio thread, so there are no locks: HTTP handlers, the detector and the
+notifiers take turns. The engine itself never blocks; tasks wait on its events.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from collections import Counter
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+
+import trio
+
+from .core import HbState, Heartbeat, HsmLedger, Kind, Params, Tracker, Transition
+
+__all__ = ["Engine", "HsmHealth", "TransitionListener"]
+
+log = logging.getLogger("hbtd")
+
+#: Called with every batch of transitions as they happen (telemetry, metrics, simulators).
+TransitionListener = Callable[[Sequence[Transition]], None]
+
+
+@dataclass(slots=True)
+class HsmHealth:
+    """What the notifier knows about HSM, for ``/health`` and the logs."""
+
+    ready: bool | None = None  # None: not asked yet
+    reason: str = "not polled yet"
+    patches_sent: int = 0
+    patches_failed: int = 0
+    last_error: str = ""
+
+    def describe(self, params: Params) -> str:
+        """The ``HsmStatus`` string of ``/health``."""
+        if params.nosm:
+            return "Not ready: HSM traffic disabled (Nosm)"
+        if self.ready is None:
+            return "Not initialized"
+        return "Ready" if self.ready else f"Not ready: {self.reason}"
+
+
+@dataclass(slots=True)
+class _Wave:
+    # Transitions since the last summary line, so the log says "1,000 warned", not 1,000 lines.
+    counts: Counter[Kind] = field(default_factory=Counter)
+    examples: dict[Kind, str] = field(default_factory=dict)
+
+
+class Engine:
+    """Owns the tracker's state and routes its changes.
+
+    Args:
+        params: the starting parameters.
+        clock: seconds on a monotonic scale; ``trio.current_time`` in service.
+    """
+
+    def __init__(self, params: Params, *, clock: Callable[[], float] = trio.current_time) -> None:
+        self._params = params
+        self.clock = clock
+        self.tracker = Tracker(warntime=params.warntime, errtime=params.errtime)
+        self.ledger = HsmLedger()
+        self.hsm = HsmHealth()
+        self.listeners: list[TransitionListener] = []
+        self.heartbeats_accepted = 0
+        self.transitions_total: Counter[Kind] = Counter()
+        self._wave = _Wave()
+        self._detector_wakeup = trio.Event()
+        self._detector_sleeps_until = math.inf
+        self.hsm_work = trio.Event()
+        self.params_changed = trio.Event()
+
+    # -- parameters -----------------------------------------------------------------------
+
+    @property
+    def params(self) -> Params:
+        """The parameters in force."""
+        return self._params
+
+    def set_params(self, params: Params) -> None:
+        """Apply new parameters at once (from ``PATCH /params``)."""
+        old, self._params = self._params, params
+        if old == params:
+            return
+        self.tracker.set_times(warntime=params.warntime, errtime=params.errtime)
+        _apply_log_level(params.debug)
+        changed = {k: v for k, v in params.to_json().items() if old.to_json()[k] != v}
+        log.info("parameters changed: %s", ", ".join(f"{k}={v}" for k, v in changed.items()))
+        self._poke_detector()
+        self.params_changed.set()
+        self.params_changed = trio.Event()
+
+    # -- events in ------------------------------------------------------------------------
+
+    def heartbeat(self, heartbeat: Heartbeat) -> None:
+        """Take one validated heartbeat. Never blocks: this is the hot path."""
+        self.heartbeats_accepted += 1
+        transition = self.tracker.heartbeat(
+            heartbeat.xname,
+            self.clock(),
+            timestamp=heartbeat.timestamp,
+            status=heartbeat.status,
+        )
+        if transition is not None:
+            self._publish((transition,))
+            # A new or restarted component may be due before the detector's next wake-up.
+            if transition.at + self._params.warntime < self._detector_sleeps_until:
+                self._poke_detector()
+
+    def detect(self) -> float:
+        """Fire due deadlines; return when to look again (``math.inf``: nothing tracked)."""
+        transitions = self.tracker.advance(self.clock())
+        if transitions:
+            self._publish(transitions)
+        next_deadline = self.tracker.next_deadline()
+        self._detector_sleeps_until = math.inf if next_deadline is None else next_deadline
+        return self._detector_sleeps_until
+
+    async def wait_detector_wakeup(self, deadline: float) -> None:
+        """Sleep until ``deadline`` or until something earlier may be due."""
+        with trio.move_on_at(deadline):
+            await self._detector_wakeup.wait()
+        self._detector_wakeup = trio.Event()
+
+    # -- queries --------------------------------------------------------------------------
+
+    def is_heartbeating(self, xname: str) -> bool:
+        """Upstream's ``Heartbeating`` for a normalized name."""
+        return self.tracker.is_heartbeating(xname, self.clock())
+
+    def state_counts(self) -> dict[HbState, int]:
+        """Tracked components per state."""
+        return self.tracker.counts()
+
+    # -- logging --------------------------------------------------------------------------
+
+    def flush_wave_log(self) -> None:
+        """Log one summary line per kind of transition seen since the last call."""
+        wave, self._wave = self._wave, _Wave()
+        for kind, count in wave.counts.items():
+            level = logging.WARNING if kind in (Kind.WARNING, Kind.DEAD) else logging.INFO
+            log.log(
+                level,
+                "%s: %d component%s (e.g. %s); %d tracked",
+                kind.hsm.message,
+                count,
+                "" if count == 1 else "s",
+                wave.examples[kind],
+                len(self.tracker),
+            )
+
+    # -- internals ------------------------------------------------------------------------
+
+    def _publish(self, transitions: Sequence[Transition]) -> None:
+        ledger = self.ledger
+        wave = self._wave
+        for transition in transitions:
+            ledger.want(transition.xname, transition.kind)
+            wave.counts[transition.kind] += 1
+            wave.examples.setdefault(transition.kind, transition.xname)
+            self.transitions_total[transition.kind] += 1
+            if log.isEnabledFor(logging.DEBUG):
+                log.debug(
+                    "%s %s: due %.3f, detected %.3f, sender TimeStamp %r, Status %r",
+                    transition.xname,
+                    transition.kind.name.lower(),
+                    transition.due,
+                    transition.at,
+                    transition.sender_timestamp,
+                    transition.status,
+                )
+        for listener in self.listeners:
+            listener(transitions)
+        self.hsm_work.set()
+
+    def _poke_detector(self) -> None:
+        self._detector_wakeup.set()
+
+
+def _apply_log_level(debug: int) -> None:
+    logging.getLogger("hbtd").setLevel(logging.DEBUG if debug > 0 else logging.INFO)

@@ -1,0 +1,26 @@
+"""RFC 7807 problem documents, as upstream's hms-base writes them."""
+
+from __future__ import annotations
+
+import json
+from http import HTTPStatus
+
+__all__ = ["PROBLEM_CONTENT_TYPE", "problem_body"]
+
+PROBLEM_CONTENT_TYPE = "application/problem+json"
+
+
+def problem_body(status: int, detail: str | None, instance: str, title: str | None = None) -> bytes:
+    """Encode a problem: members ``type``, ``title``, ``detail``, ``instance``, ``status``.
+
+    Like hms-base, an empty detail is left out and the body ends in a newline.
+    """
+    document: dict[str, object] = {
+        "type": "about:blank",
+        "title": title or HTTPStatus(status).phrase,
+    }
+    if detail:
+        document["detail"] = detail
+    document["instance"] = instance
+    document["status"] = status
+    return json.dumps(document, separators=(",", ":")).encode() + b"\n"

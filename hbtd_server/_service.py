@@ -1,0 +1,120 @@
+"""Wires the tracker together in one trio nursery and runs it until told to stop.
+
+Tasks: the HTTP server (hypercorn's trio worker), the detector (sleeps until the next
+deadline), the HSM readiness poller and notifier, and the wave logger. On SIGTERM or SIGINT the
+server stops accepting, pending HSM changes get a short, bounded chance to go out, and the
+process exits 0.
+"""
+
+from __future__ import annotations
+
+import logging
+import signal
+from collections.abc import Awaitable, Callable
+from typing import Any, cast
+
+import trio
+from hypercorn.config import Config
+from hypercorn.trio import serve as hypercorn_serve
+
+from ._api import create_quart_app
+from ._engine import Engine
+from ._fastpath import HeartbeatFastPath
+from ._hsm import flush_hsm, make_hsm_client, run_hsm_notifier, run_hsm_ready_poller
+from .core import Params
+
+__all__ = ["SHUTDOWN_FLUSH_LIMIT", "run_detector", "serve"]
+
+log = logging.getLogger("hbtd")
+
+#: The longest a shutdown waits for HSM to take what is pending.
+SHUTDOWN_FLUSH_LIMIT = 5.0
+_WAVE_LOG_PERIOD = 1.0
+
+
+async def run_detector(
+    engine: Engine, *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED
+) -> None:
+    """Fire deadlines as they come due; sleep in between."""
+    task_status.started()
+    while True:
+        await engine.wait_detector_wakeup(engine.detect())
+
+
+async def _run_wave_logger(engine: Engine) -> None:
+    while True:
+        await trio.sleep(_WAVE_LOG_PERIOD)
+        engine.flush_wave_log()
+
+
+async def _wait_for_signal() -> None:
+    with trio.open_signal_receiver(signal.SIGTERM, signal.SIGINT) as signals:
+        async for signum in signals:
+            log.info("received %s: shutting down", signal.Signals(signum).name)
+            return
+
+
+def hypercorn_config(*, host: str, port: int) -> Config:
+    """Hypercorn settings for the tracker."""
+    config = Config()
+    config.bind = [f"[{host}]:{port}" if ":" in host else f"{host}:{port}"]
+    config.accesslog = None  # one line per heartbeat would drown everything else
+    config.errorlog = logging.getLogger("hypercorn.error")
+    # Nodes beat every few seconds: keep their connections open between beats.
+    config.keep_alive_timeout = 30
+    config.graceful_timeout = 2
+    config.backlog = 1024
+    return config
+
+
+async def serve(
+    params: Params,
+    *,
+    host: str = "0.0.0.0",
+    engine: Engine | None = None,
+    shutdown_trigger: Callable[[], Awaitable[None]] | None = None,
+    task_status: trio.TaskStatus[list[str]] = trio.TASK_STATUS_IGNORED,
+) -> None:
+    """Run the tracker until ``shutdown_trigger`` returns (default: SIGTERM or SIGINT).
+
+    Args:
+        params: the starting parameters (``params.port`` is where it listens; 0 picks one).
+        host: the address to listen on.
+        engine: an engine to serve, for tests that look inside; a new one by default.
+        shutdown_trigger: an async function whose return starts a clean shutdown.
+        task_status: started with the list of URLs the server listens on.
+    """
+    engine = engine or Engine(params)
+    app = HeartbeatFastPath(engine, create_quart_app(engine))
+    trigger = shutdown_trigger or _wait_for_signal
+    log.info("hbtd starting with %s", _describe(params))
+    async with make_hsm_client() as client, trio.open_nursery() as nursery:
+        await nursery.start(run_detector, engine)
+        await nursery.start(run_hsm_ready_poller, engine, client)
+        await nursery.start(run_hsm_notifier, engine, client)
+        nursery.start_soon(_run_wave_logger, engine)
+        config = hypercorn_config(host=host, port=params.port)
+        server_done = trio.Event()
+
+        async def run_server(*, task_status: trio.TaskStatus[list[str]]) -> None:
+            try:
+                await hypercorn_serve(
+                    cast(Any, app), config, shutdown_trigger=trigger, task_status=task_status
+                )
+            finally:
+                server_done.set()
+
+        binds: list[str] = await nursery.start(run_server)
+        log.info("listening on %s", ", ".join(binds))
+        task_status.started(binds)
+        # The server returns once the trigger fired and its connections drained.
+        await server_done.wait()
+        engine.detect()
+        engine.flush_wave_log()
+        await flush_hsm(engine, client, within=min(SHUTDOWN_FLUSH_LIMIT, params.sm_timeout))
+        nursery.cancel_scope.cancel()
+    log.info("Done. Exiting.")
+
+
+def _describe(params: Params) -> str:
+    return ", ".join(f"{key}={value}" for key, value in params.to_json().items())

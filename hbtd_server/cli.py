@@ -1,0 +1,168 @@
+"""``hbtd``: the heartbeat tracker's command line.
+
+Flags, environment variables and defaults are upstream's (``--warntime`` or ``HBTD_WARNTIME``,
+and so on), so an existing deployment switches without edits; dashed spellings work too.
+Numbers take upstream's Go syntax (``0x20`` is 32). Flags win over the environment.
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+from collections.abc import Callable
+from functools import partial
+from typing import Any, TypeVar
+
+import click
+import trio
+
+from ._service import serve
+from .core import Params, parse_go_uint, parse_telemetry_host
+
+__all__ = ["main"]
+
+log = logging.getLogger("hbtd")
+
+
+class _GoUint(click.ParamType):  # type: ignore[type-arg]
+    name = "integer"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> int:
+        if isinstance(value, int):
+            return value
+        try:
+            return parse_go_uint(str(value).strip())
+        except ValueError:
+            self.fail(f"{value!r} is not a non-negative integer", param, ctx)
+
+
+GO_UINT = _GoUint()
+
+
+_F = TypeVar("_F", bound=Callable[..., Any])
+
+
+def _option(*names: str, env: str, help: str, **kwargs: Any) -> Callable[[_F], _F]:
+    return click.option(
+        *names, envvar=env, show_envvar=True, show_default=True, help=help, **kwargs
+    )
+
+
+@click.command(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+@_option("--port", env="HBTD_PORT", type=GO_UINT, default=28500, help="HTTP port to listen on.")
+@_option("--host", env="HBTD_HOST", default="0.0.0.0", help="Address to listen on.")
+@_option(
+    "--warntime",
+    env="HBTD_WARNTIME",
+    type=GO_UINT,
+    default=10,
+    help="Seconds without a heartbeat before a node 'might be dead' (HSM Ready/Warning).",
+)
+@_option(
+    "--errtime",
+    env="HBTD_ERRTIME",
+    type=GO_UINT,
+    default=30,
+    help="Seconds without a heartbeat before a node is 'declared dead' (HSM Standby/Alert).",
+)
+@_option(
+    "--interval",
+    env="HBTD_INTERVAL",
+    type=GO_UINT,
+    default=5,
+    help="Seconds between HSM resends while HSM is down or failing. Detection itself is "
+    "deadline-driven and does not poll.",
+)
+@_option(
+    "--kv_url",
+    "--kv-url",
+    "kv_url",
+    env="HBTD_KV_URL",
+    default="mem:",
+    help="State store: 'mem:' keeps state in this process.",
+)
+@_option(
+    "--sm_url",
+    "--sm-url",
+    "sm_url",
+    env="HBTD_SM_URL",
+    default="http://localhost:27779/hsm/v2",
+    help="HSM base URL; PATCHes go to {sm_url}/State/Components/BulkStateData.",
+)
+@_option(
+    "--sm_retries",
+    "--sm-retries",
+    "sm_retries",
+    env="HBTD_SM_RETRIES",
+    type=GO_UINT,
+    default=3,
+    help="Retries of a failed HSM PATCH, with backoff, within --sm_timeout.",
+)
+@_option(
+    "--sm_timeout",
+    "--sm-timeout",
+    "sm_timeout",
+    env="HBTD_SM_TIMEOUT",
+    type=GO_UINT,
+    default=10,
+    help="Seconds one HSM interaction (a PATCH with its retries) may take.",
+)
+@_option(
+    "--nosm",
+    env="HBTD_NOSM",
+    is_flag=True,
+    default=False,
+    help="Send nothing to HSM (changes are kept until Nosm is turned off).",
+)
+@_option(
+    "--use_telemetry",
+    "--use-telemetry",
+    "use_telemetry",
+    env="HBTD_USE_TELEMETRY",
+    type=click.BOOL,
+    default=True,
+    help="Publish heartbeat changes on the telemetry bus (Kafka).",
+)
+@_option(
+    "--telemetry_host",
+    "--telemetry-host",
+    "telemetry_host",
+    env="HBTD_TELEMETRY_HOST",
+    default="",
+    help="Telemetry bus as host:port:topic.",
+)
+@_option(
+    "--debug",
+    env="HBTD_DEBUG",
+    type=GO_UINT,
+    default=0,
+    help="Log verbosity: 0 logs waves of changes, 1 and up log every change and more.",
+)
+def main(host: str, **values: Any) -> None:
+    """Heartbeat Tracker Service: HBTD API v1 on /hmi/v1, reporting to HSM.
+
+    Nodes POST heartbeats; a node silent for --warntime seconds is reported to HSM as
+    Ready/Warning ("might be dead"), silent for --errtime as Standby/Alert ("declared dead").
+    """
+    logging.basicConfig(
+        level=logging.DEBUG if values["debug"] else logging.INFO,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+        stream=sys.stderr,
+    )
+    logging.getLogger("httpx").setLevel(logging.WARNING)
+    if values["telemetry_host"] and parse_telemetry_host(values["telemetry_host"]) is None:
+        log.error(
+            "ignoring --telemetry_host %r: expected host:port:topic", values["telemetry_host"]
+        )
+        values["telemetry_host"] = ""
+    try:
+        params = Params(**values)
+    except ValueError as error:
+        raise click.UsageError(str(error)) from None
+    if params.kv_url != "mem:":
+        raise click.UsageError(f"--kv_url {params.kv_url!r}: only 'mem:' is supported so far")
+    try:
+        trio.run(partial(serve, params, host=host))
+    except OSError as error:
+        log.error("cannot serve on %s:%d: %s", host, params.port, error)
+        sys.exit(1)

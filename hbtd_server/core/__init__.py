@@ -1,0 +1,54 @@
+"""The tracker's sans-IO core: no clock, no I/O, no trio, no HTTP.
+
+Import from here, never from the ``_`` modules.
+"""
+
+from ._errors import HbtdError, InvalidRequest, NotFound, PayloadTooLarge
+from ._goparse import parse_go_bool, parse_go_int, parse_go_uint
+from ._heartbeat import (
+    MAX_FIELD_LENGTH,
+    MAX_HEARTBEAT_BODY,
+    Heartbeat,
+    decode_json_body,
+    parse_heartbeat,
+)
+from ._hsm_ledger import DEFAULT_MAX_IDS_PER_PATCH, HsmLedger, HsmPatch
+from ._params import DEFAULT_PARAMS, Params, parse_telemetry_host
+from ._states import TRANSITIONS, HbState, HsmTarget, Kind, Trigger
+from ._tracker import SHUTDOWN_STATUS, ComponentView, Tracker, Transition
+from ._xname import MAX_XNAME_LENGTH, hms_type, is_node, normalize, verify_normalize
+
+__all__ = [
+    "DEFAULT_MAX_IDS_PER_PATCH",
+    "DEFAULT_PARAMS",
+    "MAX_FIELD_LENGTH",
+    "MAX_HEARTBEAT_BODY",
+    "MAX_XNAME_LENGTH",
+    "SHUTDOWN_STATUS",
+    "TRANSITIONS",
+    "ComponentView",
+    "HbState",
+    "HbtdError",
+    "Heartbeat",
+    "HsmLedger",
+    "HsmPatch",
+    "HsmTarget",
+    "InvalidRequest",
+    "Kind",
+    "NotFound",
+    "Params",
+    "PayloadTooLarge",
+    "Tracker",
+    "Transition",
+    "Trigger",
+    "decode_json_body",
+    "hms_type",
+    "is_node",
+    "normalize",
+    "parse_go_bool",
+    "parse_go_int",
+    "parse_go_uint",
+    "parse_heartbeat",
+    "parse_telemetry_host",
+    "verify_normalize",
+]

@@ -1,0 +1,141 @@
+"""Heartbeat requests: bytes in, a validated :class:`Heartbeat` or an :class:`InvalidRequest` out.
+
+Checks and their detail strings follow upstream, in upstream's order: JSON shape and field types
+(``Invalid JSON data type``, ``Invalid data type in <Field> field``), then missing fields
+(``Missing Component field``, ``Missing Status field``, ``Missing Timestamp field``), then the
+name (``Invalid Component Name``) and the NID (``Invalid NID``). Keys match case-insensitively,
+so ``TimeStamp`` and ``Timestamp`` both work. Hostname and NID are optional, as the API document
+says. Names are normalized; the path form is validated too (upstream takes any string there).
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any
+
+from ._errors import InvalidRequest, PayloadTooLarge
+from ._goparse import parse_go_int
+from ._xname import hms_type, normalize, verify_normalize
+
+__all__ = [
+    "MAX_FIELD_LENGTH",
+    "MAX_HEARTBEAT_BODY",
+    "Heartbeat",
+    "decode_json_body",
+    "parse_heartbeat",
+]
+
+#: A heartbeat is about 80 bytes; anything near this is not a heartbeat.
+MAX_HEARTBEAT_BODY = 16 * 1024
+#: Longest Status, TimeStamp, Hostname or NID text accepted.
+MAX_FIELD_LENGTH = 256
+
+_FULL_FIELDS = ("Component", "Hostname", "NID", "Status", "Timestamp")
+_XNAME_FIELDS = ("Status", "Timestamp")
+
+
+@dataclass(frozen=True, slots=True)
+class Heartbeat:
+    """One accepted heartbeat.
+
+    Attributes:
+        xname: the normalized component name.
+        status: the sender's Status text.
+        timestamp: the sender's TimeStamp, as sent (never parsed, as upstream).
+        hostname: the sender's Hostname, if given.
+        nid: the sender's NID, if given.
+    """
+
+    xname: str
+    status: str
+    timestamp: str
+    hostname: str | None = None
+    nid: int | None = None
+
+
+def decode_json_body(body: bytes, *, limit: int) -> Any:
+    """Decode a request body as strict UTF-8 JSON.
+
+    Raises:
+        PayloadTooLarge: the body is longer than ``limit`` bytes.
+        InvalidRequest: it is not UTF-8 JSON, or is nested too deeply to decode.
+    """
+    if len(body) > limit:
+        raise PayloadTooLarge(f"Request body is larger than {limit} bytes")
+    try:
+        text = body.decode("utf-8")
+    except UnicodeDecodeError:
+        raise InvalidRequest("Request body is not valid UTF-8") from None
+    try:
+        return json.loads(text)
+    except RecursionError:
+        raise InvalidRequest("JSON is nested too deeply") from None
+    except ValueError:
+        raise InvalidRequest("Invalid JSON data type") from None
+
+
+def parse_heartbeat(body: bytes, *, path_xname: str | None = None) -> Heartbeat:
+    """Validate a heartbeat POST.
+
+    Args:
+        body: the raw request body.
+        path_xname: the ``{xname}`` of ``POST /heartbeat/{xname}``, or None for the full form.
+
+    Returns:
+        The heartbeat, with its name normalized.
+
+    Raises:
+        InvalidRequest: with upstream's detail text (or PayloadTooLarge).
+    """
+    document = decode_json_body(body, limit=MAX_HEARTBEAT_BODY)
+    if document is None:
+        document = {}  # JSON null decodes fine upstream and then misses every field
+    elif not isinstance(document, dict):
+        raise InvalidRequest("Invalid JSON data type")
+    fields = _XNAME_FIELDS if path_xname is not None else _FULL_FIELDS
+    values = _string_fields(document, fields)
+
+    if path_xname is None and not values.get("Component"):
+        raise InvalidRequest("Missing Component field")
+    status = values.get("Status")
+    if not status:
+        raise InvalidRequest("Missing Status field")
+    timestamp = values.get("Timestamp")
+    if not timestamp:
+        raise InvalidRequest("Missing Timestamp field")
+
+    if path_xname is not None:
+        xname = verify_normalize(path_xname)
+        if xname is None:
+            raise InvalidRequest("Invalid Component Name")
+        return Heartbeat(xname, status, timestamp)
+
+    # Upstream's check is on the name exactly as sent (upper case is refused); it is then
+    # normalized so that every endpoint agrees on the key.
+    component = values["Component"]
+    if hms_type(component) is None:
+        raise InvalidRequest("Invalid Component Name")
+    nid_text = values.get("NID")
+    nid = None
+    if nid_text:
+        try:
+            nid = parse_go_int(nid_text)
+        except ValueError:
+            raise InvalidRequest("Invalid NID") from None
+    return Heartbeat(normalize(component), status, timestamp, values.get("Hostname") or None, nid)
+
+
+def _string_fields(document: dict[str, Any], fields: tuple[str, ...]) -> dict[str, str]:
+    by_lower = {key.lower(): value for key, value in document.items()}
+    values: dict[str, str] = {}
+    for field in fields:
+        value = by_lower.get(field.lower())
+        if value is None:
+            continue
+        if not isinstance(value, str):
+            raise InvalidRequest(f"Invalid data type in {field} field")
+        if len(value) > MAX_FIELD_LENGTH:
+            raise InvalidRequest(f"{field} field is longer than {MAX_FIELD_LENGTH} characters")
+        values[field] = value
+    return values

@@ -1,0 +1,241 @@
+"""The tracker's operating parameters, with upstream's names, JSON shape and PATCH rules.
+
+``GET /params`` shows every value as a string in a fixed key order. ``PATCH /params`` takes
+string values with case-insensitive keys, checks them all, and applies all or nothing; the
+error detail concatenates one fragment per bad field, in upstream's order. Beyond upstream it
+refuses values that would break tracking (Errtime <= Warntime, Interval or Sm_timeout < 1) and
+changes that could not take effect (Port, Kv_url).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from ._errors import InvalidRequest
+from ._goparse import parse_go_bool, parse_go_uint
+
+__all__ = ["DEFAULT_PARAMS", "Params", "parse_telemetry_host"]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Params:
+    """One consistent set of parameters. Instances are immutable: a PATCH makes a new one."""
+
+    debug: int = 0
+    nosm: bool = False
+    use_telemetry: bool = True
+    telemetry_host: str = ""
+    warntime: int = 10
+    errtime: int = 30
+    port: int = 28500
+    kv_url: str = "mem:"
+    interval: int = 5
+    sm_url: str = "http://localhost:27779/hsm/v2"
+    sm_timeout: int = 10
+    sm_retries: int = 3
+
+    def __post_init__(self) -> None:
+        problems = _cross_check(
+            warntime=self.warntime,
+            errtime=self.errtime,
+            interval=self.interval,
+            sm_timeout=self.sm_timeout,
+        )
+        if problems:
+            raise ValueError("".join(problems).strip())
+
+    def to_json(self) -> dict[str, str]:
+        """The ``/params`` object: upstream's key order, every value a string."""
+        return {
+            "Debug": str(self.debug),
+            "Nosm": "1" if self.nosm else "0",
+            "Use_telemetry": "1" if self.use_telemetry else "0",
+            "Telemetry_host": self.telemetry_host,
+            "Warntime": str(self.warntime),
+            "Errtime": str(self.errtime),
+            "Port": str(self.port),
+            "Kv_url": self.kv_url,
+            "Interval": str(self.interval),
+            "Sm_url": self.sm_url,
+            "Sm_timeout": str(self.sm_timeout),
+            "Sm_retries": str(self.sm_retries),
+        }
+
+    def patched(self, body: object) -> Params:
+        """Apply a decoded ``PATCH /params`` body and return the new parameters.
+
+        Args:
+            body: the decoded JSON. ``None`` (JSON null) changes nothing.
+
+        Raises:
+            InvalidRequest: with upstream's detail text; nothing is applied.
+        """
+        if body is None:
+            return self
+        if not isinstance(body, dict):
+            raise InvalidRequest("Invalid JSON data type")
+        given: dict[str, Any] = {key.lower(): value for key, value in body.items()}
+        for field in _FIELD_ORDER:
+            value = given.get(field.lower())
+            if value is not None and not isinstance(value, str):
+                raise InvalidRequest(f"Invalid data type in {field} field. ")
+        changes: dict[str, Any] = {}
+        problems: list[str] = []
+        for field in _CHECK_ORDER:
+            raw = given.get(field.lower())
+            if not raw:  # absent, null or "" all mean "not supplied", as upstream
+                continue
+            name = field.lower()
+            try:
+                changes[name] = _RULES[field](self, raw)
+            except _Rejected as why:
+                problems.append(f"Parameter '{name}' {why.args[0]}; ")
+        if not problems:
+            # Checked before building: the constructor would raise ValueError (a 500), not this.
+            problems = _cross_check(
+                **{
+                    name: changes.get(name, getattr(self, name))
+                    for name in ("warntime", "errtime", "interval", "sm_timeout")
+                }
+            )
+        if problems:
+            raise InvalidRequest("".join(problems))
+        return dataclasses.replace(self, **changes) if changes else self
+
+
+class _Rejected(Exception):
+    pass
+
+
+def _uint(_params: Params, raw: str) -> int:
+    try:
+        return parse_go_uint(raw)
+    except ValueError:
+        raise _Rejected(f"with illegal value '{raw}'") from None
+
+
+def _flag(_params: Params, raw: str) -> bool:
+    try:
+        return parse_go_bool(raw)
+    except ValueError:
+        raise _Rejected(f"with illegal value '{raw}'") from None
+
+
+def _telemetry_flag(_params: Params, raw: str) -> bool:
+    try:
+        return parse_go_bool(raw)
+    except ValueError:
+        raise _Rejected(f"with unknown value '{raw}'") from None
+
+
+def _telemetry_host(_params: Params, raw: str) -> str:
+    if parse_telemetry_host(raw) is None:
+        raise _Rejected(f"with invalid format '{raw}'")
+    return raw
+
+
+def _read_only(current: Callable[[Params], object]) -> Callable[[Params, str], object]:
+    def rule(params: Params, raw: str) -> object:
+        value = current(params)
+        if raw != str(value):
+            raise _Rejected("can't be changed in PATCH operation")
+        return value
+
+    return rule
+
+
+def _port(params: Params, raw: str) -> int:
+    # Sending back the current value is accepted, so that GET, edit, PATCH works.
+    try:
+        if parse_go_uint(raw) == params.port:
+            return params.port
+    except ValueError:
+        pass
+    raise _Rejected("can't be changed in PATCH operation")
+
+
+def _url(_params: Params, raw: str) -> str:
+    if not raw.startswith(("http://", "https://")) or len(raw) > 2048:
+        raise _Rejected(f"with invalid URL '{raw}'")
+    return raw
+
+
+def parse_telemetry_host(text: str) -> tuple[str, int, str] | None:
+    """Split ``host:port:topic``; None unless it has exactly three parts and a valid port."""
+    parts = text.split(":")
+    if len(parts) != 3 or not parts[0] or not parts[2]:
+        return None
+    try:
+        port = parse_go_uint(parts[1], bits=16)
+    except ValueError:
+        return None
+    if port == 0:
+        return None
+    return parts[0], port, parts[2]
+
+
+_FIELD_ORDER = (
+    "Debug",
+    "Nosm",
+    "Use_telemetry",
+    "Telemetry_host",
+    "Warntime",
+    "Errtime",
+    "Port",
+    "Kv_url",
+    "Interval",
+    "Sm_url",
+    "Sm_timeout",
+    "Sm_retries",
+)
+# Upstream's order of error fragments (Interval before Port, unlike the JSON order).
+_CHECK_ORDER = (
+    "Debug",
+    "Nosm",
+    "Use_telemetry",
+    "Telemetry_host",
+    "Warntime",
+    "Errtime",
+    "Interval",
+    "Port",
+    "Kv_url",
+    "Sm_url",
+    "Sm_timeout",
+    "Sm_retries",
+)
+_RULES: Mapping[str, Callable[[Params, str], object]] = {
+    "Debug": _uint,
+    "Nosm": _flag,
+    "Use_telemetry": _telemetry_flag,
+    "Telemetry_host": _telemetry_host,
+    "Warntime": _uint,
+    "Errtime": _uint,
+    "Interval": _uint,
+    "Port": _port,
+    "Kv_url": _read_only(lambda p: p.kv_url),
+    "Sm_url": _url,
+    "Sm_timeout": _uint,
+    "Sm_retries": _uint,
+}
+
+
+def _cross_check(*, warntime: int, errtime: int, interval: int, sm_timeout: int) -> list[str]:
+    # Upstream accepts these and then misbehaves (no warnings, no audits, every PATCH failing).
+    problems = []
+    if warntime < 1:
+        problems.append(f"Parameter 'warntime' must be at least 1, not {warntime}; ")
+    if errtime <= warntime:
+        problems.append(
+            f"Parameter 'errtime' ({errtime}) must be greater than warntime ({warntime}); "
+        )
+    if interval < 1:
+        problems.append(f"Parameter 'interval' must be at least 1, not {interval}; ")
+    if sm_timeout < 1:
+        problems.append(f"Parameter 'sm_timeout' must be at least 1, not {sm_timeout}; ")
+    return problems
+
+
+DEFAULT_PARAMS = Params()

@@ -1,0 +1,125 @@
+"""The engine and its detector task on trio's autojump clock: transitions fire exactly on time."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Sequence
+
+import pytest
+import trio
+import trio.testing
+
+from hbtd_server import Engine
+from hbtd_server._service import run_detector
+from hbtd_server.core import DEFAULT_PARAMS, Heartbeat, Kind, Transition
+
+# Every test takes ``autojump_clock``: pytest-trio only runs a test on virtual time when the
+# test itself (not one of its fixtures) asks for the clock.
+
+X = "x0c0s0b0n0"
+Y = "x0c0s1b0n0"
+
+
+class Recorder:
+    def __init__(self) -> None:
+        self.seen: list[tuple[float, str, Kind]] = []
+
+    def __call__(self, transitions: Sequence[Transition]) -> None:
+        self.seen.extend((trio.current_time(), t.xname, t.kind) for t in transitions)
+
+
+@pytest.fixture
+async def engine() -> AsyncIterator[tuple[Engine, Recorder]]:
+    engine = Engine(DEFAULT_PARAMS.patched({"Warntime": "10", "Errtime": "30"}))
+    recorder = Recorder()
+    engine.listeners.append(recorder)
+    async with trio.open_nursery() as nursery:
+        await nursery.start(run_detector, engine)
+        yield engine, recorder
+        nursery.cancel_scope.cancel()
+
+
+def beat(engine: Engine, xname: str) -> None:
+    engine.heartbeat(Heartbeat(xname, "OK", "2026-11-25T10:00:00+00:00"))
+
+
+async def test_warning_and_death_fire_exactly_at_their_deadlines(
+    engine: tuple[Engine, Recorder],
+    autojump_clock: trio.testing.MockClock,
+) -> None:
+    eng, recorder = engine
+    start = trio.current_time()
+    beat(eng, X)
+    await trio.sleep(40)
+    assert [(t - start, x, k) for t, x, k in recorder.seen] == [
+        (0.0, X, Kind.STARTED),
+        (10.0, X, Kind.WARNING),
+        (30.0, X, Kind.DEAD),
+    ]
+
+
+async def test_new_component_wakes_a_detector_sleeping_on_a_later_deadline(
+    engine: tuple[Engine, Recorder],
+    autojump_clock: trio.testing.MockClock,
+) -> None:
+    eng, recorder = engine
+    start = trio.current_time()
+    beat(eng, X)
+    await trio.sleep(12)  # X is in warning: the detector sleeps until its death at 30 s
+    beat(eng, Y)
+    await trio.sleep(10.5)  # past Y's deadline, so the detector has surely run
+    assert (start + 22.0, Y, Kind.WARNING) in recorder.seen
+
+
+async def test_restart_is_reported_at_once_and_rearms_the_warning(
+    engine: tuple[Engine, Recorder],
+    autojump_clock: trio.testing.MockClock,
+) -> None:
+    eng, recorder = engine
+    start = trio.current_time()
+    beat(eng, X)
+    await trio.sleep(15)
+    beat(eng, X)
+    await trio.sleep(11)
+    assert [(t - start, k) for t, _, k in recorder.seen] == [
+        (0.0, Kind.STARTED),
+        (10.0, Kind.WARNING),
+        (15.0, Kind.RESTARTED),
+        (25.0, Kind.WARNING),
+    ]
+
+
+async def test_steady_heartbeats_never_warn(
+    engine: tuple[Engine, Recorder], autojump_clock: trio.testing.MockClock
+) -> None:
+    eng, recorder = engine
+    for _ in range(100):
+        beat(eng, X)
+        await trio.sleep(3)
+    assert [k for _, _, k in recorder.seen] == [Kind.STARTED]
+
+
+async def test_lower_warntime_by_patch_takes_effect_for_tracked_components(
+    engine: tuple[Engine, Recorder],
+    autojump_clock: trio.testing.MockClock,
+) -> None:
+    eng, recorder = engine
+    start = trio.current_time()
+    beat(eng, X)
+    await trio.sleep(2)
+    eng.set_params(eng.params.patched({"Warntime": "4", "Errtime": "8"}))
+    await trio.sleep(10)
+    assert [(t - start, k) for t, _, k in recorder.seen] == [
+        (0.0, Kind.STARTED),
+        (4.0, Kind.WARNING),
+        (8.0, Kind.DEAD),
+    ]
+
+
+async def test_the_ledger_keeps_only_the_latest_wish(
+    engine: tuple[Engine, Recorder], autojump_clock: trio.testing.MockClock
+) -> None:
+    eng, _ = engine
+    beat(eng, X)
+    await trio.sleep(31)  # started, warning, dead: HSM was never asked (no notifier here)
+    assert eng.ledger.wanted(X) is Kind.DEAD
+    assert eng.ledger.pending_count == 1
