@@ -111,7 +111,10 @@ def create_quart_app(engine: Engine) -> Quart:
             {
                 "KvStore": "Initialization key present: HBTD_OK",
                 "MsgBus": "Not Connected",
-                "HsmStatus": engine.hsm.describe(engine.params),
+                "HsmStatus": engine.hsm.status(engine.params),
+                # Extensions: upstream's three members keep upstream's exact strings.
+                "HsmDetail": engine.hsm.detail(engine.params),
+                "HsmPending": engine.ledger.pending_count,
             }
         )
 
@@ -163,17 +166,16 @@ async def _body() -> bytes:
 async def _heartbeat(engine: Engine, path_xname: str | None) -> Response:
     # Both heartbeat routes report problems with instance /hmi/v1/heartbeat, as upstream and
     # the fast path do, so the two paths give byte-identical answers.
+    problem: HbtdError
     try:
-        try:
-            body = await _body()
-        except RequestEntityTooLarge:
-            raise PayloadTooLarge(
-                f"Request body is larger than {MAX_HEARTBEAT_BODY} bytes"
-            ) from None
-        accept_heartbeat(engine, body, path_xname)
+        accept_heartbeat(engine, await _body(), path_xname)
+    except RequestEntityTooLarge:  # over Quart's limit: say the heartbeat limit, as the fast path
+        problem = PayloadTooLarge(f"Request body is larger than {MAX_HEARTBEAT_BODY} bytes")
     except HbtdError as error:
-        return _problem(error.status_hint, error.detail, error.title, _HEARTBEAT_INSTANCE)
-    return _empty(200)
+        problem = error
+    else:
+        return _empty(200)
+    return _problem(problem.status_hint, problem.detail, problem.title, _HEARTBEAT_INSTANCE)
 
 
 def _queried_names(document: object) -> list[str]:

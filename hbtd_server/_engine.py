@@ -34,13 +34,21 @@ class HsmHealth:
     patches_failed: int = 0
     last_error: str = ""
 
-    def describe(self, params: Params) -> str:
-        """The ``HsmStatus`` string of ``/health``."""
+    def status(self, params: Params) -> str:
+        """The ``HsmStatus`` string of ``/health``: upstream's exact words."""
+        if params.nosm or self.ready is False:
+            return "Not ready"
+        return "Not initialized" if self.ready is None else "Ready"
+
+    def detail(self, params: Params) -> str:
+        """Why HSM is not ready, or what went wrong last (the ``HsmDetail`` extension)."""
         if params.nosm:
-            return "Not ready: HSM traffic disabled (Nosm)"
+            return "HSM traffic disabled (Nosm)"
         if self.ready is None:
-            return "Not initialized"
-        return "Ready" if self.ready else f"Not ready: {self.reason}"
+            return "not asked yet"
+        if not self.ready:
+            return self.reason
+        return f"last error: {self.last_error}" if self.last_error else "OK"
 
 
 @dataclass(slots=True)

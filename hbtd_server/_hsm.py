@@ -64,7 +64,9 @@ async def run_hsm_ready_poller(
         else:
             ready, reason = await _ask_ready(client, params.sm_url, params.sm_timeout)
             _record_readiness(engine, ready, reason)
-        with trio.move_on_after(READY_POLL_PERIOD):
+        # While HSM is away, look again every Interval, so held changes go soon after it is back.
+        period = READY_POLL_PERIOD if engine.hsm.ready else min(READY_POLL_PERIOD, params.interval)
+        with trio.move_on_after(period):
             await engine.params_changed.wait()
 
 

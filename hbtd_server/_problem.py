@@ -23,4 +23,7 @@ def problem_body(status: int, detail: str | None, instance: str, title: str | No
         document["detail"] = detail
     document["instance"] = instance
     document["status"] = status
-    return json.dumps(document, separators=(",", ":")).encode() + b"\n"
+    text = json.dumps(document, separators=(",", ":"))
+    # Go's encoder escapes HTML-sensitive characters; a detail can echo client input.
+    text = text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
+    return text.encode() + b"\n"

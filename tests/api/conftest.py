@@ -1,0 +1,77 @@
+"""Shared fixtures for the HTTP API tests: an engine on a hand-driven clock, and a client.
+
+The client talks to the same ASGI stack the service runs (the heartbeat fast path in front of
+the Quart app) in process, through ``httpx.ASGITransport``: no sockets, no real time.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator
+from typing import Any
+
+import httpx
+import pytest
+
+from hbtd_server._api import create_quart_app
+from hbtd_server._engine import Engine
+from hbtd_server._fastpath import HeartbeatFastPath
+from hbtd_server.core import DEFAULT_PARAMS, Params
+
+BASE_URL = "http://hbtd"
+API = "/hmi/v1"
+PROBLEM_JSON = "application/problem+json"
+
+
+class ManualClock:
+    """A clock that moves only when a test says so."""
+
+    def __init__(self, now: float = 1000.0) -> None:
+        self.now = now
+
+    def __call__(self) -> float:
+        return self.now
+
+    def advance(self, seconds: float) -> None:
+        self.now += seconds
+
+
+def make_client(app: Any) -> httpx.AsyncClient:
+    """An in-process client for any ASGI app."""
+    return httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url=BASE_URL)
+
+
+def problem(status: int, title: str, detail: str | None, instance: str) -> bytes:
+    """The exact bytes of an hms-base RFC 7807 body (member order, trailing newline)."""
+    document: dict[str, object] = {"type": "about:blank", "title": title}
+    if detail is not None:
+        document["detail"] = detail
+    document["instance"] = instance
+    document["status"] = status
+    return json.dumps(document, separators=(",", ":")).encode() + b"\n"
+
+
+def hb_body(**fields: object) -> bytes:
+    """A compact JSON heartbeat body from keyword fields, in the order given."""
+    return json.dumps(fields, separators=(",", ":")).encode()
+
+
+@pytest.fixture
+def clock() -> ManualClock:
+    return ManualClock()
+
+
+@pytest.fixture
+def params() -> Params:
+    return DEFAULT_PARAMS
+
+
+@pytest.fixture
+def engine(params: Params, clock: ManualClock) -> Engine:
+    return Engine(params, clock=clock)
+
+
+@pytest.fixture
+async def client(engine: Engine) -> AsyncIterator[httpx.AsyncClient]:
+    async with make_client(HeartbeatFastPath(engine, create_quart_app(engine))) as http:
+        yield http

@@ -1,0 +1,69 @@
+"""GET /hmi/v1/health, /liveness, /readiness (checklist items 34-36).
+
+Deviations: ``/health`` answers ``application/json`` (upstream's ``text/plain`` is not copied);
+the store is embedded, so readiness is 204 while the process answers at all.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+import httpx
+import pytest
+
+from hbtd_server._engine import Engine
+from tests.api.conftest import API
+
+
+@pytest.mark.parametrize("path", [pytest.param("liveness", id="liveness"),
+                                  pytest.param("readiness", id="readiness")])  # fmt: skip
+async def test_probes_are_204_with_no_body(client: httpx.AsyncClient, path: str) -> None:
+    response = await client.get(f"{API}/{path}")
+    assert response.status_code == 204
+    assert response.content == b""
+    assert "content-type" not in response.headers
+
+
+async def test_probes_answer_while_hsm_is_down(client: httpx.AsyncClient, engine: Engine) -> None:
+    # Upstream serves nothing until HSM is ready (8.16); here liveness never depends on HSM.
+    engine.hsm.ready = False
+    engine.hsm.reason = "connection refused"
+    assert (await client.get(f"{API}/liveness")).status_code == 204
+    assert (await client.get(f"{API}/readiness")).status_code == 204
+
+
+async def test_health_shape_and_content_type(client: httpx.AsyncClient) -> None:
+    response = await client.get(f"{API}/health")
+    assert response.status_code == 200
+    assert response.headers["content-type"] == "application/json"
+    document = response.json()
+    assert list(document)[:3] == ["KvStore", "MsgBus", "HsmStatus"]
+    assert document["HsmPending"] == 0  # extension members follow upstream's three
+    assert document["KvStore"] == "Initialization key present: HBTD_OK"
+    assert document["MsgBus"] in {
+        "Not Connected",
+        "Connected and OPEN",
+        "Connected and CLOSED",
+    }
+
+
+@pytest.mark.parametrize(
+    ("ready", "nosm", "expected"),
+    [
+        pytest.param(None, False, "Not initialized", id="not-polled-yet"),
+        pytest.param(True, False, "Ready", id="ready"),
+        pytest.param(False, False, "Not ready", id="not-ready"),
+        pytest.param(True, True, "Not ready", id="nosm"),
+    ],
+)
+async def test_health_hsm_status(
+    client: httpx.AsyncClient, engine: Engine, ready: bool | None, nosm: bool, expected: str
+) -> None:
+    engine.hsm.ready = ready
+    engine.hsm.reason = "HTTP 503"
+    if nosm:
+        engine.set_params(dataclasses.replace(engine.params, nosm=True))
+    document = (await client.get(f"{API}/health")).json()
+    assert document["HsmStatus"] == expected
+    if expected == "Not ready":
+        assert document["HsmDetail"] in {"HTTP 503", "HSM traffic disabled (Nosm)"}

@@ -1,0 +1,102 @@
+"""Real processes on loopback: start ``hbtd``, wait for it with a deadline, stop it cleanly."""
+
+from __future__ import annotations
+
+import signal
+import socket
+import subprocess
+import sys
+from collections.abc import AsyncIterator, Callable
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+import pytest
+import trio
+
+STARTUP_LIMIT = 15.0  # generous: CI machines are loaded
+
+
+def free_port() -> int:
+    """A loopback TCP port nothing listens on right now."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+@dataclass
+class HbtdProcess:
+    """A running ``hbtd`` and where to reach it."""
+
+    process: trio.Process
+    port: int
+    log_path: Path
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}/hmi/v1"
+
+    def log(self) -> str:
+        return self.log_path.read_text(errors="replace")
+
+    async def terminate(self, *, within: float = 10.0) -> int:
+        """SIGTERM, then wait; returns the exit code."""
+        if self.process.returncode is None:
+            self.process.send_signal(signal.SIGTERM)
+        with trio.fail_after(within):
+            return await self.process.wait()
+
+
+async def wait_until_live(url: str, *, within: float = STARTUP_LIMIT) -> float:
+    """Poll ``{url}/liveness`` until it answers 204; return how long it took."""
+    start = trio.current_time()
+    async with httpx.AsyncClient(timeout=1.0) as client:
+        with trio.fail_after(within):
+            while True:
+                try:
+                    if (await client.get(f"{url}/liveness")).status_code == 204:
+                        return trio.current_time() - start
+                except httpx.TransportError:
+                    pass
+                await trio.sleep(0.05)
+
+
+StartHbtd = Callable[..., AbstractAsyncContextManager[HbtdProcess]]
+
+
+@pytest.fixture
+def start_hbtd(tmp_path: Path) -> StartHbtd:
+    """``async with start_hbtd("--warntime", "2", ...) as hbtd:`` runs a real tracker."""
+
+    @asynccontextmanager
+    async def start(*args: str) -> AsyncIterator[HbtdProcess]:
+        port = free_port()
+        log_path = tmp_path / f"hbtd-{port}.log"
+        with log_path.open("wb") as log_file:
+            process = await trio.lowlevel.open_process(
+                [
+                    sys.executable,
+                    "-m",
+                    "hbtd_server",
+                    "--host",
+                    "127.0.0.1",
+                    "--port",
+                    str(port),
+                    *args,
+                ],
+                stdout=log_file,
+                stderr=subprocess.STDOUT,
+            )
+        hbtd = HbtdProcess(process, port, log_path)
+        try:
+            await wait_until_live(hbtd.url)
+            yield hbtd
+        finally:
+            if process.returncode is None:
+                process.kill()
+                with trio.CancelScope(shield=True):
+                    await process.wait()
+
+    return start

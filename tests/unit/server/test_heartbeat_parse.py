@@ -1,0 +1,179 @@
+"""parse_heartbeat and decode_json_body: bytes in, a Heartbeat or upstream's detail out.
+
+hbtd-upstream-behavior.md 1.4 and 1.5, with issue 3's deviations: Hostname and NID optional,
+names normalized, the path xname validated.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+
+from hbtd_server.core import (
+    MAX_FIELD_LENGTH,
+    MAX_HEARTBEAT_BODY,
+    Heartbeat,
+    InvalidRequest,
+    PayloadTooLarge,
+    decode_json_body,
+    parse_heartbeat,
+)
+
+
+def body(**fields: Any) -> bytes:
+    return json.dumps(fields).encode()
+
+
+FULL = {"Component": "x0c0s0b0n0", "Hostname": "nid000001", "NID": "1", "Status": "OK",
+        "Timestamp": "2018-07-06T12:34:56.012345-5Z"}  # fmt: skip
+
+
+def detail_of(raw: bytes, path_xname: str | None = None) -> str:
+    with pytest.raises(InvalidRequest) as caught:
+        parse_heartbeat(raw, path_xname=path_xname)
+    assert type(caught.value) is InvalidRequest
+    return caught.value.detail
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [
+        pytest.param(body(**FULL), Heartbeat("x0c0s0b0n0", "OK", FULL["Timestamp"], "nid000001", 1),
+                     id="full"),
+        pytest.param(body(Component="x0c0s0b0n0", Status="OK", TimeStamp="t"),
+                     Heartbeat("x0c0s0b0n0", "OK", "t"), id="minimal-TimeStamp"),
+        pytest.param(body(component="x0c0s0b0n0", status="S", timestamp="t", nid="0x1F"),
+                     Heartbeat("x0c0s0b0n0", "S", "t", None, 31), id="lower-case-hex-nid"),
+        pytest.param(body(Component="x0c0s00b0n05", Status="OK", Timestamp="t", NID="-5"),
+                     Heartbeat("x0c0s0b0n5", "OK", "t", None, -5), id="normalized-negative-nid"),
+        pytest.param(body(Component="x0c0s0b0n0", Status="OK", Timestamp="t", Hostname="",
+                          NID=""), Heartbeat("x0c0s0b0n0", "OK", "t"), id="empty-optionals"),
+        pytest.param(body(Component="all", Status="OK", Timestamp="t"),
+                     Heartbeat("all", "OK", "t"), id="any-hms-type"),
+        pytest.param(body(Component="x0c0s0b0n0", Status="s" * MAX_FIELD_LENGTH, Timestamp="t"),
+                     Heartbeat("x0c0s0b0n0", "s" * MAX_FIELD_LENGTH, "t"), id="status-at-cap"),
+    ],
+)  # fmt: skip
+def test_full_form_parses(raw: bytes, expected: Heartbeat) -> None:
+    assert parse_heartbeat(raw) == expected
+
+
+@pytest.mark.parametrize(
+    ("raw", "detail"),
+    [
+        pytest.param(b"", "Invalid JSON data type", id="empty"),
+        pytest.param(b"[]", "Invalid JSON data type", id="array"),
+        pytest.param(b"{} x", "Invalid JSON data type", id="trailing"),
+        pytest.param(b"null", "Missing Component field", id="null"),
+        pytest.param(body(**{**FULL, "Component": 1234}), "Invalid data type in Component field",
+                     id="component-number"),
+        pytest.param(body(**{**FULL, "NID": 1}), "Invalid data type in NID field", id="nid-number"),
+        pytest.param(body(**{**FULL, "component": 1234}), "Invalid data type in Component field",
+                     id="mis-cased-wrong-type"),
+        pytest.param(body(Hostname=1, Timestamp=2), "Invalid data type in Hostname field",
+                     id="type-order"),
+        pytest.param(body(**{**FULL, "Component": ""}), "Missing Component field",
+                     id="empty-component"),
+        pytest.param(body(Component="x0c0s0b0n0", Timestamp="t"), "Missing Status field",
+                     id="no-status"),
+        pytest.param(body(Component="x0c0s0b0n0", Status="OK"), "Missing Timestamp field",
+                     id="no-timestamp"),
+        pytest.param(body(**{**FULL, "Component": "X0C0S0B0N3"}), "Invalid Component Name",
+                     id="upper-case"),
+        pytest.param(body(**{**FULL, "Component": "xxyyzz"}), "Invalid Component Name",
+                     id="not-an-xname"),
+        pytest.param(body(**{**FULL, "NID": "abc"}), "Invalid NID", id="nid-abc"),
+        pytest.param(body(**{**FULL, "NID": "1" * 36}), "Invalid NID", id="nid-36-digits"),
+        pytest.param(body(**{**FULL, "Status": "s" * (MAX_FIELD_LENGTH + 1)}),
+                     f"Status field is longer than {MAX_FIELD_LENGTH} characters",
+                     id="status-over-cap"),
+        pytest.param(body(**{**FULL, "Hostname": "h" * (MAX_FIELD_LENGTH + 1)}),
+                     f"Hostname field is longer than {MAX_FIELD_LENGTH} characters",
+                     id="hostname-over-cap"),
+    ],
+)  # fmt: skip
+def test_full_form_rejects(raw: bytes, detail: str) -> None:
+    assert detail_of(raw) == detail
+
+
+@pytest.mark.parametrize(
+    ("path_xname", "raw", "expected"),
+    [
+        pytest.param("x0c0s0b0n0", body(Status="OK", Timestamp="t"),
+                     Heartbeat("x0c0s0b0n0", "OK", "t"), id="plain"),
+        pytest.param("X0C0S0B0N9", body(status="OK", TimeStamp="t"),
+                     Heartbeat("x0c0s0b0n9", "OK", "t"), id="normalized"),
+        pytest.param("x0c0s0b0n0", body(Status="OK", Timestamp="t", Component=5, NID="z"),
+                     Heartbeat("x0c0s0b0n0", "OK", "t"), id="full-form-fields-ignored"),
+    ],
+)  # fmt: skip
+def test_xname_form_parses(path_xname: str, raw: bytes, expected: Heartbeat) -> None:
+    assert parse_heartbeat(raw, path_xname=path_xname) == expected
+
+
+@pytest.mark.parametrize(
+    ("path_xname", "raw", "detail"),
+    [
+        pytest.param("x0c0s0b0n1", body(Status="OK"), "Missing Timestamp field",
+                     id="no-timestamp"),
+        pytest.param("x0c0s0b0n1", body(Status=5, Timestamp="t"),
+                     "Invalid data type in Status field", id="status-number"),
+        pytest.param("x0c0s0b0n1", b"null", "Missing Status field", id="null"),
+        pytest.param("garbage", body(Status="OK", Timestamp="t"), "Invalid Component Name",
+                     id="garbage"),
+        pytest.param("", body(Status="OK", Timestamp="t"), "Invalid Component Name",
+                     id="empty-name"),
+    ],
+)  # fmt: skip
+def test_xname_form_rejects(path_xname: str, raw: bytes, detail: str) -> None:
+    assert detail_of(raw, path_xname) == detail
+
+
+@pytest.mark.parametrize(
+    ("raw", "limit", "expected"),
+    [
+        pytest.param(b'{"a":1}', 100, {"a": 1}, id="object"),
+        pytest.param(b"null", 100, None, id="null"),
+        pytest.param(b'  [1, "\xc3\xa9"] ', 100, [1, "\u00e9"], id="utf8-and-space"),
+        pytest.param(b"1".ljust(100), 100, 1, id="exactly-at-limit"),
+    ],
+)
+def test_decode_json_body(raw: bytes, limit: int, expected: object) -> None:
+    assert decode_json_body(raw, limit=limit) == expected
+
+
+@pytest.mark.parametrize(
+    ("raw", "limit", "error", "detail"),
+    [
+        pytest.param(b"1".ljust(101), 100, PayloadTooLarge, "Request body is larger than 100 bytes",
+                     id="over-limit"),
+        pytest.param(b'"\xff"', 100, InvalidRequest, "Request body is not valid UTF-8",
+                     id="not-utf8"),
+        pytest.param(b'"\xed\xa0\x80"', 100, InvalidRequest, "Request body is not valid UTF-8",
+                     id="encoded-surrogate"),
+        pytest.param(b"[" * 5000, 10_000, InvalidRequest, "JSON is nested too deeply",
+                     id="deep-unclosed"),
+        pytest.param(b"[" * 5000 + b"]" * 5000, 10_000, InvalidRequest,
+                     "JSON is nested too deeply", id="deep"),
+        pytest.param(b"", 100, InvalidRequest, "Invalid JSON data type", id="empty"),
+        pytest.param(b"\xef\xbb\xbf{}", 100, InvalidRequest, "Invalid JSON data type", id="bom"),
+        pytest.param(b"NaN-", 100, InvalidRequest, "Invalid JSON data type", id="garbage"),
+    ],
+)  # fmt: skip
+def test_decode_json_body_rejects(
+    raw: bytes, limit: int, error: type[InvalidRequest], detail: str
+) -> None:
+    with pytest.raises(InvalidRequest) as caught:
+        decode_json_body(raw, limit=limit)
+    assert type(caught.value) is error
+    assert caught.value.detail == detail
+    assert caught.value.status_hint == (413 if error is PayloadTooLarge else 400)
+
+
+def test_parse_heartbeat_caps_the_body() -> None:
+    raw = body(**FULL).ljust(MAX_HEARTBEAT_BODY + 1)
+    with pytest.raises(PayloadTooLarge):
+        parse_heartbeat(raw)
+    assert parse_heartbeat(body(**FULL).ljust(MAX_HEARTBEAT_BODY)).xname == "x0c0s0b0n0"

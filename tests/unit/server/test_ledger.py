@@ -1,0 +1,323 @@
+"""HsmLedger and HsmPatch: what HSM is told, in what batches, and what survives a failure.
+
+Level-triggered latest-wins (upstream contract 9, §3.2) without upstream's defects: no ties
+(8.5), and a failed kind never loses the states of another kind's success (8.6).
+"""
+
+from __future__ import annotations
+
+import json
+
+import httpx
+import pytest
+
+from hbtd_server.core import DEFAULT_MAX_IDS_PER_PATCH, HsmLedger, HsmPatch, Kind
+
+A, B, C, D = "x0c0s0b0n0", "x0c0s0b0n1", "x0c0s0b0n2", "x0c0s0b0n3"
+
+
+def summary(patches: list[HsmPatch]) -> list[tuple[Kind, tuple[str, ...]]]:
+    return [(patch.kind, patch.xnames) for patch in patches]
+
+
+def deliver_all(ledger: HsmLedger, *, delivered: bool = True) -> list[HsmPatch]:
+    patches = ledger.take()
+    for patch in patches:
+        ledger.settle(patch, delivered=delivered)
+    return patches
+
+
+# -- bodies ------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("kind", "expected"),
+    [
+        pytest.param(Kind.STARTED,
+                     b'{"ComponentIDs":["x1c0s0b0n0","x1c0s0b0n1"],"State":"Ready","Flag":"OK",'
+                     b'"ExtendedInfo":{"ID":"","Message":"Heartbeat started","Flag":""}}',
+                     id="started"),
+        pytest.param(Kind.RESTARTED,
+                     b'{"ComponentIDs":["x1c0s0b0n0","x1c0s0b0n1"],"State":"Ready","Flag":"OK",'
+                     b'"ExtendedInfo":{"ID":"","Message":"Heartbeat restarted","Flag":""}}',
+                     id="restarted"),
+        pytest.param(Kind.WARNING,
+                     b'{"ComponentIDs":["x1c0s0b0n0","x1c0s0b0n1"],"State":"Ready",'
+                     b'"Flag":"Warning","ExtendedInfo":{"ID":"",'
+                     b'"Message":"Heartbeat stopped -- might be dead","Flag":""}}',
+                     id="warning"),
+        pytest.param(Kind.DEAD,
+                     b'{"ComponentIDs":["x1c0s0b0n0","x1c0s0b0n1"],"State":"Standby",'
+                     b'"Flag":"Alert","ExtendedInfo":{"ID":"",'
+                     b'"Message":"Heartbeat stopped -- declared dead","Flag":""}}',
+                     id="dead"),
+    ],
+)  # fmt: skip
+def test_patch_body_is_upstreams_byte_for_byte(kind: Kind, expected: bytes) -> None:
+    patch = HsmPatch(kind, ("x1c0s0b0n0", "x1c0s0b0n1"))
+    assert json.dumps(patch.body(), separators=(",", ":")).encode() == expected
+    # As the notifier sends it: httpx's json= encoding, with the JSON content type.
+    request = httpx.Request("PATCH", "http://hsm/State/Components/BulkStateData", json=patch.body())
+    assert request.content == expected
+    assert request.headers["content-type"] == "application/json"
+
+
+def test_patch_needs_components() -> None:
+    with pytest.raises(ValueError, match="at least one"):
+        HsmPatch(Kind.STARTED, ())
+
+
+@pytest.mark.parametrize(
+    ("size", "halves"),
+    [
+        pytest.param(2, (1, 1), id="two"),
+        pytest.param(5, (2, 3), id="odd"),
+        pytest.param(4000, (2000, 2000), id="chunk"),
+    ],
+)
+def test_split_halves_keep_kind_and_order(size: int, halves: tuple[int, int]) -> None:
+    names = tuple(f"x0c0s0b0n{i}" for i in range(size))
+    first, second = HsmPatch(Kind.WARNING, names).split()
+    assert (len(first.xnames), len(second.xnames)) == halves
+    assert first.xnames + second.xnames == names
+    assert first.kind is second.kind is Kind.WARNING
+
+
+def test_split_refuses_a_single_component() -> None:
+    with pytest.raises(ValueError, match="single"):
+        HsmPatch(Kind.DEAD, (A,)).split()
+
+
+# -- batching ----------------------------------------------------------------------------------
+
+
+def test_take_groups_by_kind_one_patch_each_in_kind_order() -> None:
+    ledger = HsmLedger()
+    ledger.want_all([(D, Kind.DEAD), (A, Kind.STARTED), (C, Kind.WARNING), (B, Kind.STARTED)])
+    ledger.want("x0c0s0b0n4", Kind.RESTARTED)
+    assert summary(ledger.take()) == [
+        (Kind.STARTED, (A, B)),
+        (Kind.RESTARTED, ("x0c0s0b0n4",)),
+        (Kind.WARNING, (C,)),
+        (Kind.DEAD, (D,)),
+    ]
+    assert not ledger.has_work()
+    assert ledger.take() == []
+
+
+@pytest.mark.parametrize(
+    ("max_ids", "count", "sizes"),
+    [
+        pytest.param(2, 5, [2, 2, 1], id="remainder"),
+        pytest.param(3, 6, [3, 3], id="exact"),
+        pytest.param(1, 3, [1, 1, 1], id="one-each"),
+        pytest.param(10, 3, [3], id="under"),
+        pytest.param(DEFAULT_MAX_IDS_PER_PATCH, 12_000, [4000, 4000, 4000], id="machine-wave"),
+    ],
+)
+def test_take_chunks_by_max_ids(max_ids: int, count: int, sizes: list[int]) -> None:
+    ledger = HsmLedger(max_ids_per_patch=max_ids)
+    names = [f"x1000c0s{i}b0n0" for i in range(count)]
+    ledger.want_all((name, Kind.DEAD) for name in names)
+    patches = ledger.take()
+    assert [len(patch.xnames) for patch in patches] == sizes
+    assert [name for patch in patches for name in patch.xnames] == names
+
+
+def test_max_ids_must_be_positive() -> None:
+    with pytest.raises(ValueError, match="positive"):
+        HsmLedger(max_ids_per_patch=0)
+
+
+# -- latest wins -------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("wishes", "sent"),
+    [
+        # TestHBMapping's four conflicts: the later event wins.
+        pytest.param([Kind.STARTED, Kind.RESTARTED], Kind.RESTARTED, id="start-then-restart"),
+        pytest.param([Kind.RESTARTED, Kind.WARNING], Kind.WARNING, id="restart-then-warn"),
+        pytest.param([Kind.WARNING, Kind.DEAD], Kind.DEAD, id="warn-then-dead"),
+        pytest.param([Kind.DEAD, Kind.STARTED], Kind.STARTED, id="dead-then-start"),
+        pytest.param([Kind.STARTED, Kind.WARNING, Kind.RESTARTED, Kind.WARNING], Kind.WARNING,
+                     id="flapping"),
+    ],
+)  # fmt: skip
+def test_one_component_two_states_in_one_batch_latest_wins(wishes: list[Kind], sent: Kind) -> None:
+    ledger = HsmLedger()
+    for kind in wishes:
+        ledger.want(A, kind)
+    assert ledger.pending_count == 1
+    assert summary(ledger.take()) == [(sent, (A,))]
+
+
+def test_outage_collapses_to_the_final_state_per_component() -> None:
+    # §3.2's example: C started, warned, restarted, warned; D started, warned, died; HSM down.
+    ledger = HsmLedger()
+    for event in [(C, Kind.STARTED), (D, Kind.STARTED)]:
+        ledger.want(*event)
+    deliver_all(ledger, delivered=False)
+    for event in [(C, Kind.WARNING), (D, Kind.WARNING)]:
+        ledger.want(*event)
+    deliver_all(ledger, delivered=False)
+    for event in [(C, Kind.RESTARTED), (C, Kind.WARNING), (D, Kind.DEAD)]:
+        ledger.want(*event)
+    patches = deliver_all(ledger)
+    assert summary(patches) == [(Kind.WARNING, (C,)), (Kind.DEAD, (D,))]
+    assert (ledger.acked(C), ledger.acked(D)) == (Kind.WARNING, Kind.DEAD)
+    assert not ledger.has_work()
+    assert ledger.pending_count == 0
+
+
+# -- failures ----------------------------------------------------------------------------------
+
+
+def test_failure_keeps_states_for_the_next_round() -> None:
+    ledger = HsmLedger()
+    ledger.want_all([(A, Kind.STARTED), (B, Kind.WARNING)])
+    first = deliver_all(ledger, delivered=False)
+    assert ledger.has_work()
+    assert ledger.pending_count == 2
+    assert ledger.acked(A) is None
+    second = deliver_all(ledger)
+    assert summary(second) == summary(first)
+    assert (ledger.acked(A), ledger.acked(B)) == (Kind.STARTED, Kind.WARNING)
+
+
+def test_newer_wish_replaces_a_failed_one() -> None:
+    ledger = HsmLedger()
+    ledger.want(A, Kind.STARTED)
+    [patch] = ledger.take()
+    ledger.want(A, Kind.WARNING)  # arrives while the STARTED patch is in flight
+    assert ledger.wanted(A) is Kind.WARNING
+    ledger.settle(patch, delivered=False)
+    assert summary(ledger.take()) == [(Kind.WARNING, (A,))]
+
+
+def test_newer_wish_survives_delivery_of_the_older_one() -> None:
+    ledger = HsmLedger()
+    ledger.want(A, Kind.STARTED)
+    [patch] = ledger.take()
+    ledger.want(A, Kind.WARNING)
+    ledger.settle(patch, delivered=True)
+    assert ledger.acked(A) is Kind.STARTED
+    assert summary(ledger.take()) == [(Kind.WARNING, (A,))]
+
+
+def test_same_wish_while_in_flight_is_not_resent_after_delivery() -> None:
+    ledger = HsmLedger()
+    ledger.want(A, Kind.STARTED)
+    [patch] = ledger.take()
+    ledger.want(A, Kind.STARTED)
+    ledger.settle(patch, delivered=True)
+    assert not ledger.has_work()
+    assert ledger.pending_count == 0
+
+
+def test_same_wish_while_in_flight_is_resent_after_failure() -> None:
+    ledger = HsmLedger()
+    ledger.want(A, Kind.DEAD)
+    [patch] = ledger.take()
+    ledger.want(A, Kind.DEAD)
+    ledger.settle(patch, delivered=False)
+    assert summary(ledger.take()) == [(Kind.DEAD, (A,))]
+
+
+def test_partial_failure_never_loses_another_kinds_states() -> None:
+    # Upstream bug 8.6: C had start then warn; the warn PATCH failed while the start PATCH
+    # (for other components) succeeded, and C's warning was erased. Here it must survive.
+    ledger = HsmLedger()
+    ledger.want_all([(A, Kind.STARTED), (C, Kind.STARTED)])
+    deliver_all(ledger)
+    ledger.want_all([(B, Kind.STARTED), (C, Kind.WARNING), (D, Kind.WARNING)])
+    patches = {patch.kind: patch for patch in ledger.take()}
+    assert set(patches) == {Kind.STARTED, Kind.WARNING}
+    ledger.settle(patches[Kind.STARTED], delivered=True)
+    ledger.settle(patches[Kind.WARNING], delivered=False)
+    assert ledger.acked(B) is Kind.STARTED
+    assert (ledger.wanted(C), ledger.wanted(D)) == (Kind.WARNING, Kind.WARNING)
+    assert summary(ledger.take()) == [(Kind.WARNING, (C, D))]
+
+
+def test_settling_split_halves_independently() -> None:
+    ledger = HsmLedger()
+    ledger.want_all([(A, Kind.STARTED), (B, Kind.STARTED), (C, Kind.STARTED), (D, Kind.STARTED)])
+    [patch] = ledger.take()
+    first, second = patch.split()
+    ledger.settle(first, delivered=True)
+    ledger.settle(second, delivered=False)
+    assert (ledger.acked(A), ledger.acked(B), ledger.acked(C)) == (Kind.STARTED,) * 2 + (None,)
+    assert summary(ledger.take()) == [(Kind.STARTED, (C, D))]
+
+
+def test_reject_drops_for_good_and_counts() -> None:
+    ledger = HsmLedger()
+    ledger.want_all([(A, Kind.STARTED), (B, Kind.STARTED)])
+    [patch] = ledger.take()
+    refused, accepted = patch.split()
+    ledger.reject(refused)
+    ledger.settle(accepted, delivered=True)
+    assert ledger.rejected_total == 1
+    assert ledger.acked(A) is None
+    assert ledger.wanted(A) is None
+    assert ledger.acked(B) is Kind.STARTED
+    assert not ledger.has_work()
+    assert ledger.pending_count == 0
+
+
+def test_reject_keeps_a_newer_wish() -> None:
+    ledger = HsmLedger()
+    ledger.want(A, Kind.STARTED)
+    [patch] = ledger.take()
+    ledger.want(A, Kind.WARNING)
+    ledger.reject(patch)
+    assert summary(ledger.take()) == [(Kind.WARNING, (A,))]
+
+
+def test_settling_twice_or_unknown_components_is_harmless() -> None:
+    ledger = HsmLedger()
+    ledger.want(A, Kind.STARTED)
+    [patch] = ledger.take()
+    ledger.settle(patch, delivered=True)
+    ledger.settle(patch, delivered=False)  # already settled: nothing comes back
+    ledger.reject(HsmPatch(Kind.DEAD, (B,)))
+    assert not ledger.has_work()
+    assert ledger.rejected_total == 0
+    assert ledger.acked(A) is Kind.STARTED
+
+
+# -- acknowledged states are not resent --------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("acked", "wishes", "sent"),
+    [
+        pytest.param(Kind.STARTED, [Kind.STARTED], [], id="same-again"),
+        pytest.param(Kind.WARNING, [Kind.DEAD, Kind.WARNING], [], id="back-to-acked"),
+        pytest.param(Kind.STARTED, [Kind.RESTARTED], [(Kind.RESTARTED, (A,))],
+                     id="restarted-differs-from-started"),
+        pytest.param(Kind.DEAD, [Kind.STARTED], [(Kind.STARTED, (A,))], id="started-after-dead"),
+    ],
+)  # fmt: skip
+def test_acked_equal_wishes_are_not_resent(
+    acked: Kind, wishes: list[Kind], sent: list[tuple[Kind, tuple[str, ...]]]
+) -> None:
+    ledger = HsmLedger()
+    ledger.want(A, acked)
+    deliver_all(ledger)
+    for kind in wishes:
+        ledger.want(A, kind)
+    assert summary(ledger.take()) == sent
+    assert ledger.has_work() is False
+
+
+def test_pending_count_includes_in_flight_once() -> None:
+    ledger = HsmLedger()
+    ledger.want_all([(A, Kind.STARTED), (B, Kind.STARTED)])
+    ledger.take()
+    assert ledger.pending_count == 2
+    assert not ledger.has_work()
+    ledger.want(A, Kind.WARNING)  # A now both in flight and pending: still one component
+    assert ledger.pending_count == 2
+    assert ledger.has_work()
