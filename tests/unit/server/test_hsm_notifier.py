@@ -1,0 +1,179 @@
+"""The HSM notifier against the mock HSM, in process, on trio's autojump clock.
+
+The mock HSM follows HSM's own rules (hb_sim); it is reached through httpx's ASGI transport,
+so these tests need no socket and no real time.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+import pytest
+import trio
+import trio.testing
+
+from hb_sim import Faults, MockHsm, RecordedRequest, create_mock_hsm_app
+from hbtd_server import Engine
+from hbtd_server._hsm import run_hsm_notifier, run_hsm_ready_poller
+from hbtd_server._service import run_detector
+from hbtd_server.core import DEFAULT_PARAMS, Heartbeat, Kind, Params
+
+NAMES = [f"x1000c{c}s{s}b0n{n}" for c in range(8) for s in range(8) for n in range(2)]
+
+
+@dataclass
+class Rig:
+    engine: Engine
+    hsm: MockHsm
+    nursery: trio.Nursery
+
+    def beat(self, *xnames: str) -> None:
+        for xname in xnames:
+            self.engine.heartbeat(Heartbeat(xname, "OK", "2026-11-25T10:00:00+00:00"))
+
+    def patches(self) -> list[RecordedRequest]:
+        return [r for r in self.hsm.requests() if r.method == "PATCH"]
+
+    def delivered(self) -> list[RecordedRequest]:
+        return [r for r in self.patches() if r.status == 204]
+
+
+def params(**changes: str) -> Params:
+    base = {"Warntime": "10", "Errtime": "30", "Interval": "5", "Sm_url": "http://hsm/hsm/v2"}
+    return DEFAULT_PARAMS.patched(base | changes)
+
+
+async def start_rig(nursery: trio.Nursery, engine_params: Params, hsm: MockHsm) -> Rig:
+    engine = Engine(engine_params)
+    app: Any = create_mock_hsm_app(hsm)
+    client = httpx.AsyncClient(transport=httpx.ASGITransport(app=app))
+    await nursery.start(run_detector, engine)
+    await nursery.start(run_hsm_ready_poller, engine, client)
+    await nursery.start(run_hsm_notifier, engine, client)
+    await trio.sleep(0.01)  # first readiness answer
+    return Rig(engine, hsm, nursery)
+
+
+async def test_a_wave_of_starts_goes_in_one_patch(autojump_clock: trio.testing.MockClock) -> None:
+    hsm = MockHsm(nodes=NAMES)
+    async with trio.open_nursery() as nursery:
+        rig = await start_rig(nursery, params(), hsm)
+        for xname in NAMES:
+            rig.beat(xname)
+            await trio.sleep(0.001)  # 128 nodes over 0.128 s: inside one batching window
+        await trio.sleep(1)
+        nursery.cancel_scope.cancel()
+    [patch] = rig.delivered()
+    assert patch.body["State"] == "Ready"
+    assert patch.body["ExtendedInfo"] == {"ID": "", "Message": "Heartbeat started", "Flag": ""}
+    assert sorted(patch.body["ComponentIDs"]) == sorted(NAMES)
+    assert all(hsm.component(x).state == "Ready" for x in NAMES)
+    assert rig.engine.ledger.pending_count == 0
+
+
+async def test_huge_waves_are_chunked(autojump_clock: trio.testing.MockClock) -> None:
+    names = [f"x{1000 + i // 128}c{i // 16 % 8}s{i // 2 % 8}b0n{i % 2}" for i in range(10_000)]
+    hsm = MockHsm(nodes=names)
+    async with trio.open_nursery() as nursery:
+        rig = await start_rig(nursery, params(), hsm)
+        rig.beat(*names)
+        await trio.sleep(1)
+        nursery.cancel_scope.cancel()
+    sizes = sorted(len(r.body["ComponentIDs"]) for r in rig.delivered())
+    assert sizes == [2000, 4000, 4000]
+
+
+async def test_outage_collapses_to_the_latest_state(autojump_clock: trio.testing.MockClock) -> None:
+    # Both were started before the outage: HSM moves only Ready nodes to Standby.
+    hsm = MockHsm(nodes=NAMES[:2], node_state="Ready", faults=Faults(mode="down"))
+    x, y = NAMES[:2]
+    async with trio.open_nursery() as nursery:
+        rig = await start_rig(nursery, params(), hsm)
+        rig.beat(x, y)
+        await trio.sleep(15)  # both warned
+        rig.beat(y)  # y restarted
+        await trio.sleep(30)  # x dead; y warned again at 25 s... and dead at 45 s
+        hsm.set_faults(Faults())
+        recovered = trio.current_time()
+        await trio.sleep(7)  # readiness is polled every Interval while HSM is away
+        nursery.cancel_scope.cancel()
+    # Nothing is sent while HSM says it is not ready.
+    assert [r for r in rig.patches() if r.time < recovered] == []
+    bodies = [(r.body["ComponentIDs"], r.body["Flag"]) for r in rig.delivered()]
+    assert sorted(bodies) == [([x], "Alert"), ([y], "Alert")] or bodies == [([x, y], "Alert")]
+    assert hsm.component(x).state == "Standby"
+
+
+async def test_failed_patches_are_retried_then_resent_every_interval(
+    autojump_clock: trio.testing.MockClock,
+) -> None:
+    hsm = MockHsm(nodes=NAMES[:1], faults=Faults(mode="error", error_status=503))
+    async with trio.open_nursery() as nursery:
+        rig = await start_rig(
+            nursery, params(Sm_retries="2", Interval="5", Warntime="100", Errtime="200"), hsm
+        )
+        start = trio.current_time()
+        rig.beat(NAMES[0])
+        await trio.sleep(3)
+        first_round = [r.time - start for r in rig.patches()]
+        await trio.sleep(6)
+        second_round = [r.time - start for r in rig.patches()][len(first_round) :]
+        hsm.set_faults(Faults())
+        await trio.sleep(6)
+        nursery.cancel_scope.cancel()
+    assert len(first_round) == 3  # one try and Sm_retries retries, with backoff
+    assert first_round[1] - first_round[0] == pytest.approx(0.5)
+    assert len(second_round) == 3
+    assert second_round[0] >= first_round[-1] + 5  # paced by Interval
+    assert rig.delivered()
+    assert hsm.component(NAMES[0]).state == "Ready"
+
+
+async def test_sm_timeout_bounds_a_slow_hsm(autojump_clock: trio.testing.MockClock) -> None:
+    hsm = MockHsm(nodes=NAMES[:1])
+    async with trio.open_nursery() as nursery:
+        rig = await start_rig(nursery, params(Sm_timeout="2", Sm_retries="0"), hsm)
+        hsm.set_faults(Faults(latency_ms=60_000))
+        start = trio.current_time()
+        rig.beat(NAMES[0])
+        await trio.sleep(2.5)
+        assert rig.engine.hsm.patches_failed == 1
+        assert trio.current_time() - start < 3
+        assert rig.engine.ledger.wanted(NAMES[0]) is Kind.STARTED
+        nursery.cancel_scope.cancel()
+
+
+async def test_one_refused_id_does_not_hold_back_the_others(
+    autojump_clock: trio.testing.MockClock,
+) -> None:
+    hsm = MockHsm(nodes=NAMES)
+    async with trio.open_nursery() as nursery:
+        rig = await start_rig(nursery, params(), hsm)
+        rig.engine.ledger.want("not-an-xname", Kind.STARTED)  # HSM refuses the whole batch
+        rig.beat(*NAMES)
+        await trio.sleep(2)
+        nursery.cancel_scope.cancel()
+    assert all(hsm.component(x).state == "Ready" for x in NAMES)
+    assert rig.engine.ledger.rejected_total == 1
+    assert rig.engine.ledger.pending_count == 0
+    refused = [r for r in rig.patches() if r.status == 400]
+    assert refused  # the bisection found it
+    assert len(rig.patches()) <= 2 * 8 + 2  # about 2 * log2(129) requests, not 129
+
+
+async def test_nosm_sends_nothing_at_all(autojump_clock: trio.testing.MockClock) -> None:
+    hsm = MockHsm(nodes=NAMES)
+    async with trio.open_nursery() as nursery:
+        rig = await start_rig(nursery, params(Nosm="1"), hsm)
+        rig.beat(*NAMES)
+        await trio.sleep(60)
+        assert hsm.requests() == []
+        assert rig.engine.ledger.pending_count == len(NAMES)
+        # Turning Nosm off delivers what was held: the latest state of each node.
+        rig.engine.set_params(rig.engine.params.patched({"Nosm": "0"}))
+        await trio.sleep(1)
+        nursery.cancel_scope.cancel()
+    [patch] = rig.delivered()
+    assert patch.body["Flag"] == "Alert"
