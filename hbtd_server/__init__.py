@@ -7,7 +7,8 @@ the service that runs them.
 from ._api import create_quart_app
 from ._engine import Engine, HsmHealth, TransitionListener
 from ._fastpath import HeartbeatFastPath
-from ._service import serve
+from ._hsm import make_hsm_client
+from ._service import run_tracker_tasks, serve
 
 __all__ = [
     "Engine",
@@ -15,5 +16,7 @@ __all__ = [
     "HsmHealth",
     "TransitionListener",
     "create_quart_app",
+    "make_hsm_client",
+    "run_tracker_tasks",
     "serve",
 ]

@@ -13,6 +13,7 @@ import signal
 from collections.abc import Awaitable, Callable
 from typing import Any, cast
 
+import httpx
 import trio
 from hypercorn.config import Config
 from hypercorn.trio import serve as hypercorn_serve
@@ -23,7 +24,7 @@ from ._fastpath import HeartbeatFastPath
 from ._hsm import flush_hsm, make_hsm_client, run_hsm_notifier, run_hsm_ready_poller
 from .core import Params
 
-__all__ = ["SHUTDOWN_FLUSH_LIMIT", "run_detector", "serve"]
+__all__ = ["SHUTDOWN_FLUSH_LIMIT", "run_detector", "run_tracker_tasks", "serve"]
 
 log = logging.getLogger("hbtd")
 
@@ -39,6 +40,25 @@ async def run_detector(
     task_status.started()
     while True:
         await engine.wait_detector_wakeup(engine.detect())
+
+
+async def run_tracker_tasks(
+    engine: Engine,
+    hsm_client: httpx.AsyncClient,
+    *,
+    task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED,
+) -> None:
+    """Run everything but the HTTP server: detector, HSM poller and notifier, wave logger.
+
+    The simulator drives a tracker in process with this (on a MockClock, heartbeats handed to
+    ``engine.heartbeat``); ``serve`` adds the HTTP server around it. Runs until cancelled.
+    """
+    async with trio.open_nursery() as nursery:
+        await nursery.start(run_detector, engine)
+        await nursery.start(run_hsm_ready_poller, engine, hsm_client)
+        await nursery.start(run_hsm_notifier, engine, hsm_client)
+        nursery.start_soon(_run_wave_logger, engine)
+        task_status.started()
 
 
 async def _run_wave_logger(engine: Engine) -> None:
@@ -89,10 +109,7 @@ async def serve(
     trigger = shutdown_trigger or _wait_for_signal
     log.info("hbtd starting with %s", _describe(params))
     async with make_hsm_client() as client, trio.open_nursery() as nursery:
-        await nursery.start(run_detector, engine)
-        await nursery.start(run_hsm_ready_poller, engine, client)
-        await nursery.start(run_hsm_notifier, engine, client)
-        nursery.start_soon(_run_wave_logger, engine)
+        await nursery.start(run_tracker_tasks, engine, client)
         config = hypercorn_config(host=host, port=params.port)
         server_done = trio.Event()
 
