@@ -115,6 +115,7 @@ def create_quart_app(engine: Engine) -> Quart:
                 # Extensions: upstream's three members keep upstream's exact strings.
                 "HsmDetail": engine.hsm.detail(engine.params),
                 "HsmPending": engine.ledger.pending_count,
+                "SilenceGuard": _describe_guard(engine),
             }
         )
 
@@ -176,6 +177,17 @@ async def _heartbeat(engine: Engine, path_xname: str | None) -> Response:
     else:
         return _empty(200)
     return _problem(problem.status_hint, problem.detail, problem.title, _HEARTBEAT_INSTANCE)
+
+
+def _describe_guard(engine: Engine) -> str:
+    status = engine.guard.status()
+    if not engine.guard.settings.enabled:
+        return "disabled"
+    if status.engaged_since is None:
+        return "watching"
+    since = engine.clock() - status.engaged_since
+    state = "recovering" if status.recovering_since is not None else "engaged"
+    return f"{state}: holding {status.held} alerts for {since:.0f} s (no heartbeat from anyone)"
 
 
 def _queried_names(document: object) -> list[str]:

@@ -14,7 +14,16 @@ from dataclasses import dataclass, field
 
 import trio
 
-from .core import HbState, Heartbeat, HsmLedger, Kind, Params, Tracker, Transition
+from .core import (
+    HbState,
+    Heartbeat,
+    HsmLedger,
+    Kind,
+    Params,
+    SilenceGuard,
+    Tracker,
+    Transition,
+)
 
 __all__ = ["Engine", "HsmHealth", "TransitionListener"]
 
@@ -71,6 +80,7 @@ class Engine:
         self.clock = clock
         self.tracker = Tracker(warntime=params.warntime, errtime=params.errtime)
         self.ledger = HsmLedger()
+        self.guard = SilenceGuard(params.guard_settings())
         self.hsm = HsmHealth()
         self.listeners: list[TransitionListener] = []
         self.heartbeats_accepted = 0
@@ -94,6 +104,11 @@ class Engine:
         if old == params:
             return
         self.tracker.set_times(warntime=params.warntime, errtime=params.errtime)
+        self.guard.settings = params.guard_settings()
+        given_back = self.guard.disable_if_off()
+        if given_back:
+            log.warning("silence guard disabled: releasing %d held alerts", len(given_back))
+            self._publish(given_back)
         _apply_log_level(params.debug)
         changed = {k: v for k, v in params.to_json().items() if old.to_json()[k] != v}
         log.info("parameters changed: %s", ", ".join(f"{k}={v}" for k, v in changed.items()))
@@ -106,11 +121,16 @@ class Engine:
     def heartbeat(self, heartbeat: Heartbeat) -> None:
         """Take one validated heartbeat. Never blocks: this is the hot path."""
         self.heartbeats_accepted += 1
+        now = self.clock()
+        if self.guard.heartbeat(now):
+            log.warning(
+                "silence guard: heartbeats are arriving again; alerts still held in %g s are "
+                "released for components that stay silent",
+                self._params.warntime,
+            )
+            self._poke_detector()
         transition = self.tracker.heartbeat(
-            heartbeat.xname,
-            self.clock(),
-            timestamp=heartbeat.timestamp,
-            status=heartbeat.status,
+            heartbeat.xname, now, timestamp=heartbeat.timestamp, status=heartbeat.status
         )
         if transition is not None:
             self._publish((transition,))
@@ -120,11 +140,35 @@ class Engine:
 
     def detect(self) -> float:
         """Fire due deadlines; return when to look again (``math.inf``: nothing tracked)."""
-        transitions = self.tracker.advance(self.clock())
+        now = self.clock()
+        tracker, guard, warntime = self.tracker, self.guard, self._params.warntime
+        transitions = tracker.advance(now)
+        if transitions:
+            was_engaged = guard.engaged_since is not None
+            transitions = guard.filter(
+                transitions,
+                now,
+                tracked=len(tracker),
+                warning=tracker.warning_count,
+                warntime=warntime,
+            )
+            if not was_engaged and guard.engaged_since is not None:
+                log.warning(
+                    "silence guard engaged: %d of %d components in warning and no heartbeat "
+                    "from anyone for %g s; holding alerts for up to %g s",
+                    tracker.warning_count,
+                    len(tracker),
+                    now - guard.last_heartbeat,
+                    guard.settings.hold_limit,
+                )
+        released, reason = guard.poll(now, warntime=warntime, is_tracked=tracker.__contains__)
+        if reason is not None:
+            log.warning("silence guard released %d held alerts: %s", len(released), reason)
+            transitions = [*transitions, *released]
         if transitions:
             self._publish(transitions)
-        next_deadline = self.tracker.next_deadline()
-        self._detector_sleeps_until = math.inf if next_deadline is None else next_deadline
+        deadlines = [d for d in (tracker.next_deadline(), guard.next_deadline(warntime)) if d]
+        self._detector_sleeps_until = min(deadlines, default=math.inf)
         return self._detector_sleeps_until
 
     async def wait_detector_wakeup(self, deadline: float) -> None:

@@ -138,6 +138,34 @@ def _option(*names: str, env: str, help: str, **kwargs: Any) -> Callable[[_F], _
     default=0,
     help="Log verbosity: 0 logs waves of changes, 1 and up log every change and more.",
 )
+@_option(
+    "--guard_share",
+    "--guard-share",
+    "guard_share",
+    env="HBTD_GUARD_SHARE",
+    type=GO_UINT,
+    default=50,
+    help="Silence guard (extension): hold alerts when more than this percentage of nodes is "
+    "in warning and no heartbeat arrives from anyone; 0 disables.",
+)
+@_option(
+    "--guard_min",
+    "--guard-min",
+    "guard_min",
+    env="HBTD_GUARD_MIN",
+    type=GO_UINT,
+    default=20,
+    help="Silence guard: the fewest nodes in warning that can engage it.",
+)
+@_option(
+    "--guard_hold",
+    "--guard-hold",
+    "guard_hold",
+    env="HBTD_GUARD_HOLD",
+    type=GO_UINT,
+    default=300,
+    help="Silence guard: the longest alerts are held, in seconds.",
+)
 def main(host: str, **values: Any) -> None:
     """Heartbeat Tracker Service: HBTD API v1 on /hmi/v1, reporting to HSM.
 

@@ -5,6 +5,7 @@ Import from here, never from the ``_`` modules.
 
 from ._errors import HbtdError, InvalidRequest, NotFound, PayloadTooLarge
 from ._goparse import parse_go_bool, parse_go_int, parse_go_uint
+from ._guard import GuardSettings, GuardStatus, SilenceGuard
 from ._heartbeat import (
     MAX_FIELD_LENGTH,
     MAX_HEARTBEAT_BODY,
@@ -27,6 +28,8 @@ __all__ = [
     "SHUTDOWN_STATUS",
     "TRANSITIONS",
     "ComponentView",
+    "GuardSettings",
+    "GuardStatus",
     "HbState",
     "HbtdError",
     "Heartbeat",
@@ -38,6 +41,7 @@ __all__ = [
     "NotFound",
     "Params",
     "PayloadTooLarge",
+    "SilenceGuard",
     "Tracker",
     "Transition",
     "Trigger",

@@ -16,6 +16,7 @@ from typing import Any
 
 from ._errors import InvalidRequest
 from ._goparse import parse_go_bool, parse_go_uint
+from ._guard import GuardSettings
 
 __all__ = ["DEFAULT_PARAMS", "Params", "parse_telemetry_host"]
 
@@ -36,6 +37,10 @@ class Params:
     sm_url: str = "http://localhost:27779/hsm/v2"
     sm_timeout: int = 10
     sm_retries: int = 3
+    # Extensions (not in upstream): the mass-silence guard, see core._guard.
+    guard_share: int = 50
+    guard_min: int = 20
+    guard_hold: int = 300
 
     def __post_init__(self) -> None:
         problems = _cross_check(
@@ -46,6 +51,7 @@ class Params:
         )
         if problems:
             raise ValueError("".join(problems).strip())
+        self.guard_settings()  # raises ValueError for out-of-range guard settings
 
     def to_json(self) -> dict[str, str]:
         """The ``/params`` object: upstream's key order, every value a string."""
@@ -62,7 +68,18 @@ class Params:
             "Sm_url": self.sm_url,
             "Sm_timeout": str(self.sm_timeout),
             "Sm_retries": str(self.sm_retries),
+            "Guard_share": str(self.guard_share),
+            "Guard_min": str(self.guard_min),
+            "Guard_hold": str(self.guard_hold),
         }
+
+    def guard_settings(self) -> GuardSettings:
+        """The silence guard's settings (``Guard_share`` is a percentage; 0 disables)."""
+        if self.guard_share > 100:
+            raise ValueError(f"guard_share is a percentage, not {self.guard_share}")
+        return GuardSettings(
+            share=self.guard_share / 100, min_count=self.guard_min, hold_limit=self.guard_hold
+        )
 
     def patched(self, body: object) -> Params:
         """Apply a decoded ``PATCH /params`` body and return the new parameters.
@@ -115,6 +132,13 @@ def _uint(_params: Params, raw: str) -> int:
         return parse_go_uint(raw)
     except ValueError:
         raise _Rejected(f"with illegal value '{raw}'") from None
+
+
+def _bounded(raw: str, low: int, high: int) -> int:
+    value = _uint(DEFAULT_PARAMS, raw)
+    if not low <= value <= high:
+        raise _Rejected(f"with value '{raw}' outside {low}-{high}")
+    return value
 
 
 def _flag(_params: Params, raw: str) -> bool:
@@ -190,6 +214,9 @@ _FIELD_ORDER = (
     "Sm_url",
     "Sm_timeout",
     "Sm_retries",
+    "Guard_share",
+    "Guard_min",
+    "Guard_hold",
 )
 # Upstream's order of error fragments (Interval before Port, unlike the JSON order).
 _CHECK_ORDER = (
@@ -205,6 +232,9 @@ _CHECK_ORDER = (
     "Sm_url",
     "Sm_timeout",
     "Sm_retries",
+    "Guard_share",
+    "Guard_min",
+    "Guard_hold",
 )
 _RULES: Mapping[str, Callable[[Params, str], object]] = {
     "Debug": _uint,
@@ -219,6 +249,9 @@ _RULES: Mapping[str, Callable[[Params, str], object]] = {
     "Sm_url": _url,
     "Sm_timeout": _uint,
     "Sm_retries": _uint,
+    "Guard_share": lambda params, raw: _bounded(raw, 0, 100),
+    "Guard_min": lambda params, raw: _bounded(raw, 1, 1 << 31),
+    "Guard_hold": lambda params, raw: _bounded(raw, 1, 1 << 31),
 }
 
 

@@ -87,6 +87,7 @@ class Tracker:
         self._errtime = errtime
         self._records: dict[str, _Record] = {}
         self._heap: list[tuple[float, str]] = []
+        self._warning_count = 0  # kept up to date so the silence guard can ask in O(1)
 
     # -- parameters -----------------------------------------------------------------------
 
@@ -136,7 +137,7 @@ class Tracker:
         record = self._records.get(xname)
         if status == SHUTDOWN_STATUS:
             if record is not None:
-                del self._records[xname]  # its heap entries go stale and are skipped
+                self._drop(xname, record)  # its heap entries go stale and are skipped
             return None
         if record is None:
             record = _Record(now, timestamp, status)
@@ -151,6 +152,7 @@ class Tracker:
             return None
         new_state, kind = TRANSITIONS[(record.state, Trigger.HEARTBEAT)]
         record.state = new_state
+        self._warning_count -= 1
         # The pending entry is at last+Errtime; the next warning may be due sooner.
         self._arm(xname, record)
         assert kind is not None
@@ -184,16 +186,21 @@ class Tracker:
             assert kind is not None
             fired.append(Transition(xname, kind, now, due, record.timestamp, record.status))
             if new_state is HbState.DEAD:
-                del records[xname]
+                self._drop(xname, record)
             else:
                 record.state = new_state
+                self._warning_count += 1
                 self._arm(xname, record)
                 # With a lowered Errtime the death may be due at once: the loop sees it next.
         return fired
 
     def forget(self, xname: str) -> bool:
         """Stop tracking ``xname`` without reporting anything. Returns whether it was tracked."""
-        return self._records.pop(xname, None) is not None
+        record = self._records.get(xname)
+        if record is None:
+            return False
+        self._drop(xname, record)
+        return True
 
     # -- queries --------------------------------------------------------------------------
 
@@ -220,10 +227,13 @@ class Tracker:
 
     def counts(self) -> dict[HbState, int]:
         """How many tracked components are in each state."""
-        counts = dict.fromkeys((HbState.ALIVE, HbState.WARNING), 0)
-        for record in self._records.values():
-            counts[record.state] += 1
-        return counts
+        warning = self._warning_count
+        return {HbState.ALIVE: len(self._records) - warning, HbState.WARNING: warning}
+
+    @property
+    def warning_count(self) -> int:
+        """How many tracked components are in warning, in O(1)."""
+        return self._warning_count
 
     def __len__(self) -> int:
         return len(self._records)
@@ -240,10 +250,20 @@ class Tracker:
         for view in components:
             record = _Record(max(view.last_heartbeat, now), view.sender_timestamp, view.status)
             record.state = view.state if view.state is not HbState.DEAD else HbState.ALIVE
+            old = self._records.get(view.xname)
+            if old is not None:
+                self._drop(view.xname, old)
+            if record.state is HbState.WARNING:
+                self._warning_count += 1
             self._records[view.xname] = record
             self._arm(view.xname, record)
 
     # -- internals ------------------------------------------------------------------------
+
+    def _drop(self, xname: str, record: _Record) -> None:
+        del self._records[xname]
+        if record.state is HbState.WARNING:
+            self._warning_count -= 1
 
     def _deadline(self, record: _Record) -> float:
         if record.state is HbState.ALIVE:

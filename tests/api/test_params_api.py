@@ -20,7 +20,9 @@ PARAMS = f"{API}/params"
 DEFAULT_BODY = (
     b'{"Debug":"0","Nosm":"0","Use_telemetry":"1","Telemetry_host":"","Warntime":"10",'
     b'"Errtime":"30","Port":"28500","Kv_url":"mem:","Interval":"5",'
-    b'"Sm_url":"http://localhost:27779/hsm/v2","Sm_timeout":"10","Sm_retries":"3"}'
+    b'"Sm_url":"http://localhost:27779/hsm/v2","Sm_timeout":"10","Sm_retries":"3",'
+    # Extensions follow upstream's twelve: the mass-silence guard.
+    b'"Guard_share":"50","Guard_min":"20","Guard_hold":"300"}'
 )
 KEYS = [
     "Debug",
@@ -35,6 +37,9 @@ KEYS = [
     "Sm_url",
     "Sm_timeout",
     "Sm_retries",
+    "Guard_share",
+    "Guard_min",
+    "Guard_hold",
 ]
 
 
@@ -247,6 +252,9 @@ async def test_patch_params_fragments_in_upstream_order(
         "Parameter 'sm_url' with invalid URL 'bad value'; "
         "Parameter 'sm_timeout' with illegal value 'bad value'; "
         "Parameter 'sm_retries' with illegal value 'bad value'; "
+        "Parameter 'guard_share' with illegal value 'bad value'; "
+        "Parameter 'guard_min' with illegal value 'bad value'; "
+        "Parameter 'guard_hold' with illegal value 'bad value'; "
     )
     assert engine.params.to_json() == json.loads(DEFAULT_BODY)
 

@@ -42,6 +42,8 @@ class Rig:
 
 def params(**changes: str) -> Params:
     base = {"Warntime": "10", "Errtime": "30", "Interval": "5", "Sm_url": "http://hsm/hsm/v2"}
+    # These whole fleets fall silent together on purpose: the silence guard would hold alerts.
+    base["Guard_share"] = "0"
     return DEFAULT_PARAMS.patched(base | changes)
 
 

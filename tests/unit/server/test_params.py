@@ -27,6 +27,10 @@ UPSTREAM_DEFAULTS = {
     "Sm_url": "http://localhost:27779/hsm/v2",
     "Sm_timeout": "10",
     "Sm_retries": "3",
+    # Extensions follow upstream's twelve: the mass-silence guard.
+    "Guard_share": "50",
+    "Guard_min": "20",
+    "Guard_hold": "300",
 }
 
 
@@ -188,6 +192,9 @@ def test_patched_fragments_follow_upstream_order() -> None:
         "sm_url",
         "sm_timeout",
         "sm_retries",
+        "guard_share",
+        "guard_min",
+        "guard_hold",
     ]
 
 
