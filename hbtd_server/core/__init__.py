@@ -15,7 +15,7 @@ from ._heartbeat import (
 )
 from ._hsm_ledger import DEFAULT_MAX_IDS_PER_PATCH, HsmLedger, HsmPatch
 from ._params import DEFAULT_PARAMS, Params, parse_telemetry_host
-from ._states import TRANSITIONS, HbState, HsmTarget, Kind, Trigger
+from ._states import TRANSITIONS, HbState, HsmTarget, Kind, Trigger, state_diagram
 from ._tracker import SHUTDOWN_STATUS, ComponentView, Tracker, Transition
 from ._xname import MAX_XNAME_LENGTH, hms_type, is_node, normalize, verify_normalize
 
@@ -54,5 +54,6 @@ __all__ = [
     "parse_go_uint",
     "parse_heartbeat",
     "parse_telemetry_host",
+    "state_diagram",
     "verify_normalize",
 ]

@@ -23,6 +23,7 @@ __all__ = [
     "HsmTarget",
     "Kind",
     "Trigger",
+    "state_diagram",
 ]
 
 
@@ -83,3 +84,14 @@ TRANSITIONS: dict[tuple[HbState | None, Trigger], tuple[HbState, Kind | None]] =
     (HbState.WARNING, Trigger.ERRTIME_PASSED): (HbState.DEAD, Kind.DEAD),
     (HbState.DEAD, Trigger.HEARTBEAT): (HbState.ALIVE, Kind.STARTED),
 }
+
+
+def state_diagram() -> str:
+    """The transition table as a Mermaid state diagram (``docs/states.md`` embeds it)."""
+    lines = ["stateDiagram-v2"]
+    for (before, trigger), (after, kind) in TRANSITIONS.items():
+        source = "[*]" if before is None else before.name.lower()
+        label = trigger.value + (f" / {kind.name.lower()}" if kind else "")
+        lines.append(f"    {source} --> {after.name.lower()}: {label}")
+    lines.append("    dead --> [*]: dropped")
+    return "\n".join(lines)
