@@ -1,0 +1,28 @@
+"""The package's public names, and what importing the core costs."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import hbtd_server
+import hbtd_server.core
+
+
+def test_every_public_name_resolves_once() -> None:
+    assert len(set(hbtd_server.__all__)) == len(hbtd_server.__all__)
+    for name in hbtd_server.__all__:
+        assert getattr(hbtd_server, name) is not None
+    for name in hbtd_server.core.__all__:
+        assert getattr(hbtd_server.core, name) is not None
+
+
+def test_importing_the_core_does_not_load_the_web_stack() -> None:
+    code = (
+        "import sys, hbtd_server.core; "
+        "print(sorted(m for m in ('quart', 'hypercorn', 'httpx', 'trio') if m in sys.modules))"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    )
+    assert result.stdout.strip() == "[]"
