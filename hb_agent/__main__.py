@@ -1,0 +1,5 @@
+"""``python -m hb_agent``: the same as the ``hb-agent`` command."""
+
+from .cli import main
+
+main()
