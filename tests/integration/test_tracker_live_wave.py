@@ -5,10 +5,10 @@ once a second at its own phase):
 
 * 0: all 1,000 start                                  -> "started" for all
 * 3: ``dying`` (200) and ``flapping`` (200) go silent  -> warnings by last+2, alerts by last+4
-* 5.3: ``flapping`` resumes (warned, not yet dead)     -> "restarted"
+* ~5: ``flapping`` resume, each 3 s after its last beat -> "restarted"
 * 9: half of ``dying`` resumes (declared dead)         -> "started" again
 * 10: HSM goes down; ``outage_dead`` (100) and ``outage_flap`` (100) go silent
-* 12.3: ``outage_flap`` resumes                        -> warning, then restarted, while HSM is down
+* ~12: ``outage_flap`` resume the same way           -> warning, then restarted, while HSM is down
 * 15.5: HSM comes back                                 -> only each node's latest state arrives
 * 18.5: stop
 
@@ -94,17 +94,16 @@ async def test_thousand_components_through_a_real_tracker(start_hbtd: StartHbtd)
             await at(3.0)
             fleet.silence(dying + flapping)
             silenced_at = trio.current_time()
-            await at(5.2)
+            await at(3.1)  # a heartbeat in flight at 3.0 has been sent by now
             last_before_silence = {x: fleet.last_sent[x] for x in dying + flapping}
-            await at(5.3)
-            fleet.resume(flapping)
+            nursery.start_soon(resume_between_warning_and_death, fleet, flapping)
             await at(9.0)
             fleet.resume(revived)
             await at(10.0)
             hsm.set_faults(Faults(mode="down"))
             fleet.silence(outage_dead + outage_flap)
-            await at(12.3)
-            fleet.resume(outage_flap)
+            await at(10.1)
+            nursery.start_soon(resume_between_warning_and_death, fleet, outage_flap)
             await at(15.5)
             hsm.set_faults(Faults())
             recovered_at = trio.current_time()
@@ -162,6 +161,14 @@ async def test_thousand_components_through_a_real_tracker(start_hbtd: StartHbtd)
         assert [kind for _, kind in seen[xname]] == [STARTED, DEAD], xname
     for xname in outage_flap:
         assert [kind for _, kind in seen[xname]] == [STARTED, RESTARTED], xname
+
+
+async def resume_between_warning_and_death(fleet: LiveFleet, xnames: list[str]) -> None:
+    """Resume each node halfway between its warning and its death, a second from either."""
+    last = {x: fleet.last_sent[x] for x in xnames}
+    for xname in sorted(xnames, key=last.__getitem__):
+        await trio.sleep_until(last[xname] + (WARNTIME + ERRTIME) / 2)
+        fleet.resume([xname])
 
 
 def range_patches(
