@@ -3,6 +3,7 @@
 Public names are re-exported here; the modules behind them are private.
 """
 
+from ._checks import RunRecord, Verdict, judge
 from ._durations import format_duration, parse_duration
 from ._errors import HbSimError, HsmProblem, ScenarioError, ScenarioIssue
 from ._hsm_app import create_mock_hsm_app
@@ -16,6 +17,8 @@ from ._mock_hsm import (
     RecordedRequest,
     StateChange,
 )
+from ._report import junit_xml, timeline_svg, verdict_table, write_report
+from ._runner import RunOptions, RunResult, TimelineMark, default_engine, run_scenario
 from ._scenario import (
     AgentTiming,
     DelayHeartbeats,
@@ -50,9 +53,14 @@ from ._selectors import (
     XnameSet,
 )
 from ._serve import run_power_polling, serve_mock_hsm
+from ._snapshot import SimSnapshot, SnapshotTransition, to_view_snapshot
+from ._truth import ParamEpoch, Truth, TruthChange
+from ._view import LiveView, SnapshotView, run_refresher
+from ._view_model import COUNT_ORDER, CellState, RecentTransition, ViewSnapshot, hsm_count_label
 from ._xnames import bogus_nid, cabinet_of, expand_range, topology_xnames
 
 __all__ = [
+    "COUNT_ORDER",
     "FLAGS",
     "MAX_FLEET",
     "PARAM_NAMES",
@@ -61,6 +69,7 @@ __all__ = [
     "AgentTiming",
     "AllNodes",
     "Cabinets",
+    "CellState",
     "Component",
     "DelayHeartbeats",
     "Event",
@@ -77,39 +86,63 @@ __all__ = [
     "HsmChange",
     "HsmProblem",
     "Invariants",
+    "LiveView",
     "MockHsm",
     "Named",
     "NodesDie",
     "NodesFlap",
     "NodesRevive",
+    "ParamEpoch",
     "ParamsPatch",
     "PartitionNodes",
     "RandomNodes",
+    "RecentTransition",
     "RecordedRequest",
     "Ref",
+    "RunOptions",
+    "RunRecord",
+    "RunResult",
     "Scenario",
     "ScenarioError",
     "ScenarioIssue",
     "Selection",
     "Selector",
+    "SimSnapshot",
+    "SnapshotTransition",
+    "SnapshotView",
     "StateChange",
+    "TimelineMark",
     "TrackerParams",
     "TrackerRestart",
+    "Truth",
+    "TruthChange",
     "Union",
+    "Verdict",
+    "ViewSnapshot",
     "XnameSet",
     "allowed_start_states",
     "bogus_nid",
     "cabinet_of",
     "create_mock_hsm_app",
+    "default_engine",
     "expand_range",
     "format_duration",
+    "hsm_count_label",
+    "judge",
+    "junit_xml",
     "load_scenario",
     "load_scenario_text",
     "needs_force",
     "parse_duration",
     "run_power_polling",
+    "run_refresher",
+    "run_scenario",
     "serve_mock_hsm",
+    "timeline_svg",
+    "to_view_snapshot",
     "topology_xnames",
+    "verdict_table",
+    "write_report",
 ]
 
 # Public objects say they come from hb_sim, not from the private module that defines them.

@@ -359,6 +359,10 @@ class Invariants:
         no_stale_patches: no StateData PATCH names a node with a State/Flag its heartbeats
             had already left when the PATCH arrived (for example Ready/Warning resent after
             an HSM outage for a node already due Standby/Alert).
+        messages_match_truth: every StateData PATCH carries HBTD's message for its
+            State/Flag, and a Ready/OK says why: "Heartbeat restarted" for a node back from
+            Ready/Warning, "Heartbeat started" for a new node or one back from Standby/Alert.
+            PATCHes without an ``ExtendedInfo.Message`` are not checked.
     """
 
     no_false_alarms: bool = True
@@ -367,6 +371,7 @@ class Invariants:
     wave_gap: float = 5.0
     final_state_matches_truth: bool = True
     no_stale_patches: bool = False
+    messages_match_truth: bool = True
 
     def __post_init__(self) -> None:
         _require(self.wave_gap > 0, "wave_gap must be more than 0")

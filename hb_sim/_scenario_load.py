@@ -82,11 +82,15 @@ PARAM_NAMES: Final = (
     "Sm_timeout",
     "Sm_retries",
     "Port",
+    # hbtd-py extensions: the silence guard (docs/operations.md).
+    "Guard_share",
+    "Guard_min",
+    "Guard_hold",
 )
 _PARAM_BY_LOWER: Final = {name.lower(): name for name in PARAM_NAMES}
-_DURATION_PARAMS: Final = frozenset({"Warntime", "Errtime", "Interval", "Sm_timeout"})
+_DURATION_PARAMS: Final = frozenset({"Warntime", "Errtime", "Interval", "Sm_timeout", "Guard_hold"})
 _BOOL_PARAMS: Final = frozenset({"Nosm", "Use_telemetry"})
-_INT_PARAMS: Final = frozenset({"Debug", "Sm_retries"})
+_INT_PARAMS: Final = frozenset({"Debug", "Sm_retries", "Guard_share", "Guard_min"})
 
 _TOP_KEYS: Final = (
     "name",
@@ -1038,6 +1042,7 @@ class _Reader:
             "wave_gap",
             "final_state_matches_truth",
             "no_stale_patches",
+            "messages_match_truth",
         )
         pairs = self.mapping(node, "invariants", keys)
         if pairs is None:
@@ -1062,6 +1067,7 @@ class _Reader:
                 pairs, "final_state_matches_truth", field, self.boolean, True
             ),
             no_stale_patches=self.get(pairs, "no_stale_patches", field, self.boolean, False),
+            messages_match_truth=self.get(pairs, "messages_match_truth", field, self.boolean, True),
         )
 
     # -- whole-scenario checks ---------------------------------------------------------

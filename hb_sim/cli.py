@@ -1,4 +1,4 @@
-"""The ``hb-sim`` command line: ``mock-hsm`` and ``validate`` (``run`` and ``watch`` to come).
+"""The ``hb-sim`` command line: ``run``, ``validate`` and ``mock-hsm``.
 
 Exit codes follow the simulator issue: 0 when all is well, 1 when an expectation fails, 2 for
 a bad scenario or bad usage.
@@ -6,33 +6,48 @@ a bad scenario or bad usage.
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import logging
 import signal
 import sys
+from collections.abc import Callable, Iterator
 from functools import partial
+from pathlib import Path
 
 import click
 import trio
+from rich.console import Console
 
-from ._errors import ScenarioError
+from hbtd_server.core import HbtdError
+
+from ._errors import HbSimError, ScenarioError
 from ._mock_hsm import Faults, MockHsm
 from ._scenario_load import load_scenario
 from ._serve import serve_mock_hsm
+from ._snapshot import SimSnapshot
+from ._watch_cli import watch
 from ._xnames import expand_range, topology_xnames
 
 __all__ = ["main"]
+
+SnapshotHook = Callable[[SimSnapshot], None]
 
 log = logging.getLogger("hb_sim")
 
 #: Exit status for a bad scenario or bad usage (click uses 2 for usage errors too).
 EXIT_INVALID = 2
+#: Exit status when an expectation or invariant fails.
+EXIT_FAILED = 1
 
 
 @click.group()
 @click.version_option(package_name="hbtd-py")
 def main() -> None:
     """hb-sim: replay failure scenarios against a heartbeat tracker and a mock HSM."""
+
+
+main.add_command(watch)
 
 
 def _nodes_from_specs(specs: tuple[str, ...]) -> list[str]:
@@ -190,3 +205,132 @@ def validate(files: tuple[str, ...]) -> None:
     if bad:
         click.echo(f"{bad} of {len(files)} scenario(s) invalid", err=True)
         sys.exit(EXIT_INVALID)
+
+
+@main.command("run")
+@click.argument("scenario_file", metavar="SCENARIO.yaml", type=click.Path(dir_okay=False))
+@click.option(
+    "--clock",
+    type=click.Choice(["virtual", "live"]),
+    default="virtual",
+    show_default=True,
+    help="virtual: in process on trio's MockClock, deterministic. live: real sockets, a real "
+    "hbtd process (or --target), real time.",
+)
+@click.option(
+    "--target",
+    metavar="URL",
+    help="Live only: play against this running tracker (http://HOST:PORT) instead of "
+    "starting hbtd. It must report to the HSM given with --hsm.",
+)
+@click.option(
+    "--hsm",
+    "hsm_url",
+    metavar="URL",
+    help="Live with --target: the mock HSM (hb-sim mock-hsm) the target reports to "
+    "(http://HOST:PORT); its /mock API is read and driven. Without it the runner serves "
+    "one on a free port and prints where.",
+)
+@click.option(
+    "--junit", "junit_file", type=click.Path(dir_okay=False), help="Write JUnit XML here."
+)
+@click.option(
+    "--report",
+    "report_dir",
+    type=click.Path(file_okay=False),
+    help="Write result.json, junit.xml, timeline.svg (and the tracker's log) here.",
+)
+@click.option("--seed", type=int, help="Override the scenario's seed.")
+@click.option("--no-live-view", is_flag=True, help="Do not show the live view.")
+def run(
+    scenario_file: str,
+    clock: str,
+    target: str | None,
+    hsm_url: str | None,
+    junit_file: str | None,
+    report_dir: str | None,
+    seed: int | None,
+    no_live_view: bool,
+) -> None:
+    """Play a scenario against a tracker and the mock HSM, then judge it.
+
+    Prints a verdict table. Exits 0 when every expectation and invariant holds, 1 when one
+    fails, 2 for a bad scenario or bad usage.
+    """
+    from ._report import junit_xml, verdict_table, write_report
+    from ._runner import RunOptions, run_scenario
+
+    try:
+        scenario = load_scenario(scenario_file)
+    except ScenarioError as exc:
+        for issue in exc.issues:
+            click.echo(str(issue), err=True)
+        sys.exit(EXIT_INVALID)
+    if clock == "virtual" and (target or hsm_url):
+        raise click.UsageError("--target and --hsm need --clock live")
+    if hsm_url and not target:
+        raise click.UsageError("--hsm goes with --target")
+    live_view = not no_live_view and sys.stdout.isatty()
+    with contextlib.ExitStack() as stack:
+        # In live time the started hbtd writes tracker.log itself (RunOptions.log_dir).
+        in_process_log = Path(report_dir) if report_dir and clock == "virtual" else None
+        stack.enter_context(_tracker_log(in_process_log))
+        on_snapshot = stack.enter_context(_live_view()) if live_view else None
+        options = RunOptions(
+            clock="live" if clock == "live" else "virtual",
+            seed=seed,
+            target=target,
+            hsm=hsm_url,
+            on_snapshot=on_snapshot,
+            log_dir=report_dir,
+        )
+        try:
+            result = run_scenario(scenario, options)
+        except (HbSimError, HbtdError, ValueError) as exc:
+            click.echo(f"{scenario_file}: cannot run: {exc}", err=True)
+            sys.exit(EXIT_INVALID)
+    Console().print(verdict_table(result))
+    failed = f", {result.heartbeats_failed:,} not answered 200" if result.clock == "live" else ""
+    click.echo(
+        f"{result.heartbeats_delivered:,} heartbeats delivered "
+        f"({result.heartbeat_rate:,.0f}/s of run time{failed}) in {result.wall_seconds:.1f} s wall"
+    )
+    if junit_file:
+        Path(junit_file).write_bytes(junit_xml(result))
+    if report_dir:
+        for path in write_report(result, Path(report_dir)):
+            click.echo(f"wrote {path}")
+    sys.exit(0 if result.passed else EXIT_FAILED)
+
+
+@contextlib.contextmanager
+def _tracker_log(folder: Path | None) -> Iterator[None]:
+    # The in-process tracker logs its waves; they belong in the report, not on the screen.
+    hbtd = logging.getLogger("hbtd")
+    handler: logging.Handler = logging.NullHandler()
+    if folder is not None:
+        folder.mkdir(parents=True, exist_ok=True)
+        handler = logging.FileHandler(folder / "tracker.log", encoding="utf-8")
+        handler.setFormatter(logging.Formatter("%(asctime)s %(name)s %(levelname)s %(message)s"))
+    saved = hbtd.propagate
+    hbtd.addHandler(handler)
+    hbtd.propagate = False
+    try:
+        yield
+    finally:
+        hbtd.removeHandler(handler)
+        hbtd.propagate = saved
+        handler.close()
+
+
+@contextlib.contextmanager
+def _live_view() -> Iterator[SnapshotHook]:
+    from ._snapshot import to_view_snapshot
+    from ._view import LiveView
+
+    with LiveView(transient=True) as view:
+
+        def show(snapshot: SimSnapshot) -> None:
+            view.update(to_view_snapshot(snapshot), refresh=True)
+
+        yield show

@@ -6,6 +6,7 @@ method gets 405 with ``Allow``; a client's mistake is never a 500.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 from collections.abc import Awaitable, Callable
@@ -15,8 +16,12 @@ from quart import Quart, Response, request
 from quart_trio import QuartTrio
 from werkzeug.exceptions import HTTPException, MethodNotAllowed, RequestEntityTooLarge
 
+from ._auth import AdminAuth, auth_hook
 from ._engine import Engine
+from ._metrics import METRICS_CONTENT_TYPE, Metrics, count_rejected_heartbeat
+from ._openapi import openapi_json
 from ._problem import PROBLEM_CONTENT_TYPE, problem_body
+from ._telemetry import msgbus_health
 from .core import (
     MAX_HEARTBEAT_BODY,
     HbtdError,
@@ -58,8 +63,16 @@ def accept_heartbeat(engine: Engine, body: bytes, path_xname: str | None) -> Non
     engine.heartbeat(parse_heartbeat(body, path_xname=path_xname))
 
 
-def create_quart_app(engine: Engine) -> Quart:
-    """Build the Quart app serving the HBTD v1 API over ``engine``."""
+def create_quart_app(
+    engine: Engine, *, metrics: Metrics | None = None, admin: AdminAuth | None = None
+) -> Quart:
+    """Build the Quart app serving the HBTD v1 API over ``engine``.
+
+    Args:
+        engine: the tracker to serve.
+        metrics: served at ``/metrics`` when given (#8).
+        admin: the admin token; None leaves every endpoint open (#8).
+    """
     app = QuartTrio("hbtd_server")
     app.config["MAX_CONTENT_LENGTH"] = MAX_REQUEST_BODY
 
@@ -107,15 +120,19 @@ def create_quart_app(engine: Engine) -> Quart:
 
     @route("/health", ["GET"])
     async def health() -> Response:
+        bus = msgbus_health(engine)
         return _json(
             {
-                "KvStore": "Initialization key present: HBTD_OK",
-                "MsgBus": "Not Connected",
+                "KvStore": engine.store.kv_status,
+                "MsgBus": bus.status,
                 "HsmStatus": engine.hsm.status(engine.params),
                 # Extensions: upstream's three members keep upstream's exact strings.
                 "HsmDetail": engine.hsm.detail(engine.params),
                 "HsmPending": engine.ledger.pending_count,
                 "SilenceGuard": _describe_guard(engine),
+                "KvUnflushed": engine.store.unflushed,  # the store's extensions (#7)
+                "KvRole": engine.store.role,
+                **bus.extensions(),  # MsgBusDetail, MsgBusQueued, MsgBusDropped, ... (#6)
             }
         )
 
@@ -125,7 +142,23 @@ def create_quart_app(engine: Engine) -> Quart:
 
     @route("/readiness", ["GET"])
     async def readiness() -> Response:
-        return _empty(204)
+        return _empty(204 if engine.store.ready else 503)
+
+    # Extensions (#8): the contract itself, Prometheus metrics, the admin token.
+    openapi_document = openapi_json()  # loaded once, at startup
+
+    @route("/openapi.json", ["GET"])
+    async def openapi() -> Response:
+        return Response(openapi_document, content_type="application/json")
+
+    if metrics is not None:
+
+        @route("/metrics", ["GET"])
+        async def metrics_text() -> Response:
+            return Response(metrics.render(), content_type=METRICS_CONTENT_TYPE)
+
+    if admin is not None:
+        app.before_request(auth_hook(admin))
 
     @app.errorhandler(HbtdError)
     async def hbtd_error(error: HbtdError) -> Response:
@@ -134,6 +167,11 @@ def create_quart_app(engine: Engine) -> Quart:
     @app.errorhandler(HTTPException)
     async def http_error(error: HTTPException) -> Response:
         status = error.code or 500
+        if status in (404, 405):
+            # Read the unread body first: answering before it is consumed can stall the next
+            # request on the same keep-alive connection. (A 413 body is not worth reading.)
+            with contextlib.suppress(HTTPException):
+                await request.get_data()
         detail = error.description
         title = None
         headers = {}
@@ -176,6 +214,7 @@ async def _heartbeat(engine: Engine, path_xname: str | None) -> Response:
         problem = error
     else:
         return _empty(200)
+    count_rejected_heartbeat(engine, problem)
     return _problem(problem.status_hint, problem.detail, problem.title, _HEARTBEAT_INSTANCE)
 
 

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 
 import trio
 
+from ._store import StoreHealth
 from .core import (
     HbState,
     Heartbeat,
@@ -42,6 +43,16 @@ class HsmHealth:
     patches_sent: int = 0
     patches_failed: int = 0
     last_error: str = ""
+    #: PATCH attempts by outcome (delivered, refused, failed, unreachable, timeout), for metrics.
+    patch_outcomes: Counter[str] = field(default_factory=Counter)
+    #: Called with (outcome, seconds) after every PATCH attempt (the metrics latency histogram).
+    patch_listeners: list[Callable[[str, float], None]] = field(default_factory=list)
+
+    def observe_patch(self, outcome: str, seconds: float) -> None:
+        """Count one PATCH attempt and tell the listeners how long it took."""
+        self.patch_outcomes[outcome] += 1
+        for listener in self.patch_listeners:
+            listener(outcome, seconds)
 
     def status(self, params: Params) -> str:
         """The ``HsmStatus`` string of ``/health``: upstream's exact words."""
@@ -84,12 +95,21 @@ class Engine:
         self.hsm = HsmHealth()
         self.listeners: list[TransitionListener] = []
         self.heartbeats_accepted = 0
+        #: Refused heartbeats by reason (see ``heartbeat_rejection_reason``), for metrics.
+        self.heartbeats_rejected: Counter[str] = Counter()
+        # Debug >= 2 logs every heartbeat with both clocks; a plain flag keeps it free when off.
+        self._log_heartbeats = params.debug >= 2
         self.transitions_total: Counter[Kind] = Counter()
         self._wave = _Wave()
         self._detector_wakeup = trio.Event()
         self._detector_sleeps_until = math.inf
         self.hsm_work = trio.Event()
         self.params_changed = trio.Event()
+        # The persistent store (#7): components heard from since the last flush (None: no
+        # store drains it), its health, and whether this replica runs detection and notifiers.
+        self.store_dirty: set[str] | None = None
+        self.store = StoreHealth()
+        self.leading = True
 
     # -- parameters -----------------------------------------------------------------------
 
@@ -110,6 +130,7 @@ class Engine:
             log.warning("silence guard disabled: releasing %d held alerts", len(given_back))
             self._publish(given_back)
         _apply_log_level(params.debug)
+        self._log_heartbeats = params.debug >= 2
         changed = {k: v for k, v in params.to_json().items() if old.to_json()[k] != v}
         log.info("parameters changed: %s", ", ".join(f"{k}={v}" for k, v in changed.items()))
         self._poke_detector()
@@ -129,17 +150,47 @@ class Engine:
                 self._params.warntime,
             )
             self._poke_detector()
+        if self._log_heartbeats:
+            # The record's own timestamp is the wall-clock receive time: with the sender's
+            # TimeStamp it shows clock skew between a node and the tracker (#8).
+            log.debug(
+                "heartbeat %s: sender TimeStamp %r, Status %r",
+                heartbeat.xname,
+                heartbeat.timestamp,
+                heartbeat.status,
+                extra={
+                    "event": "heartbeat",
+                    "xname": heartbeat.xname,
+                    "sender_timestamp": heartbeat.timestamp,
+                    "status": heartbeat.status,
+                    "received": now,
+                },
+            )
         transition = self.tracker.heartbeat(
             heartbeat.xname, now, timestamp=heartbeat.timestamp, status=heartbeat.status
         )
+        if self.store_dirty is not None:
+            self.store_dirty.add(heartbeat.xname)
         if transition is not None:
             self._publish((transition,))
             # A new or restarted component may be due before the detector's next wake-up.
             if transition.at + self._params.warntime < self._detector_sleeps_until:
                 self._poke_detector()
 
+    def observe(self, xname: str, at: float, *, timestamp: str, status: str) -> None:
+        """Take a heartbeat another replica received at ``at`` (seen in the store, #7)."""
+        now = self.clock()
+        self.guard.heartbeat(min(at, now))
+        transition = self.tracker.heartbeat(xname, min(at, now), timestamp=timestamp, status=status)
+        if transition is not None:
+            self._publish((transition,))
+            self._poke_detector()
+
     def detect(self) -> float:
         """Fire due deadlines; return when to look again (``math.inf``: nothing tracked)."""
+        if not self.leading:  # another replica detects (#7)
+            self._detector_sleeps_until = math.inf
+            return math.inf
         now = self.clock()
         tracker, guard, warntime = self.tracker, self.guard, self._params.warntime
         transitions = tracker.advance(now)
@@ -202,11 +253,20 @@ class Engine:
                 "" if count == 1 else "s",
                 wave.examples[kind],
                 len(self.tracker),
+                extra={
+                    "event": "wave",
+                    "kind": kind.name.lower(),
+                    "count": count,
+                    "example": wave.examples[kind],
+                    "tracked": len(self.tracker),
+                },
             )
 
     # -- internals ------------------------------------------------------------------------
 
     def _publish(self, transitions: Sequence[Transition]) -> None:
+        if not self.leading:  # the leader reports every change, from the store's watch (#7)
+            return
         ledger = self.ledger
         wave = self._wave
         for transition in transitions:
@@ -223,10 +283,23 @@ class Engine:
                     transition.at,
                     transition.sender_timestamp,
                     transition.status,
+                    extra={
+                        "event": "transition",
+                        "xname": transition.xname,
+                        "kind": transition.kind.name.lower(),
+                        "due": transition.due,
+                        "detected": transition.at,
+                        "sender_timestamp": transition.sender_timestamp,
+                        "status": transition.status,
+                    },
                 )
         for listener in self.listeners:
             listener(transitions)
         self.hsm_work.set()
+
+    def poke_detector(self) -> None:
+        """Make the detector look again now (parameters or leadership changed)."""
+        self._detector_wakeup.set()
 
     def _poke_detector(self) -> None:
         self._detector_wakeup.set()

@@ -12,6 +12,7 @@ from typing import Any
 
 from ._api import accept_heartbeat
 from ._engine import Engine
+from ._metrics import count_rejected_heartbeat
 from ._problem import PROBLEM_CONTENT_TYPE, problem_body
 from .core import MAX_HEARTBEAT_BODY, HbtdError, PayloadTooLarge
 
@@ -51,6 +52,7 @@ class HeartbeatFastPath:
             body = await _read_body(receive)
             accept_heartbeat(self.engine, body, xname)
         except HbtdError as error:
+            count_rejected_heartbeat(self.engine, error)
             document = problem_body(error.status_hint, error.detail, _FULL_PATH, error.title)
             await send(
                 {

@@ -156,11 +156,17 @@ async def _send_patch(engine: Engine, client: httpx.AsyncClient, patch: HsmPatch
         for attempt in range(params.sm_retries + 1):
             if attempt:
                 await trio.sleep(min(0.25 * 2**attempt, 2.0))
+            started = trio.current_time()
+            outcome = "timeout"  # kept if Sm_timeout cancels the request
             try:
                 response = await client.patch(url, json=body)
+                outcome = _patch_outcome(response.status_code)
             except httpx.HTTPError as error:
+                outcome = "unreachable"
                 engine.hsm.last_error = f"{error.__class__.__name__}: {error}"
                 continue
+            finally:
+                engine.hsm.observe_patch(outcome, trio.current_time() - started)
             status = response.status_code
             if status in _SUCCESS:
                 engine.ledger.settle(patch, delivered=True)
@@ -180,6 +186,15 @@ async def _send_patch(engine: Engine, client: httpx.AsyncClient, patch: HsmPatch
     )
     engine.ledger.settle(patch, delivered=False)
     return False
+
+
+def _patch_outcome(status: int) -> str:
+    # The ``outcome`` label of the PATCH metrics (#8).
+    if status in _SUCCESS:
+        return "delivered"
+    if 400 <= status < 500 and status not in (408, 429):
+        return "refused"
+    return "failed"
 
 
 async def _isolate_refused(

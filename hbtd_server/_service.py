@@ -1,9 +1,9 @@
 """Wires the tracker together in one trio nursery and runs it until told to stop.
 
 Tasks: the HTTP server (hypercorn's trio worker), the detector (sleeps until the next
-deadline), the HSM readiness poller and notifier, and the wave logger. On SIGTERM or SIGINT the
-server stops accepting, pending HSM changes get a short, bounded chance to go out, and the
-process exits 0.
+deadline), the HSM readiness poller and notifier, the telemetry publisher (#6), and the wave
+logger. On SIGTERM or SIGINT the server stops accepting, pending HSM changes and held telemetry
+messages get a short, bounded chance to go out, and the process exits 0.
 """
 
 from __future__ import annotations
@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 import signal
 from collections.abc import Awaitable, Callable
+from pathlib import Path
 from typing import Any, cast
 
 import httpx
@@ -22,6 +23,11 @@ from ._api import create_quart_app
 from ._engine import Engine
 from ._fastpath import HeartbeatFastPath
 from ._hsm import flush_hsm, make_hsm_client, run_hsm_notifier, run_hsm_ready_poller
+from ._metrics import Metrics
+from ._ops import Operability
+from ._replica import DEFAULT_LEASE_TTL, SharedState
+from ._store import Store
+from ._telemetry import TelemetryPublisher, run_telemetry
 from .core import Params
 
 __all__ = ["SHUTDOWN_FLUSH_LIMIT", "run_detector", "run_tracker_tasks", "serve"]
@@ -31,6 +37,7 @@ log = logging.getLogger("hbtd")
 #: The longest a shutdown waits for HSM to take what is pending.
 SHUTDOWN_FLUSH_LIMIT = 5.0
 _WAVE_LOG_PERIOD = 1.0
+_TELEMETRY_FLUSH_LIMIT = 2.0
 
 
 async def run_detector(
@@ -74,9 +81,14 @@ async def _wait_for_signal() -> None:
             return
 
 
-def hypercorn_config(*, host: str, port: int) -> Config:
-    """Hypercorn settings for the tracker."""
+def hypercorn_config(
+    *, host: str, port: int, certfile: Path | None = None, keyfile: Path | None = None
+) -> Config:
+    """Hypercorn settings for the tracker (HTTPS only when given a certificate and key)."""
     config = Config()
+    if certfile is not None and keyfile is not None:
+        config.certfile = str(certfile)
+        config.keyfile = str(keyfile)
     config.bind = [f"[{host}]:{port}" if ":" in host else f"{host}:{port}"]
     config.accesslog = None  # one line per heartbeat would drown everything else
     config.errorlog = logging.getLogger("hypercorn.error")
@@ -93,6 +105,12 @@ async def serve(
     host: str = "0.0.0.0",
     engine: Engine | None = None,
     shutdown_trigger: Callable[[], Awaitable[None]] | None = None,
+    ops: Operability | None = None,
+    telemetry: TelemetryPublisher | None = None,
+    store: Store | None = None,
+    replica: str = "hbtd",
+    lease_ttl: float = DEFAULT_LEASE_TTL,
+    reuse_port: bool = False,
     task_status: trio.TaskStatus[list[str]] = trio.TASK_STATUS_IGNORED,
 ) -> None:
     """Run the tracker until ``shutdown_trigger`` returns (default: SIGTERM or SIGINT).
@@ -102,15 +120,40 @@ async def serve(
         host: the address to listen on.
         engine: an engine to serve, for tests that look inside; a new one by default.
         shutdown_trigger: an async function whose return starts a clean shutdown.
+        ops: metrics, TLS and admin-token settings (default: metrics on, plain HTTP, open).
+        telemetry: the telemetry publisher (default: one with upstream's 50,000-message buffer).
+        store: a shared store (etcd) to persist to and follow; None keeps state in memory.
+        replica: this process's name in the store.
+        lease_ttl: seconds the leader's lease lasts with a store.
+        reuse_port: listen with SO_REUSEPORT, so several workers share the port.
         task_status: started with the list of URLs the server listens on.
+
+    Raises:
+        StoreUnavailable: the store did not answer at start.
     """
     engine = engine or Engine(params)
-    app = HeartbeatFastPath(engine, create_quart_app(engine))
+    ops = ops or Operability()
+    telemetry = telemetry or TelemetryPublisher()
+    engine.listeners.append(telemetry)  # only appends to its buffer (#6)
+    metrics = Metrics(engine, telemetry=telemetry) if ops.metrics else None
+    quart_app = create_quart_app(engine, metrics=metrics, admin=ops.admin)
+    app = HeartbeatFastPath(engine, quart_app)
     trigger = shutdown_trigger or _wait_for_signal
     log.info("hbtd starting with %s", _describe(params))
+    log.info("serving %s", ops.describe())
+    shared = None
+    if store is not None:  # loaded before anything runs; a dead store fails the start (#7)
+        shared = await SharedState.open(engine, store, name=replica, lease_ttl=lease_ttl)
     async with make_hsm_client() as client, trio.open_nursery() as nursery:
+        if shared is not None:
+            await nursery.start(shared.run)
         await nursery.start(run_tracker_tasks, engine, client)
-        config = hypercorn_config(host=host, port=params.port)
+        await nursery.start(run_telemetry, engine, telemetry)
+        config = hypercorn_config(
+            host=host, port=params.port, certfile=ops.certfile, keyfile=ops.keyfile
+        )
+        if reuse_port:
+            config.workers = 2  # hypercorn sets SO_REUSEPORT on its sockets when workers > 1
         server_done = trio.Event()
 
         async def run_server(*, task_status: trio.TaskStatus[list[str]]) -> None:
@@ -129,6 +172,9 @@ async def serve(
         engine.detect()
         engine.flush_wave_log()
         await flush_hsm(engine, client, within=min(SHUTDOWN_FLUSH_LIMIT, params.sm_timeout))
+        await telemetry.flush(within=_TELEMETRY_FLUSH_LIMIT)
+        if shared is not None:
+            await shared.shutdown(within=SHUTDOWN_FLUSH_LIMIT)
         nursery.cancel_scope.cancel()
     log.info("Done. Exiting.")
 

@@ -17,7 +17,13 @@ from typing import Any, TypeVar
 import click
 import trio
 
+from ._logs import configure_logging
+from ._ops import operability_from_cli, operability_options
 from ._service import serve
+from ._store import StoreUnavailable
+from ._store_cli import store_from_cli, store_options
+from ._telemetry import DEFAULT_CAPACITY, TelemetryPublisher
+from ._workers import run_workers, worker_index
 from .core import Params, parse_go_uint, parse_telemetry_host
 
 __all__ = ["main"]
@@ -91,7 +97,8 @@ def _option(*names: str, env: str, help: str, **kwargs: Any) -> Callable[[_F], _
     "kv_url",
     env="HBTD_KV_URL",
     default="mem:",
-    help="State store: 'mem:' keeps state in this process.",
+    help="State store: 'mem:' keeps state in this process; http://HOST:2379[,http://...] "
+    "keeps it in etcd, shared by replicas and kept across restarts.",
 )
 @_option(
     "--sm_url",
@@ -144,6 +151,16 @@ def _option(*names: str, env: str, help: str, **kwargs: Any) -> Callable[[_F], _
     help="Telemetry bus as host:port:topic.",
 )
 @_option(
+    "--telemetry_buffer",
+    "--telemetry-buffer",
+    "telemetry_buffer",
+    env="HBTD_TELEMETRY_BUFFER",
+    type=click.IntRange(min=2),
+    default=DEFAULT_CAPACITY,
+    help="Telemetry messages held while the bus is slow or down; beyond that the oldest are "
+    "dropped and counted (extension).",
+)
+@_option(
     "--debug",
     env="HBTD_DEBUG",
     type=GO_UINT,
@@ -178,32 +195,47 @@ def _option(*names: str, env: str, help: str, **kwargs: Any) -> Callable[[_F], _
     default=300,
     help="Silence guard: the longest alerts are held, in seconds.",
 )
+@operability_options
+@store_options
 def main(host: str, **values: Any) -> None:
     """Heartbeat Tracker Service: HBTD API v1 on /hmi/v1, reporting to HSM.
 
     Nodes POST heartbeats; a node silent for --warntime seconds is reported to HSM as
     Ready/Warning ("might be dead"), silent for --errtime as Standby/Alert ("declared dead").
     """
-    logging.basicConfig(
-        level=logging.DEBUG if values["debug"] else logging.INFO,
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-        stream=sys.stderr,
-    )
-    logging.getLogger("httpx").setLevel(logging.WARNING)
+    configure_logging(log_format=values.pop("log_format"), debug=values["debug"])
+    ops = operability_from_cli(values)
     _raise_open_file_limit()
     if values["telemetry_host"] and parse_telemetry_host(values["telemetry_host"]) is None:
         log.error(
             "ignoring --telemetry_host %r: expected host:port:topic", values["telemetry_host"]
         )
         values["telemetry_host"] = ""
+    telemetry = TelemetryPublisher(capacity=values.pop("telemetry_buffer"))
+    shared = store_from_cli(values, kv_url=values["kv_url"], port=values["port"])
     try:
         params = Params(**values)
     except ValueError as error:
         raise click.UsageError(str(error)) from None
-    if params.kv_url != "mem:":
-        raise click.UsageError(f"--kv_url {params.kv_url!r}: only 'mem:' is supported so far")
+    if shared.workers > 1 and worker_index() is None:
+        sys.exit(run_workers(shared.workers))
     try:
-        trio.run(partial(serve, params, host=host))
+        trio.run(
+            partial(
+                serve,
+                params,
+                host=host,
+                ops=ops,
+                telemetry=telemetry,
+                store=shared.open_store(),
+                replica=shared.replica_name,
+                lease_ttl=shared.lease_ttl,
+                reuse_port=shared.workers > 1,
+            )
+        )
+    except StoreUnavailable as error:
+        log.error("cannot use the store at --kv_url %s: %s", params.kv_url, error)
+        sys.exit(1)
     except OSError as error:
         log.error("cannot serve on %s:%d: %s", host, params.port, error)
         sys.exit(1)

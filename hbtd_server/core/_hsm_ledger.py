@@ -12,7 +12,7 @@ never in two PATCHes at once and HSM cannot apply them out of order.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -69,6 +69,9 @@ class HsmLedger:
         self._in_flight: dict[str, Kind] = {}
         self._acked: dict[str, Kind] = {}
         self.rejected_total = 0
+        #: Called with a component's name whenever its wanted or acknowledged state may have
+        #: changed, so a persistent store can write it back (#7). Must not raise.
+        self.on_change: Callable[[str], None] | None = None
 
     def want(self, xname: str, kind: Kind) -> None:
         """Record that HSM should show ``kind`` for ``xname``; it replaces any older wish."""
@@ -76,6 +79,8 @@ class HsmLedger:
             self._pending.pop(xname, None)  # HSM already shows it: nothing to send
         else:
             self._pending[xname] = kind
+        if self.on_change is not None:
+            self.on_change(xname)
 
     def want_all(self, wishes: Iterable[tuple[str, Kind]]) -> None:
         """:meth:`want` for many components."""
@@ -116,6 +121,7 @@ class HsmLedger:
             delivered: HSM accepted it (200, 202 or 204). Otherwise its states stay wanted,
                 unless a newer wish replaced them meanwhile.
         """
+        on_change = self.on_change
         for xname in patch.xnames:
             sent = self._in_flight.pop(xname, None)
             if sent is None:
@@ -124,6 +130,8 @@ class HsmLedger:
                 self._acked[xname] = sent
                 if self._pending.get(xname) is sent:
                     del self._pending[xname]
+                if on_change is not None:
+                    on_change(xname)
             else:
                 self._pending.setdefault(xname, sent)
 
@@ -132,6 +140,8 @@ class HsmLedger:
         for xname in patch.xnames:
             if self._in_flight.pop(xname, None) is not None:
                 self.rejected_total += 1
+                if self.on_change is not None:
+                    self.on_change(xname)
 
     def acked(self, xname: str) -> Kind | None:
         """The last state HSM acknowledged for ``xname``, if any."""
@@ -140,3 +150,27 @@ class HsmLedger:
     def wanted(self, xname: str) -> Kind | None:
         """The newest state not yet acknowledged for ``xname``, if any."""
         return self._pending.get(xname) or self._in_flight.get(xname)
+
+    def export(self, xname: str) -> tuple[Kind | None, Kind | None]:
+        """``(wanted, acknowledged)`` for ``xname``: what a persistent store keeps (#7).
+
+        A state refused for good (:meth:`reject`) is no longer wanted.
+        """
+        return self.wanted(xname), self._acked.get(xname)
+
+    def exported(self) -> Iterable[str]:
+        """Every component the ledger knows anything about."""
+        return {*self._acked, *self._pending, *self._in_flight}
+
+    def restore(self, entries: Mapping[str, tuple[Kind | None, Kind | None]]) -> None:
+        """Load ``(wanted, acknowledged)`` pairs saved by :meth:`export`, e.g. after a restart.
+
+        Whatever was wanted and not acknowledged is pending again, so it is resent (#7).
+        """
+        for xname, (wanted, acked) in entries.items():
+            if acked is not None:
+                self._acked[xname] = acked
+            else:
+                self._acked.pop(xname, None)
+            if wanted is not None:
+                self.want(xname, wanted)

@@ -164,7 +164,8 @@ class Tracker:
         A component silent for exactly Warntime (or Errtime) is due: the checks are ``>=``.
 
         Returns:
-            The warnings and deaths, in deadline order.
+            The warnings and deaths. Each component's come in order; across components the
+            order is roughly by deadline (an entry re-armed late may come after a later one).
         """
         fired: list[Transition] = []
         heap = self._heap

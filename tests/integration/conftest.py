@@ -6,7 +6,7 @@ import signal
 import socket
 import subprocess
 import sys
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -14,6 +14,8 @@ from pathlib import Path
 import httpx
 import pytest
 import trio
+
+from tests.etcd_support import EtcdServer
 
 STARTUP_LIMIT = 15.0  # generous: CI machines are loaded
 
@@ -100,3 +102,16 @@ def start_hbtd(tmp_path: Path) -> StartHbtd:
                     await process.wait()
 
     return start
+
+
+@pytest.fixture
+def etcd_server(tmp_path: Path) -> Iterator[EtcdServer]:
+    """A real etcd-server on loopback (#7), with its own data dir; killed at the end."""
+    server = EtcdServer(tmp_path / "etcd")
+    server.directory.mkdir()
+    server.launch()
+    try:
+        server.wait_ready_blocking()
+        yield server
+    finally:
+        server.stop()

@@ -47,7 +47,7 @@ async def test_sigterm_delivers_pending_changes_then_exits_0(start_hbtd: StartHb
         (["--warntime", "30", "--errtime", "10"], "must be greater than warntime"),
         (["--interval", "0"], "'interval' must be at least 1"),
         (["--port", "eighty"], "is not a non-negative integer"),
-        (["--kv_url", "ftp://nowhere"], "only 'mem:' is supported"),
+        (["--kv_url", "ftp://nowhere"], "expected 'mem:' or etcd endpoints"),
     ],
 )
 async def test_bad_flags_are_refused_clearly(args: list[str], message: str) -> None:

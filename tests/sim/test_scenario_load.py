@@ -198,7 +198,8 @@ def test_validate_command_reports_located_errors(tmp_path: Path) -> None:
                 "s.yaml:6:12: tracker.params.Port: Port is read-only in PATCH /params",
                 "s.yaml:6:22: tracker.params.Sm_timout: unknown parameter; did you mean "
                 "'Sm_timeout'? expected one of Debug, Nosm, Use_telemetry, Telemetry_host, "
-                "Warntime, Errtime, Kv_url, Interval, Sm_url, Sm_timeout, Sm_retries",
+                "Warntime, Errtime, Kv_url, Interval, Sm_url, Sm_timeout, Sm_retries, "
+                "Guard_share, Guard_min, Guard_hold",
             ],
             id="bad-params",
         ),

@@ -321,3 +321,48 @@ def test_pending_count_includes_in_flight_once() -> None:
     ledger.want(A, Kind.WARNING)  # A now both in flight and pending: still one component
     assert ledger.pending_count == 2
     assert ledger.has_work()
+
+
+# -- export, restore and observation, for the persistent store (#7) ---------------------------
+
+
+def test_export_and_restore_carry_wanted_and_acknowledged_states() -> None:
+    ledger = HsmLedger()
+    ledger.want(A, Kind.STARTED)
+    deliver_all(ledger)
+    ledger.want(A, Kind.WARNING)
+    ledger.want(B, Kind.DEAD)
+    [patch] = [p for p in ledger.take() if p.kind is Kind.DEAD]  # B in flight
+    assert ledger.export(A) == (Kind.WARNING, Kind.STARTED)
+    assert ledger.export(B) == (Kind.DEAD, None)
+    assert set(ledger.exported()) == {A, B}
+    saved = {x: ledger.export(x) for x in ledger.exported()}
+    ledger.settle(patch, delivered=True)
+
+    after_restart = HsmLedger()
+    after_restart.restore(saved)
+    assert after_restart.acked(A) is Kind.STARTED
+    assert summary(after_restart.take()) == [(Kind.WARNING, (A,)), (Kind.DEAD, (B,))]
+
+
+def test_restoring_an_acknowledged_state_sends_nothing() -> None:
+    ledger = HsmLedger()
+    ledger.restore({A: (None, Kind.DEAD), B: (Kind.STARTED, Kind.STARTED)})
+    assert not ledger.has_work()
+    assert ledger.acked(A) is Kind.DEAD
+
+
+def test_every_change_is_observed() -> None:
+    ledger = HsmLedger()
+    changed: list[str] = []
+    ledger.on_change = changed.append
+    ledger.want(A, Kind.STARTED)
+    ledger.want(B, Kind.STARTED)
+    ledger.want(C, Kind.STARTED)
+    [patch] = ledger.take()
+    ledger.settle(HsmPatch(Kind.STARTED, (A,)), delivered=True)
+    ledger.settle(HsmPatch(Kind.STARTED, (B,)), delivered=False)  # nothing changed for B
+    ledger.reject(HsmPatch(Kind.STARTED, (C,)))
+    assert changed == [A, B, C, A, C]
+    assert ledger.export(C) == (None, None)
+    assert patch.xnames == (A, B, C)

@@ -1,0 +1,194 @@
+"""The etcd store's cost (#7): throughput against ``mem:``, CPU per heartbeat, etcd writes.
+
+Every server-side process (hbtd, its workers, etcd-server) is pinned to CPU 1 and the load
+(``bench.load``, trio + h11, 50 keep-alive connections over 12,000 node names) to CPU 0, as in
+``bench.heartbeat_throughput``. etcd runs from a fresh temporary data dir each time.
+
+* ``throughput``: rounds alternate ``mem:`` and etcd; prints heartbeat POST/s, the ratio
+  etcd / mem (target >= 0.8), and CPU µs per heartbeat summed over hbtd and etcd.
+* ``cpu``: CPU µs per heartbeat over all server processes with ``--workers 1`` and ``2``
+  (saturating load), for sizing a larger NCN.
+* ``writes``: 10,000 nodes beating every 3 s (paced, hb_sim's live fleet): etcd puts and
+  transactions per second (from etcd's own counters) and the CPU the whole server side uses.
+
+Usage: ``.venv/bin/python -m bench.store_etcd {throughput,cpu,writes} [--rounds 3] [--seconds 6]``
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import httpx
+import trio
+
+from bench._procs import cpu_seconds, free_port, start_pinned, stop, wait_for_port
+from bench.heartbeat_throughput import run_load
+from hb_sim._live_fleet import LiveFleet
+from tests.etcd_support import EtcdServer
+
+SERVER_CPU = 1
+
+
+def _pin(pid: int) -> None:
+    if (os.cpu_count() or 1) > 1:
+        os.sched_setaffinity(pid, {SERVER_CPU})
+
+
+@contextmanager
+def etcd() -> Iterator[EtcdServer]:
+    """A fresh etcd-server on loopback, pinned to the server CPU."""
+    with tempfile.TemporaryDirectory(prefix="hbtd-bench-etcd-") as directory:
+        server = EtcdServer(Path(directory))
+        server.launch()
+        assert server.process is not None
+        _pin(server.process.pid)
+        try:
+            server.wait_ready_blocking()
+            yield server
+        finally:
+            server.stop()
+
+
+@contextmanager
+def hbtd(port: int, *args: str) -> Iterator[subprocess.Popen[bytes]]:
+    """An ``hbtd`` pinned to the server CPU (workers inherit the pinning)."""
+    command = [sys.executable, "-m", "hbtd_server", "--host", "127.0.0.1", "--port", str(port)]
+    command += ["--nosm", "--warntime", "3600", "--errtime", "7200", *args]
+    process = start_pinned(command, cpu=SERVER_CPU)
+    try:
+        wait_for_port(port)
+        time.sleep(0.5)  # every worker listening
+        yield process
+    finally:
+        stop(process)
+
+
+def server_pids(root: int, etcd_server: EtcdServer | None) -> list[int]:
+    """hbtd, its worker processes, and etcd."""
+    pids = [root]
+    try:
+        children = Path(f"/proc/{root}/task/{root}/children").read_text().split()
+        pids += [int(pid) for pid in children]
+    except OSError:
+        pass
+    if etcd_server is not None and etcd_server.process is not None:
+        pids.append(etcd_server.process.pid)
+    return pids
+
+
+def total_cpu(pids: list[int]) -> float:
+    return sum(cpu_seconds(pid) for pid in pids)
+
+
+def measure(store: str, seconds: float, *, workers: int = 1) -> tuple[float, float]:
+    """Heartbeat POST/s and server-side CPU µs per heartbeat for one configuration."""
+    port = free_port()
+    with etcd() if store == "etcd" else _nothing() as etcd_server:
+        args = ["--kv_url", etcd_server.url] if etcd_server is not None else []
+        if workers > 1:
+            args += ["--workers", str(workers)]
+        with hbtd(port, *args) as process:
+            pids = server_pids(process.pid, etcd_server)
+            run_load(port, 2.0)  # warm-up: fills the tracker with its 12,000 nodes
+            before = total_cpu(pids)
+            result = run_load(port, seconds)
+            cpu = total_cpu(pids) - before
+    if result["errors"]:
+        raise RuntimeError(f"{store}: {result['errors']} non-200 answers")
+    return result["requests"] / result["seconds"], cpu / result["requests"] * 1e6
+
+
+@contextmanager
+def _nothing() -> Iterator[None]:
+    yield None
+
+
+def throughput(rounds: int, seconds: float) -> None:
+    rates: dict[str, list[float]] = {"mem": [], "etcd": []}
+    costs: dict[str, list[float]] = {"mem": [], "etcd": []}
+    for number in range(1, rounds + 1):
+        for store in ("mem", "etcd"):
+            rate, cost = measure(store, seconds)
+            rates[store].append(rate)
+            costs[store].append(cost)
+            print(f"round {number} {store:4s} {rate:8.0f} heartbeats/s {cost:6.0f} CPU-µs/hb")
+    mem, on_etcd = statistics.median(rates["mem"]), statistics.median(rates["etcd"])
+    print(f"median mem:  {mem:.0f}/s, {statistics.median(costs['mem']):.0f} µs/hb (hbtd)")
+    print(f"median etcd: {on_etcd:.0f}/s, {statistics.median(costs['etcd']):.0f} µs/hb (hbtd+etcd)")
+    print(f"ratio etcd / mem: {on_etcd / mem:.2f} (target >= 0.8)")
+
+
+def cpu(rounds: int, seconds: float) -> None:
+    for workers in (1, 2):
+        costs = [measure("etcd", seconds, workers=workers)[1] for _ in range(rounds)]
+        cost = statistics.median(costs)
+        cores = 12_000 / 3 * cost / 1e6
+        print(
+            f"workers {workers}: {cost:.0f} CPU-µs per heartbeat (hbtd + etcd); "
+            f"12,000 nodes every 3 s need {cores:.2f} cores"
+        )
+
+
+def writes(seconds: float) -> None:
+    port = free_port()
+    with etcd() as etcd_server, hbtd(port, "--kv_url", etcd_server.url) as process:
+        pids = server_pids(process.pid, etcd_server)
+        names = [f"x{1000 + i // 256}c{i // 32 % 8}s{i // 4 % 8}b0n{i % 4}" for i in range(10_000)]
+
+        def counters() -> dict[str, float]:
+            text = httpx.get(f"{etcd_server.url}/metrics").text
+            wanted = ("etcd_mvcc_put_total", "etcd_mvcc_txn_total", "etcd_mvcc_delete_total")
+            found = {}
+            for line in text.splitlines():
+                name, _, value = line.partition(" ")
+                if name in wanted:
+                    found[name] = float(value)
+            return found
+
+        async def run() -> tuple[dict[str, float], dict[str, float], float, float, int]:
+            fleet = LiveFleet(host="127.0.0.1", port=port, xnames=names, period=3.0, connections=50)
+            async with trio.open_nursery() as nursery:
+                await nursery.start(fleet.run)
+                await trio.sleep(4.0)  # every node has beaten once
+                start, cpu_start, sent_start = counters(), total_cpu(pids), fleet.sent
+                began = trio.current_time()
+                await trio.sleep(seconds)
+                end, cpu_end, sent_end = counters(), total_cpu(pids), fleet.sent
+                elapsed = trio.current_time() - began
+                nursery.cancel_scope.cancel()
+            assert not fleet.rejected
+            return start, end, cpu_end - cpu_start, elapsed, sent_end - sent_start
+
+        start, end, used, elapsed, sent = trio.run(run)
+    print(f"10,000 nodes every 3 s for {elapsed:.1f} s: {sent / elapsed:.0f} heartbeats/s")
+    for name in ("etcd_mvcc_put_total", "etcd_mvcc_txn_total", "etcd_mvcc_delete_total"):
+        rate = (end.get(name, 0) - start.get(name, 0)) / elapsed
+        print(f"  {name}: {rate:.0f}/s")
+    print(f"  server CPU (hbtd + etcd): {used / elapsed:.2f} cores, {used / sent * 1e6:.0f} µs/hb")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("what", choices=["throughput", "cpu", "writes"])
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--seconds", type=float, default=6.0)
+    args = parser.parse_args()
+    if args.what == "throughput":
+        throughput(args.rounds, args.seconds)
+    elif args.what == "cpu":
+        cpu(args.rounds, args.seconds)
+    else:
+        writes(args.seconds)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,316 @@
+"""Prometheus metrics of a running tracker: ``GET /hmi/v1/metrics`` (#8).
+
+Theory of operation. The heartbeat hot path must stay lean, so nothing is counted on it for
+metrics' sake: the engine already keeps ``heartbeats_accepted``, ``transitions_total``, the
+state counts (O(1)), the HSM ledger and the PATCH outcomes, and a custom collector reads them
+when Prometheus scrapes. Only two histograms are fed as things happen, both off the hot path:
+detection lateness (one observation per warning or death, from ``engine.listeners``) and HSM
+PATCH latency (one per PATCH attempt, from ``engine.hsm.patch_listeners``). A refused heartbeat
+is counted by reason in ``engine.heartbeats_rejected``, on the error path only.
+
+Each app has its own ``CollectorRegistry``: nothing is registered globally, so several trackers
+(tests, the simulator) can live in one process.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from typing import Protocol
+
+from prometheus_client import (
+    CollectorRegistry,
+    Counter,
+    Histogram,
+    PlatformCollector,
+    ProcessCollector,
+    generate_latest,
+)
+from prometheus_client.exposition import CONTENT_TYPE_PLAIN_0_0_4
+from prometheus_client.metrics_core import CounterMetricFamily, GaugeMetricFamily, Metric
+from prometheus_client.registry import Collector
+
+from ._engine import Engine
+from .core import HbtdError, Kind, PayloadTooLarge, Transition
+
+__all__ = [
+    "HEARTBEAT_REJECTION_REASONS",
+    "METRICS_CONTENT_TYPE",
+    "PATCH_OUTCOMES",
+    "Metrics",
+    "TelemetryCounters",
+    "count_rejected_heartbeat",
+    "heartbeat_rejection_reason",
+]
+
+#: The ``Content-Type`` of ``/metrics``: the classic text format 0.0.4, which every Prometheus
+#: version reads (the metric names here need none of format 1.0.0's escaping).
+METRICS_CONTENT_TYPE = CONTENT_TYPE_PLAIN_0_0_4
+
+#: ``outcome`` of one HSM PATCH attempt (see ``_hsm._patch_outcome``).
+PATCH_OUTCOMES = ("delivered", "refused", "failed", "unreachable", "timeout")
+
+#: ``reason`` of a refused heartbeat: a short, bounded set (a label never echoes client input).
+HEARTBEAT_REJECTION_REASONS = (
+    "too_large",
+    "not_utf8",
+    "invalid_json",
+    "wrong_field_type",
+    "field_too_long",
+    "missing_component",
+    "missing_status",
+    "missing_timestamp",
+    "invalid_xname",
+    "invalid_nid",
+    "other",
+)
+
+_REASON_BY_DETAIL = {
+    "Request body is not valid UTF-8": "not_utf8",
+    "Invalid JSON data type": "invalid_json",
+    "JSON is nested too deeply": "invalid_json",
+    "Missing Component field": "missing_component",
+    "Missing Status field": "missing_status",
+    "Missing Timestamp field": "missing_timestamp",
+    "Invalid Component Name": "invalid_xname",
+    "Invalid NID": "invalid_nid",
+}
+
+# Detection lateness: normally milliseconds (deadline-driven detector); seconds mean a stalled
+# event loop, minutes a silence-guard hold (held alerts count as late, which they are).
+_LATENESS_BUCKETS = (0.001, 0.005, 0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 900)
+_PATCH_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30)
+_FLUSH_BUCKETS = (0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5)
+_LATE_KINDS = (Kind.WARNING, Kind.DEAD)
+
+
+class TelemetryCounters(Protocol):
+    """The telemetry publisher's counts, as ``/metrics`` reads them (``TelemetryPublisher``).
+
+    Attributes:
+        delivered: messages the bus acknowledged, since start.
+        queued: messages held, waiting or handed over and not yet acknowledged.
+        dropped: messages given up because the buffer overflowed, since start.
+        discarded: messages thrown away because telemetry was turned off, since start.
+    """
+
+    @property
+    def delivered(self) -> int: ...
+
+    @property
+    def queued(self) -> int: ...
+
+    @property
+    def dropped(self) -> int: ...
+
+    @property
+    def discarded(self) -> int: ...
+
+
+def heartbeat_rejection_reason(error: HbtdError) -> str:
+    """The ``reason`` label for a refused heartbeat, one of ``HEARTBEAT_REJECTION_REASONS``."""
+    if isinstance(error, PayloadTooLarge):
+        return "too_large"
+    detail = error.detail
+    reason = _REASON_BY_DETAIL.get(detail)
+    if reason is not None:
+        return reason
+    if detail.startswith("Invalid data type in "):
+        return "wrong_field_type"
+    if " field is longer than " in detail:
+        return "field_too_long"
+    return "other"
+
+
+def count_rejected_heartbeat(engine: Engine, error: HbtdError) -> None:
+    """Count a refused heartbeat by reason (called on the error path of both heartbeat paths)."""
+    engine.heartbeats_rejected[heartbeat_rejection_reason(error)] += 1
+
+
+class Metrics:
+    """The tracker's metrics in a registry of their own.
+
+    Creating it subscribes to the engine's transitions and PATCH outcomes.
+
+    Args:
+        engine: the engine to report on.
+        telemetry: the telemetry publisher's counts; without it no telemetry metric is shown.
+        process: also export the standard ``process_*`` and ``python_info`` metrics.
+    """
+
+    def __init__(
+        self,
+        engine: Engine,
+        *,
+        telemetry: TelemetryCounters | None = None,
+        process: bool = True,
+    ) -> None:
+        self.engine = engine
+        self.telemetry = telemetry
+        self.registry = CollectorRegistry()
+        lateness = Histogram(
+            "hbtd_detection_lateness_seconds",
+            "How long after its deadline (last heartbeat + Warntime or Errtime) a warning or "
+            "death was reported.",
+            ["kind"],
+            buckets=_LATENESS_BUCKETS,
+            registry=self.registry,
+        )
+        # Started and restarted are reported in the heartbeat that causes them: never late.
+        self._lateness = {kind: lateness.labels(kind.name.lower()) for kind in _LATE_KINDS}
+        self._patch_seconds = Histogram(
+            "hbtd_hsm_patch_duration_seconds",
+            "Duration of one HSM BulkStateData PATCH attempt, whatever its outcome.",
+            buckets=_PATCH_BUCKETS,
+            registry=self.registry,
+        )
+        self._flush_seconds: Histogram | None = None
+        self._flush_errors: Counter | None = None
+        self.registry.register(_EngineCollector(self))
+        if process:
+            ProcessCollector(registry=self.registry)
+            PlatformCollector(registry=self.registry)
+        engine.listeners.append(self._on_transitions)
+        engine.hsm.patch_listeners.append(self._on_patch)
+
+    def observe_store_flush(self, seconds: float, *, ok: bool) -> None:
+        """The store flusher's hook: one flush took ``seconds`` and succeeded or failed.
+
+        ``hbtd_store_flush_duration_seconds`` and ``hbtd_store_flush_errors_total`` appear
+        with the first flush, so a tracker whose store never flushes shows neither.
+        """
+        if self._flush_seconds is None or self._flush_errors is None:
+            self._flush_seconds = Histogram(
+                "hbtd_store_flush_duration_seconds",
+                "Duration of one write-behind flush of changed records to the store.",
+                buckets=_FLUSH_BUCKETS,
+                registry=self.registry,
+            )
+            self._flush_errors = Counter(
+                "hbtd_store_flush_errors",
+                "Store flushes that failed (their changes are kept and written later).",
+                registry=self.registry,
+            )
+        self._flush_seconds.observe(seconds)
+        if not ok:
+            self._flush_errors.inc()
+
+    def render(self) -> bytes:
+        """The Prometheus text exposition of every metric, as of now."""
+        return generate_latest(self.registry)
+
+    def _on_transitions(self, transitions: Sequence[Transition]) -> None:
+        lateness = self._lateness
+        for transition in transitions:
+            histogram = lateness.get(transition.kind)
+            if histogram is not None:
+                histogram.observe(transition.at - transition.due)
+
+    def _on_patch(self, outcome: str, seconds: float) -> None:
+        self._patch_seconds.observe(seconds)
+
+
+class _EngineCollector(Collector):
+    # Reads the engine at scrape time: the values cost nothing between scrapes.
+
+    def __init__(self, metrics: Metrics) -> None:
+        self._metrics = metrics
+
+    def collect(self) -> Iterator[Metric]:
+        engine = self._metrics.engine
+        yield _counter(
+            "hbtd_heartbeats_accepted",
+            "Heartbeats accepted (valid, from any component).",
+            engine.heartbeats_accepted,
+        )
+        rejected = CounterMetricFamily(
+            "hbtd_heartbeats_rejected", "Heartbeats refused, by reason.", labels=["reason"]
+        )
+        for reason in HEARTBEAT_REJECTION_REASONS:
+            rejected.add_metric([reason], engine.heartbeats_rejected.get(reason, 0))
+        yield rejected
+
+        components = GaugeMetricFamily(
+            "hbtd_components", "Tracked components per heartbeat state.", labels=["state"]
+        )
+        for state, count in engine.state_counts().items():
+            components.add_metric([state.value], count)
+        # Dead components are dropped from tracking: they show in hbtd_transitions_total only.
+        yield components
+
+        transitions = CounterMetricFamily(
+            "hbtd_transitions",
+            "Transitions reported (to HSM and telemetry), by kind.",
+            labels=["kind"],
+        )
+        for kind in Kind:
+            transitions.add_metric([kind.name.lower()], engine.transitions_total.get(kind, 0))
+        yield transitions
+
+        patches = CounterMetricFamily(
+            "hbtd_hsm_patches",
+            "HSM BulkStateData PATCH attempts, by outcome (retries count separately).",
+            labels=["outcome"],
+        )
+        for outcome in PATCH_OUTCOMES:
+            patches.add_metric([outcome], engine.hsm.patch_outcomes.get(outcome, 0))
+        yield patches
+        yield _gauge(
+            "hbtd_hsm_pending_changes",
+            "Components whose latest state HSM has not acknowledged yet (in flight included).",
+            engine.ledger.pending_count,
+        )
+        yield _counter(
+            "hbtd_hsm_refused_components",
+            "Components HSM refused for good (a 4xx for them alone); not resent.",
+            engine.ledger.rejected_total,
+        )
+        yield _gauge(
+            "hbtd_hsm_ready",
+            "1 while HSM answers /service/ready with 200 and Nosm is off, else 0.",
+            1 if engine.hsm.ready is True and not engine.params.nosm else 0,
+        )
+
+        guard = engine.guard.status()
+        yield _gauge(
+            "hbtd_silence_guard_engaged",
+            "1 while the silence guard holds alerts (no heartbeat from anyone), else 0.",
+            0 if guard.engaged_since is None else 1,
+        )
+        yield _gauge(
+            "hbtd_silence_guard_held_alerts", "Alerts the silence guard holds back.", guard.held
+        )
+
+        params = engine.params
+        yield _gauge("hbtd_warntime_seconds", "Warntime in force.", params.warntime)
+        yield _gauge("hbtd_errtime_seconds", "Errtime in force.", params.errtime)
+
+        telemetry = self._metrics.telemetry
+        if telemetry is not None:
+            yield _counter(
+                "hbtd_telemetry_messages_sent",
+                "Telemetry messages the bus acknowledged.",
+                telemetry.delivered,
+            )
+            yield _gauge(
+                "hbtd_telemetry_messages_waiting",
+                "Telemetry messages held: buffered, or handed over and not yet acknowledged.",
+                telemetry.queued,
+            )
+            yield _counter(
+                "hbtd_telemetry_messages_dropped",
+                "Telemetry messages dropped because the buffer overflowed.",
+                telemetry.dropped,
+            )
+            yield _counter(
+                "hbtd_telemetry_messages_discarded",
+                "Telemetry messages thrown away because telemetry was turned off.",
+                telemetry.discarded,
+            )
+
+
+def _counter(name: str, documentation: str, value: float) -> CounterMetricFamily:
+    return CounterMetricFamily(name, documentation, value=value)
+
+
+def _gauge(name: str, documentation: str, value: float) -> GaugeMetricFamily:
+    return GaugeMetricFamily(name, documentation, value=value)

@@ -1,0 +1,251 @@
+"""Replicas sharing one store: a watch keeps each one's view whole, a lease picks the leader (#7).
+
+Every replica accepts heartbeats and answers ``/hbstates`` and ``/hbstate``: the watch on the
+prefix brings it the records the other replicas write. Exactly one replica, the holder of the
+``leader`` key (under a lease of ``lease_ttl`` seconds), runs detection and the notifiers. On
+taking the lead it loads the HSM entries from the store and restarts every deadline from now
+(the grace of ``Tracker.restore``), so a change of leader never reports live nodes dead and
+resends what HSM had not acknowledged. A leader that cannot renew its lease steps down before
+the lease can have expired, so two replicas never detect at once.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import math
+import time
+from collections.abc import Callable
+
+import trio
+
+from ._engine import Engine
+from ._persist import (
+    HB,
+    HSM,
+    LEADER_KEY,
+    PARAMS_KEY,
+    Persistence,
+    decode_record,
+    hsm_entries,
+    params_from_store,
+)
+from ._store import Store, StoreUnavailable, WatchEvent
+from .core import HsmLedger
+
+__all__ = ["DEFAULT_LEASE_TTL", "Replica", "SharedState"]
+
+log = logging.getLogger("hbtd.replica")
+
+#: Seconds a dead leader keeps the lead.
+DEFAULT_LEASE_TTL = 5.0
+_RETRY = 1.0
+
+
+class Replica:
+    """Runs the watch and the election for one replica.
+
+    Args:
+        persistence: the engine and store of this replica.
+        lease_ttl: the leader's lease; another replica takes over at most this long after the
+            leader dies.
+    """
+
+    def __init__(self, persistence: Persistence, *, lease_ttl: float = DEFAULT_LEASE_TTL) -> None:
+        self.persistence = persistence
+        self.engine: Engine = persistence.engine
+        self.store = persistence.store
+        self.name = persistence.replica
+        self.lease_ttl = lease_ttl
+        self.revision = 0
+        self.takeovers = 0
+        self._params_from_store = self.engine.params
+
+    async def run(
+        self, revision: int, *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED
+    ) -> None:
+        """Watch from ``revision`` (what ``Persistence.start`` read) and take part in elections."""
+        self.revision = revision
+        async with trio.open_nursery() as nursery:
+            await nursery.start(self._watch_forever)
+            nursery.start_soon(self._elect_forever)
+            nursery.start_soon(self._share_params)
+            task_status.started()
+
+    # -- the watch --------------------------------------------------------------------------
+
+    async def _watch_forever(
+        self, *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED
+    ) -> None:
+        # Started at once: the watch replays everything after ``self.revision`` anyway.
+        task_status.started()
+        while True:
+            try:
+                await self.store.watch("", self._apply, after=self.revision)
+            except StoreUnavailable as error:
+                log.warning("store watch broke (%s); resuming", error)
+            await trio.sleep(_RETRY)
+            try:
+                await self._catch_up()
+            except StoreUnavailable:
+                continue
+
+    async def _catch_up(self) -> None:
+        # The history may be compacted away: read everything, then watch from there.
+        found, revision = await self.store.get_prefix("")
+        self._apply([WatchEvent(k, v, revision) for k, v in found.items()])
+        self.revision = revision
+
+    def _apply(self, events: list[WatchEvent]) -> None:
+        engine = self.engine
+        offset = self.persistence.offset()
+        for event in events:
+            self.revision = max(self.revision, event.revision)
+            key = event.key
+            if key.startswith(HB):
+                xname = key[len(HB) :]
+                if event.value is None:
+                    dirty = engine.store_dirty
+                    if dirty is None or xname not in dirty:  # else our newer record follows
+                        engine.tracker.forget(xname)
+                    continue
+                try:
+                    record = decode_record(event.value, offset=offset)
+                except ValueError:
+                    continue
+                if record.replica == self.name:
+                    continue  # our own write coming back
+                view = engine.tracker.view(xname)
+                at = record.view.last_heartbeat
+                if view is None or at > view.last_heartbeat + 1e-3:
+                    engine.observe(
+                        xname, at, timestamp=record.view.sender_timestamp, status=record.view.status
+                    )
+            elif key == PARAMS_KEY and event.value is not None:
+                try:
+                    params = params_from_store(engine.params, event.value)
+                except ValueError as error:
+                    log.error("ignoring stored parameters: %s", error)
+                    continue
+                if params != engine.params:
+                    self._params_from_store = params
+                    engine.set_params(params)
+
+    async def _share_params(self) -> None:
+        # A PATCH here is written to the store; every replica's watch applies it.
+        while True:
+            changed = self.engine.params_changed
+            if self.engine.params != self._params_from_store:
+                self._params_from_store = self.engine.params
+                self.persistence.params_changed()
+            await changed.wait()
+
+    # -- the election -----------------------------------------------------------------------
+
+    async def _elect_forever(self) -> None:
+        period = self.lease_ttl / 3
+        last_renewed = -math.inf
+        while True:
+            now = trio.current_time()
+            if self.engine.leading:
+                try:
+                    held = await self.store.refresh()
+                except StoreUnavailable as error:
+                    held = now - last_renewed < self.lease_ttl - period
+                    if not held:
+                        log.warning("cannot renew the leader's lease (%s)", error)
+                if held:
+                    last_renewed = now
+                else:
+                    self._step_down()
+            else:
+                try:
+                    won = await self.store.acquire(
+                        LEADER_KEY, self.name.encode(), ttl=self.lease_ttl
+                    )
+                    if won:
+                        await self._take_lead()
+                        last_renewed = now
+                except StoreUnavailable as error:
+                    log.debug("election: %s", error)
+            await trio.sleep(period)
+
+    async def _take_lead(self) -> None:
+        found, _ = await self.store.get_prefix(HSM)
+        hsm = hsm_entries(found)
+        engine = self.engine
+        engine.ledger = HsmLedger()
+        engine.leading = True
+        engine.store.role = "leader"
+        self.takeovers += 1
+        self.persistence.restore(list(engine.tracker.views()), hsm)
+        log.warning(
+            "replica %s leads now: %d components tracked, deadlines restart from now; "
+            "%d HSM change(s) to resend",
+            self.name,
+            len(engine.tracker),
+            engine.ledger.pending_count,
+        )
+
+    def _step_down(self) -> None:
+        engine = self.engine
+        log.warning("replica %s lost the lead; another replica detects now", self.name)
+        engine.leading = False
+        engine.store.role = "follower"
+        engine.ledger.on_change = None
+        engine.ledger = HsmLedger()
+        self.persistence.hsm_dirty.clear()
+        engine.poke_detector()
+
+    async def resign(self) -> None:
+        """On shutdown: give the lead up at once, so another replica takes over sooner."""
+        if self.engine.leading:
+            self.engine.leading = False
+            with trio.move_on_after(1.0), contextlib.suppress(StoreUnavailable):
+                await self.store.release()
+
+
+class SharedState:
+    """A replica's store tasks: the flusher, the watch and the election (#7).
+
+    Build with :meth:`open`, which loads the store (or fails at once with a clear reason).
+    """
+
+    def __init__(self, persistence: Persistence, replica: Replica, revision: int) -> None:
+        self.persistence = persistence
+        self.replica = replica
+        self.revision = revision
+
+    @classmethod
+    async def open(
+        cls,
+        engine: Engine,
+        store: Store,
+        *,
+        name: str,
+        lease_ttl: float = DEFAULT_LEASE_TTL,
+        wall: Callable[[], float] = time.time,
+    ) -> SharedState:
+        """Load what ``store`` holds into ``engine``; this replica follows until elected.
+
+        Raises:
+            StoreUnavailable: the store did not answer.
+        """
+        engine.leading = False
+        engine.poke_detector()
+        persistence = Persistence(engine, store, replica=name, wall=wall)
+        revision = await persistence.start()
+        return cls(persistence, Replica(persistence, lease_ttl=lease_ttl), revision)
+
+    async def run(self, *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED) -> None:
+        """Run the flusher, the watch and the election until cancelled."""
+        async with trio.open_nursery() as nursery:
+            await nursery.start(self.persistence.run_flusher)
+            await nursery.start(self.replica.run, self.revision)
+            task_status.started()
+
+    async def shutdown(self, *, within: float) -> None:
+        """Write what is left, give up the lead, close the store."""
+        await self.persistence.final_flush(within=within)
+        await self.replica.resign()
+        await self.persistence.store.aclose()

@@ -1,0 +1,67 @@
+"""``hbtd --workers N``: N tracker processes on one machine, replicas of one store (#7).
+
+The parent starts N copies of its own command line, each marked with ``HBTD_WORKER_INDEX``;
+they listen on the same port with SO_REUSEPORT (the kernel spreads connections) and share the
+etcd store like any replicas. The parent passes SIGTERM and SIGINT on and exits with the worst
+exit code of its workers; if one dies, the others are stopped too, so a supervisor (systemd,
+Kubernetes) sees the failure.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import signal
+import subprocess
+import sys
+import time
+from types import FrameType
+
+__all__ = ["WORKER_ENV", "run_workers", "worker_index"]
+
+log = logging.getLogger("hbtd")
+
+WORKER_ENV = "HBTD_WORKER_INDEX"
+_STOP_LIMIT = 15.0
+
+
+def worker_index() -> int | None:
+    """This process's worker number, or None in the parent (or without ``--workers``)."""
+    value = os.environ.get(WORKER_ENV)
+    return int(value) if value is not None and value.isdigit() else None
+
+
+def run_workers(count: int) -> int:
+    """Run ``count`` workers with this process's command line; returns the exit code."""
+    command = [sys.executable, "-m", "hbtd_server", *sys.argv[1:]]
+    children = [
+        subprocess.Popen(command, env={**os.environ, WORKER_ENV: str(index)})
+        for index in range(count)
+    ]
+    log.info("started %d workers: pids %s", count, ", ".join(str(c.pid) for c in children))
+    stopping = False
+
+    def forward(signum: int, _frame: FrameType | None) -> None:
+        nonlocal stopping
+        stopping = True
+        for child in children:
+            if child.poll() is None:
+                child.send_signal(signum)
+
+    signal.signal(signal.SIGTERM, forward)
+    signal.signal(signal.SIGINT, forward)
+    while all(child.poll() is None for child in children):
+        time.sleep(0.2)
+    if not stopping:
+        failed = [c.pid for c in children if c.poll() is not None]
+        log.error("worker(s) %s exited; stopping the others", failed)
+        forward(signal.SIGTERM, None)
+    deadline = time.monotonic() + _STOP_LIMIT
+    for child in children:
+        try:
+            child.wait(timeout=max(0.1, deadline - time.monotonic()))
+        except subprocess.TimeoutExpired:
+            child.kill()
+            child.wait()
+    codes = [child.returncode for child in children]
+    return max((abs(code) for code in codes), default=0)

@@ -1,0 +1,80 @@
+"""HTTPS with a certificate made in the test (trustme), over a loopback socket (#8)."""
+
+from __future__ import annotations
+
+import ssl
+import subprocess
+import sys
+from pathlib import Path
+
+import httpx
+import pytest
+import trio
+import trustme
+
+from .conftest import STARTUP_LIMIT, free_port
+
+pytestmark = pytest.mark.integration
+
+
+async def test_serves_https_only_with_the_given_certificate(tmp_path: Path) -> None:
+    ca = trustme.CA()
+    cert = ca.issue_cert("127.0.0.1", "localhost")
+    certfile, keyfile = tmp_path / "cert.pem", tmp_path / "key.pem"
+    cert.private_key_and_cert_chain_pem.write_to_path(str(certfile))
+    cert.private_key_pem.write_to_path(str(keyfile))
+    trusted = ssl.create_default_context()
+    ca.configure_trust(trusted)
+    port = free_port()
+    log_path = tmp_path / "hbtd.log"
+    with log_path.open("wb") as log_file:
+        process = await trio.lowlevel.open_process(
+            [
+                sys.executable,
+                "-m",
+                "hbtd_server",
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(port),
+                "--nosm",
+                "--certfile",
+                str(certfile),
+                "--keyfile",
+                str(keyfile),
+            ],
+            stdout=log_file,
+            stderr=subprocess.STDOUT,
+        )
+    url = f"https://127.0.0.1:{port}/hmi/v1"
+    try:
+        async with httpx.AsyncClient(verify=trusted, timeout=2) as client:
+            with trio.fail_after(STARTUP_LIMIT):
+                while True:
+                    try:
+                        if (await client.get(f"{url}/liveness")).status_code == 204:
+                            break
+                    except httpx.TransportError:
+                        await trio.sleep(0.05)
+            beat = {"Status": "OK", "TimeStamp": "2026-11-25T10:00:00+00:00"}
+            assert (await client.post(f"{url}/heartbeat/x0c0s0b0n0", json=beat)).status_code == 200
+            state = (await client.get(f"{url}/hbstate/x0c0s0b0n0")).json()
+            assert state == {"XName": "x0c0s0b0n0", "Heartbeating": True}
+        # A client that does not trust the CA is refused the handshake...
+        async with httpx.AsyncClient(timeout=2) as untrusting:
+            with pytest.raises(httpx.ConnectError):
+                await untrusting.get(f"{url}/liveness")
+        # ...and plain HTTP gets no answer from the TLS port.
+        async with httpx.AsyncClient(timeout=2) as plain:
+            with pytest.raises(httpx.TransportError):
+                await plain.get(f"http://127.0.0.1:{port}/hmi/v1/liveness")
+    finally:
+        if process.returncode is None:
+            process.terminate()
+            with trio.CancelScope(shield=True), trio.move_on_after(10):
+                await process.wait()
+            if process.returncode is None:
+                process.kill()
+                await process.wait()
+    assert process.returncode == 0
+    assert f"https://127.0.0.1:{port}" in log_path.read_text()

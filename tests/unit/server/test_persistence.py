@@ -1,0 +1,343 @@
+"""Write-behind, outages, restarts and replicas on virtual time, with the memory store (#7).
+
+``EtcdStore`` keeps the same contract (test_store_contract.py), so what holds here for the
+memory store holds for etcd; tests/integration/test_store_process.py checks it end to end.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Sequence
+
+import trio
+import trio.testing
+
+from hbtd_server import Engine
+from hbtd_server._persist import MAX_BACKOFF, Persistence, encode_hsm, encode_record
+from hbtd_server._replica import SharedState
+from hbtd_server._service import run_detector
+from hbtd_server._store import KV_OK, MemoryBackend, MemoryStore
+from hbtd_server.core import (
+    DEFAULT_PARAMS,
+    ComponentView,
+    HbState,
+    Heartbeat,
+    Kind,
+    Params,
+    Transition,
+)
+
+EPOCH = 1_764_000_000.0
+NAMES = [f"x1000c{c}s{s}b0n{n}" for c in range(8) for s in range(8) for n in range(16)]  # 1024
+
+
+def wall() -> float:
+    return EPOCH + trio.current_time()
+
+
+def params(**changes: str) -> Params:
+    base = {"Warntime": "10", "Errtime": "30", "Guard_share": "0"}
+    return DEFAULT_PARAMS.patched(base | changes)
+
+
+def beat(engine: Engine, *xnames: str, status: str = "OK") -> None:
+    for xname in xnames:
+        engine.heartbeat(Heartbeat(xname, status, "2026-11-25T10:00:00+00:00"))
+
+
+def stored(backend: MemoryBackend, key: str) -> dict[str, object] | None:
+    value = backend.data.get(key)
+    return None if value is None else dict(json.loads(value))
+
+
+def record_value(xname: str, *, received: float, state: HbState = HbState.ALIVE) -> bytes:
+    view = ComponentView(xname, state, 0.0, "ts", "OK")
+    return encode_record(view, received=received, replica="old")
+
+
+async def start_persistence(
+    nursery: trio.Nursery, engine: Engine, backend: MemoryBackend
+) -> Persistence:
+    persistence = Persistence(engine, MemoryStore(backend, prefix="hbtd/"), wall=wall)
+    await persistence.start()
+    await nursery.start(persistence.run_flusher)
+    return persistence
+
+
+async def test_heartbeats_are_written_behind_in_batches_of_128(
+    autojump_clock: trio.testing.MockClock,
+) -> None:
+    backend = MemoryBackend()
+    engine = Engine(params())
+    async with trio.open_nursery() as nursery:
+        persistence = await start_persistence(nursery, engine, backend)
+        start_txns = backend.transactions
+        for _ in range(20):  # every node beats 20 times in one flush window
+            beat(engine, *NAMES)
+        assert backend.transactions == start_txns  # nothing waited on the store
+        await trio.sleep(persistence.flush_period + 0.01)
+        # 1,024 records and 1,024 "started" wanted by HSM: 2,048 operations in
+        # 2,048 / 128 = 16 transactions; 20 heartbeats per node coalesced to the latest.
+        txns = math.ceil(2 * len(NAMES) / 128)
+        assert backend.transactions - start_txns == txns
+        assert stored(backend, f"hbtd/hsm/{NAMES[5]}") == {"Wanted": "started", "Acked": None}
+        record = stored(backend, f"hbtd/hb/{NAMES[5]}")
+        assert record is not None
+        assert record["Last_hb_rcv_time"] == EPOCH
+        assert record["State"] == "alive"
+        assert json.loads(backend.data["hbtd/params"])["Warntime"] == "10"
+        assert backend.data["hbtd/HBTD_HEALTH_KEY"] == b"HBTD_OK"
+        await trio.sleep(5)
+        assert backend.transactions - start_txns == txns  # idle: nothing more written
+        nursery.cancel_scope.cancel()
+
+
+async def test_an_outage_holds_the_latest_state_and_flushes_it_after(
+    autojump_clock: trio.testing.MockClock,
+) -> None:
+    backend = MemoryBackend()
+    engine = Engine(params())
+    async with trio.open_nursery() as nursery:
+        persistence = await start_persistence(nursery, engine, backend)
+        beat(engine, *NAMES[:10])
+        await trio.sleep(1)
+        backend.switch(down=True)
+        down_at = trio.current_time()
+        for _ in range(100):  # 100 s of heartbeats from 10 nodes while the store is away
+            await trio.sleep(1)
+            beat(engine, *NAMES[:10])
+            assert persistence.pending() <= 10  # bounded: one entry per component
+        assert not engine.store.ready
+        assert engine.store.kv_status.startswith("Error accessing key values:")
+        assert "switched off" in engine.store.kv_status
+        assert engine.store.unflushed == 10
+        backend.switch(down=False)
+        back_at = trio.current_time()
+        while engine.store.unflushed:  # noqa: ASYNC110
+            await trio.sleep(0.05)
+        assert trio.current_time() - back_at <= MAX_BACKOFF + persistence.flush_period + 0.1
+        assert engine.store.ready
+        assert engine.store.kv_status == KV_OK
+        record = stored(backend, f"hbtd/hb/{NAMES[3]}")
+        assert record is not None
+        assert record["Last_hb_rcv_time"] == EPOCH + down_at + 100  # the latest heartbeat
+        nursery.cancel_scope.cancel()
+
+
+async def test_a_death_deletes_the_record_and_wants_dead_in_one_transaction(
+    autojump_clock: trio.testing.MockClock,
+) -> None:
+    backend = MemoryBackend()
+    engine = Engine(params())
+    commits: list[list[str]] = []
+    original = backend.commit
+
+    def spy(ops: Sequence[tuple[str, bytes | None]], lease: int | None = None) -> int:
+        commits.append([key for key, _ in ops])
+        return original(ops, lease)
+
+    backend.commit = spy  # type: ignore[method-assign]
+    async with trio.open_nursery() as nursery:
+        await start_persistence(nursery, engine, backend)
+        await nursery.start(run_detector, engine)
+        beat(engine, NAMES[0])
+        await trio.sleep(10.3)  # warning, and the flush after it
+        record = stored(backend, f"hbtd/hb/{NAMES[0]}")
+        assert record is not None
+        assert record["State"] == "warning"
+        assert stored(backend, f"hbtd/hsm/{NAMES[0]}") == {"Wanted": "warning", "Acked": None}
+        await trio.sleep(20)  # dead
+        assert f"hbtd/hb/{NAMES[0]}" not in backend.data
+        assert stored(backend, f"hbtd/hsm/{NAMES[0]}") == {"Wanted": "dead", "Acked": None}
+        last = [c for c in commits if f"hbtd/hb/{NAMES[0]}" in c][-1]
+        assert f"hbtd/hsm/{NAMES[0]}" in last
+        nursery.cancel_scope.cancel()
+
+
+async def test_a_restart_gives_grace_and_resends_what_hsm_did_not_acknowledge(
+    autojump_clock: trio.testing.MockClock,
+) -> None:
+    backend = MemoryBackend()
+    long_ago = EPOCH - 3600.0  # the tracker was away for an hour
+    live, warned, silent = NAMES[0], NAMES[1], NAMES[2]
+    backend.data.update(
+        {
+            f"hbtd/hb/{live}": record_value(live, received=long_ago),
+            f"hbtd/hb/{warned}": record_value(warned, received=long_ago, state=HbState.WARNING),
+            f"hbtd/hb/{silent}": record_value(silent, received=long_ago),
+            f"hbtd/hsm/{warned}": encode_hsm(Kind.WARNING, Kind.STARTED),
+            f"hbtd/hsm/{NAMES[3]}": encode_hsm(Kind.DEAD, Kind.WARNING),  # record deleted
+            f"hbtd/hsm/{NAMES[4]}": encode_hsm(None, Kind.STARTED),
+            "hbtd/params": json.dumps(params(Warntime="7").to_json()).encode(),
+        }
+    )
+    engine = Engine(params())
+    seen: list[Transition] = []
+    engine.listeners.append(seen.extend)
+    async with trio.open_nursery() as nursery:
+        await start_persistence(nursery, engine, backend)
+        await nursery.start(run_detector, engine)
+        start = trio.current_time()
+        assert engine.params.warntime == 7  # the stored parameters win
+        assert engine.ledger.wanted(warned) is Kind.WARNING
+        assert engine.ledger.wanted(NAMES[3]) is Kind.DEAD
+        assert engine.ledger.wanted(NAMES[4]) is None
+        assert engine.ledger.acked(NAMES[4]) is Kind.STARTED
+        assert engine.is_heartbeating(live)
+        assert engine.is_heartbeating(silent)
+        for _ in range(12):
+            await trio.sleep(1)
+            beat(engine, live)
+            if _ == 2:
+                beat(engine, warned)
+        kinds = {(t.xname, t.kind, t.at - start) for t in seen}
+        assert (warned, Kind.RESTARTED, 3.0) in kinds
+        assert (silent, Kind.WARNING, 7.0) in kinds  # Warntime after the restart, not before
+        assert not [t for t in seen if t.xname == live]
+        nursery.cancel_scope.cancel()
+
+
+async def test_params_patched_here_are_stored(autojump_clock: trio.testing.MockClock) -> None:
+    backend = MemoryBackend()
+    engine = Engine(params())
+    async with trio.open_nursery() as nursery:
+        shared = await SharedState.open(engine, MemoryStore(backend, prefix="p/"), name="a")
+        await nursery.start(shared.run)
+        engine.set_params(engine.params.patched({"Errtime": "40"}))
+        with trio.fail_after(5):
+            while json.loads(backend.data.get("p/params", b"{}")).get("Errtime") != "40":  # noqa: ASYNC110
+                await trio.sleep(0.05)
+        nursery.cancel_scope.cancel()
+
+
+# -- replicas on one shared store ---------------------------------------------------------------
+
+
+class Replica:
+    """One tracker process, as far as the store is concerned: engine, store tasks, detector."""
+
+    def __init__(self, name: str, backend: MemoryBackend) -> None:
+        self.name = name
+        self.backend = backend
+        self.engine = Engine(params())
+        self.seen: list[Transition] = []
+        self.engine.listeners.append(self.seen.extend)
+        self.scope = trio.CancelScope()
+
+    async def run(self, *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED) -> None:
+        store = MemoryStore(self.backend, prefix="hbtd/")
+        shared = await SharedState.open(self.engine, store, name=self.name, lease_ttl=3, wall=wall)
+        with self.scope:  # cancelling it is a kill -9: no resignation, the lease runs out
+            async with trio.open_nursery() as nursery:
+                await nursery.start(shared.run)
+                await nursery.start(run_detector, self.engine)
+                task_status.started()
+
+
+async def start_replicas(nursery: trio.Nursery, count: int) -> list[Replica]:
+    backend = MemoryBackend()
+    replicas = [Replica(f"r{i}", backend) for i in range(count)]
+    for replica in replicas:
+        await nursery.start(replica.run)
+    await trio.sleep(0.1)
+    return replicas
+
+
+def leaders(replicas: list[Replica]) -> list[Replica]:
+    return [r for r in replicas if r.engine.leading and not r.scope.cancel_called]
+
+
+async def test_one_replica_leads_and_hears_every_replica(
+    autojump_clock: trio.testing.MockClock,
+) -> None:
+    async with trio.open_nursery() as nursery:
+        replicas = await start_replicas(nursery, 3)
+        [leader] = leaders(replicas)
+        followers = [r for r in replicas if r is not leader]
+        assert {r.engine.store.role for r in followers} == {"follower"}
+        # Each node beats to one replica (a load balancer); the leader learns them all.
+        for _ in range(5):
+            for i, xname in enumerate(NAMES[:30]):
+                beat(replicas[i % 3].engine, xname)
+            await trio.sleep(1)
+        assert len(leader.engine.tracker) == 30
+        for follower in followers:
+            assert len(follower.engine.tracker) == 30  # /hbstates answers the same everywhere
+            assert follower.engine.is_heartbeating(NAMES[0])
+        started = {t.xname for t in leader.seen if t.kind is Kind.STARTED}
+        assert started == set(NAMES[:30])
+        assert not [t for f in followers for t in f.seen]  # only the leader reports
+        # A node that stops is warned and declared dead by the leader alone, on time.
+        stop = trio.current_time()
+        for _ in range(35):
+            for i, xname in enumerate(NAMES[1:30], start=1):
+                beat(replicas[i % 3].engine, xname)
+            await trio.sleep(1)
+        changes = [(t.xname, t.kind) for t in leader.seen if t.kind is not Kind.STARTED]
+        assert changes == [(NAMES[0], Kind.WARNING), (NAMES[0], Kind.DEAD)]
+        warning = next(t for t in leader.seen if t.kind is Kind.WARNING)
+        assert warning.at - warning.due < 1.0
+        assert warning.due <= stop + 10
+        for follower in followers:
+            assert NAMES[0] not in follower.engine.tracker  # the leader's delete reached them
+        nursery.cancel_scope.cancel()
+
+
+async def test_when_the_leader_dies_another_takes_over_within_the_lease(
+    autojump_clock: trio.testing.MockClock,
+) -> None:
+    async with trio.open_nursery() as nursery:
+        replicas = await start_replicas(nursery, 3)
+        [old] = leaders(replicas)
+        live = [r for r in replicas if r is not old]
+        for _ in range(3):
+            for i, xname in enumerate(NAMES[:20]):
+                beat(replicas[i % 3].engine, xname)
+            await trio.sleep(1)
+        old.scope.cancel()  # kill -9
+        killed = trio.current_time()
+        # Nodes keep beating to the live replicas; NAMES[0] and NAMES[1] stop at the kill.
+        for _ in range(40):
+            for i, xname in enumerate(NAMES[2:20]):
+                beat(live[i % 2].engine, xname)
+            await trio.sleep(1)
+        [new] = leaders(replicas)
+        assert new is not old
+        takeover_lateness = 3.0  # the lease TTL
+        changes = [(t.xname, t.kind) for t in new.seen]
+        assert len(changes) == 4
+        assert set(changes) == {(x, k) for x in NAMES[:2] for k in (Kind.WARNING, Kind.DEAD)}
+        for transition in new.seen:
+            # Grace: deadlines restart when the new leader takes over, at most a TTL late.
+            silence = params().warntime if transition.kind is Kind.WARNING else params().errtime
+            assert transition.at <= killed + takeover_lateness + silence
+        # What the old leader wanted and HSM never acknowledged is still wanted.
+        assert new.engine.ledger.wanted(NAMES[5]) is Kind.STARTED
+        assert new.engine.ledger.wanted(NAMES[0]) is Kind.DEAD
+        nursery.cancel_scope.cancel()
+
+
+async def test_a_params_patch_on_any_replica_reaches_all(
+    autojump_clock: trio.testing.MockClock,
+) -> None:
+    async with trio.open_nursery() as nursery:
+        replicas = await start_replicas(nursery, 3)
+        follower = next(r for r in replicas if not r.engine.leading)
+        follower.engine.set_params(follower.engine.params.patched({"Warntime": "12"}))
+        await trio.sleep(1)
+        assert {r.engine.params.warntime for r in replicas} == {12}
+        nursery.cancel_scope.cancel()
+
+
+async def test_a_record_beside_a_dead_entry_is_reported_started(
+    autojump_clock: trio.testing.MockClock,
+) -> None:
+    backend = MemoryBackend()
+    backend.data[f"hbtd/hb/{NAMES[0]}"] = record_value(NAMES[0], received=EPOCH)
+    backend.data[f"hbtd/hsm/{NAMES[0]}"] = encode_hsm(None, Kind.DEAD)
+    engine = Engine(params())
+    async with trio.open_nursery() as nursery:
+        await start_persistence(nursery, engine, backend)
+        assert engine.ledger.wanted(NAMES[0]) is Kind.STARTED
+        nursery.cancel_scope.cancel()

@@ -1,0 +1,55 @@
+"""The store's flags (#7): a bad --kv_url or --workers without etcd is a clear usage error."""
+
+from __future__ import annotations
+
+import socket
+
+import pytest
+from click.testing import CliRunner
+
+from hbtd_server import cli
+
+
+@pytest.fixture(autouse=True)
+def no_logging_setup(monkeypatch: pytest.MonkeyPatch) -> None:
+    # The command configures the root logger; pytest's own handlers must stay in place.
+    monkeypatch.setattr(cli, "configure_logging", lambda **_: None)
+    monkeypatch.setattr(cli, "_raise_open_file_limit", lambda: None)
+
+
+def run(*args: str, env: dict[str, str] | None = None) -> tuple[int, str]:
+    result = CliRunner().invoke(cli.main, list(args), env=env)
+    return result.exit_code, result.output
+
+
+@pytest.mark.parametrize("url", ["etcd:2379", "ftp://etcd", "http://etcd:99999"])
+def test_a_malformed_kv_url_is_a_usage_error(url: str) -> None:
+    code, output = run("--kv_url", url)
+    assert code == 2
+    assert "--kv_url" in output
+    assert "Traceback" not in output
+
+
+def test_the_environment_selects_etcd_too() -> None:
+    code, output = run(env={"HBTD_KV_URL": "nonsense://"})
+    assert code == 2
+    assert "'nonsense://'" in output
+
+
+def test_several_workers_need_a_shared_store() -> None:
+    code, output = run("--workers", "2")
+    assert code == 2
+    assert "--workers 2 needs a shared store" in output
+
+
+def test_an_unreachable_etcd_stops_the_start_with_a_reason(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    code, _ = run("--port", "0", "--host", "127.0.0.1", "--kv_url", f"http://127.0.0.1:{port}")
+    assert code == 1
+    [line] = [r.getMessage() for r in caplog.records if r.levelname == "ERROR"]
+    assert line.startswith(f"cannot use the store at --kv_url http://127.0.0.1:{port}: ")
+    assert "ConnectError" in line
