@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import pytest
 import trio
@@ -44,6 +44,24 @@ async def fleet_beats(engine: Engine, alive: set[str], *, period: float = 3.0) -
         await trio.sleep(period)
 
 
+async def play(
+    engine: Engine, steps: Sequence[tuple[float, Callable[[set[str]], None]]]
+) -> Recorder:
+    """Run the detector and a fleet beating every 3 s; apply each step to the set of live nodes
+    after sleeping its delay; return what was reported."""
+    recorder = Recorder(trio.current_time())
+    engine.listeners.append(recorder)
+    alive = set(FLEET)
+    async with trio.open_nursery() as nursery:
+        await nursery.start(run_detector, engine)
+        nursery.start_soon(fleet_beats, engine, alive)
+        for delay, change in steps:
+            await trio.sleep(delay)
+            change(alive)
+        nursery.cancel_scope.cancel()
+    return recorder
+
+
 def make_engine(**guard: str) -> Engine:
     return Engine(
         DEFAULT_PARAMS.patched({"Warntime": str(W), "Errtime": str(E), **guard}),
@@ -51,20 +69,20 @@ def make_engine(**guard: str) -> Engine:
     )
 
 
+def silence_all(alive: set[str]) -> None:
+    alive.clear()
+
+
+def wait(alive: set[str]) -> None:
+    del alive  # a step that only lets time pass
+
+
 async def test_total_silence_holds_alerts_until_the_limit(
     autojump_clock: trio.testing.MockClock,
 ) -> None:
     engine = make_engine(Guard_hold="120")
-    recorder = Recorder(trio.current_time())
-    engine.listeners.append(recorder)
-    alive = set(FLEET)
-    async with trio.open_nursery() as nursery:
-        await nursery.start(run_detector, engine)
-        nursery.start_soon(fleet_beats, engine, alive)
-        await trio.sleep(20)
-        alive.clear()  # the whole machine goes quiet at ~18 s (last beats)
-        await trio.sleep(200)
-        nursery.cancel_scope.cancel()
+    # The whole machine goes quiet after the beats at 18 s.
+    recorder = await play(engine, [(20, silence_all), (200, wait)])
     warnings, deaths = recorder.of(Kind.WARNING), recorder.of(Kind.DEAD)
     assert len(warnings) == len(FLEET)  # warnings are still reported
     assert len(deaths) == len(FLEET)
@@ -77,16 +95,9 @@ async def test_one_cabinet_losing_power_is_never_held(
     autojump_clock: trio.testing.MockClock,
 ) -> None:
     engine = make_engine()
-    recorder = Recorder(trio.current_time())
-    engine.listeners.append(recorder)
-    alive = set(FLEET)
-    async with trio.open_nursery() as nursery:
-        await nursery.start(run_detector, engine)
-        nursery.start_soon(fleet_beats, engine, alive)
-        await trio.sleep(20)
-        alive.difference_update(CABINETS[0])  # last beats at 18 s
-        await trio.sleep(40)
-        nursery.cancel_scope.cancel()
+    recorder = await play(
+        engine, [(20, lambda alive: alive.difference_update(CABINETS[0])), (40, wait)]
+    )
     deaths = recorder.of(Kind.DEAD)
     assert sorted(x for _, x in deaths) == sorted(CABINETS[0])
     assert {t for t, _ in deaths} == {18 + E}  # at Errtime, not held
@@ -97,18 +108,10 @@ async def test_network_cut_longer_than_errtime_raises_no_alert(
     autojump_clock: trio.testing.MockClock,
 ) -> None:
     engine = make_engine()
-    recorder = Recorder(trio.current_time())
-    engine.listeners.append(recorder)
-    alive = set(FLEET)
-    async with trio.open_nursery() as nursery:
-        await nursery.start(run_detector, engine)
-        nursery.start_soon(fleet_beats, engine, alive)
-        await trio.sleep(20)
-        alive.clear()  # the tracker hears no one from 18 s ...
-        await trio.sleep(40)
-        alive.update(FLEET)  # ... until 60 s: longer than Errtime
-        await trio.sleep(40)
-        nursery.cancel_scope.cancel()
+    # The tracker hears no one from 18 s until 60 s: longer than Errtime.
+    recorder = await play(
+        engine, [(20, silence_all), (40, lambda alive: alive.update(FLEET)), (40, wait)]
+    )
     assert recorder.of(Kind.DEAD) == []
     started_again = {x for _, x in recorder.of(Kind.STARTED)}
     assert started_again == set(FLEET)  # they were dropped at Errtime; they start again
@@ -121,18 +124,10 @@ async def test_part_of_the_fleet_returning_releases_the_rest(
     autojump_clock: trio.testing.MockClock,
 ) -> None:
     engine = make_engine()
-    recorder = Recorder(trio.current_time())
-    engine.listeners.append(recorder)
-    alive = set(FLEET)
-    async with trio.open_nursery() as nursery:
-        await nursery.start(run_detector, engine)
-        nursery.start_soon(fleet_beats, engine, alive)
-        await trio.sleep(20)
-        alive.clear()
-        await trio.sleep(40)
-        alive.update(CABINETS[0])  # only cabinet 0 comes back, at 60 s
-        await trio.sleep(40)
-        nursery.cancel_scope.cancel()
+    # Only cabinet 0 comes back, at 60 s.
+    recorder = await play(
+        engine, [(20, silence_all), (40, lambda alive: alive.update(CABINETS[0])), (40, wait)]
+    )
     deaths = recorder.of(Kind.DEAD)
     assert {x for _, x in deaths} == set(FLEET) - set(CABINETS[0])
     assert {t for t, _ in deaths} == {60 + W}  # after a Warntime of grace, not 5 minutes
@@ -140,16 +135,7 @@ async def test_part_of_the_fleet_returning_releases_the_rest(
 
 async def test_guard_disabled_behaves_as_before(autojump_clock: trio.testing.MockClock) -> None:
     engine = make_engine(Guard_share="0")
-    recorder = Recorder(trio.current_time())
-    engine.listeners.append(recorder)
-    alive = set(FLEET)
-    async with trio.open_nursery() as nursery:
-        await nursery.start(run_detector, engine)
-        nursery.start_soon(fleet_beats, engine, alive)
-        await trio.sleep(20)
-        alive.clear()
-        await trio.sleep(40)
-        nursery.cancel_scope.cancel()
+    recorder = await play(engine, [(20, silence_all), (40, wait)])
     assert {t for t, _ in recorder.of(Kind.DEAD)} == {18 + E}
 
 
@@ -157,19 +143,12 @@ async def test_disabling_the_guard_while_it_holds_releases_at_once(
     autojump_clock: trio.testing.MockClock,
 ) -> None:
     engine = make_engine()
-    recorder = Recorder(trio.current_time())
-    engine.listeners.append(recorder)
-    alive = set(FLEET)
-    async with trio.open_nursery() as nursery:
-        await nursery.start(run_detector, engine)
-        nursery.start_soon(fleet_beats, engine, alive)
-        await trio.sleep(20)
-        alive.clear()
-        await trio.sleep(40)
+
+    def disable(alive: set[str]) -> None:
         assert engine.guard.status().held == len(FLEET)
         engine.set_params(engine.params.patched({"Guard_share": "0"}))
-        await trio.sleep(1)
-        nursery.cancel_scope.cancel()
+
+    recorder = await play(engine, [(20, silence_all), (40, disable), (1, wait)])
     assert {t for t, _ in recorder.of(Kind.DEAD)} == {60}
 
 
