@@ -376,7 +376,7 @@ def _lateness(record: RunRecord, history: HsmHistory, limit: float) -> Verdict:
     away = [*record.hsm_faulted, *record.tracker_down]
     worst = (-math.inf, "")
     late: list[str] = []
-    checked = 0
+    checked = count = 0
     for xname in record.truth.changed_nodes():
         if xname not in history:
             continue
@@ -400,12 +400,10 @@ def _lateness(record: RunRecord, history: HsmHistory, limit: float) -> Verdict:
             lived = next_time - change.time - _overlap(away, change.time, next_time)
             if lived <= limit:
                 continue
+            count += 1
             if len(late) < _EXAMPLES:
                 where = f"shown {shown:.2f}s" if shown is not None else "never shown"
                 late.append(f"{xname} {change.cause} due {change.time:.2f}s, {where}")
-            else:
-                late.append("")
-    count = len(late)
     if worst[0] == -math.inf:
         seen = f"{checked} transition(s), none shown"
     else:
@@ -418,7 +416,7 @@ def _lateness(record: RunRecord, history: HsmHistory, limit: float) -> Verdict:
         passed=count == 0,
         expected=f"every truth transition shown in HSM within {format_duration(limit)}",
         seen=seen,
-        details=tuple(line for line in late if line),
+        details=tuple(late),
     )
 
 

@@ -189,10 +189,12 @@ class VirtualFleet:
         interval, jitter, inv = self.interval, self.jitter, 1.0 / self.slot
         rand = self._rng.random
         delivered = 0
+        stopped = 0
         for node in bucket:
             if mode[node]:
                 if mode[node] & _DEAD:
                     self._scheduled[node] = False
+                    stopped += 1
                     continue
                 if not mode[node] & _CUT:
                     late[(k + self._delay_slots[node]) % size].append(node)
@@ -211,7 +213,7 @@ class VirtualFleet:
             if slot <= k:
                 slot = k + 1
             ring[slot % size].append(node)
-        self.sent += len(bucket)
+        self.sent += len(bucket) - stopped
         if late[index]:
             arrived = late[index]
             late[index] = []

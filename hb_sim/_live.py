@@ -31,6 +31,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+import h11
 import httpx
 import trio
 
@@ -223,12 +224,9 @@ class LiveAgents:
             )  # fmt: skip
         try:
             code, _ = await conn.post(path, body)
-        except (OSError, trio.BrokenResourceError, trio.ClosedResourceError) as exc:
-            del exc  # the tracker is away (a restart): the agent tries again next time
-            self.failed += 1
-            await conn.aclose()
-            return
-        except Exception:  # h11 protocol errors from a dying server
+        except (OSError, trio.BrokenResourceError, trio.ClosedResourceError, h11.ProtocolError):
+            # The tracker is away (a restart) or went away mid-answer: like a real agent,
+            # try again at the next heartbeat.
             self.failed += 1
             await conn.aclose()
             return
@@ -484,8 +482,9 @@ class _LivePlayer:
                     nodes=scenario.fleet.nodes,
                     hsm=model,
                 )
-                if options.target is not None:
-                    print(f"mock HSM for the target: {urls[0]}/hsm/v2", file=sys.stderr)
+                # The tracker reports here: a started hbtd gets it as --sm_url too, a
+                # --target gets it with its other parameters (Sm_url is PATCHable).
+                self.params["Sm_url"] = f"{urls[0]}/hsm/v2"
             tracker = _Tracker(
                 target=options.target,
                 hsm_url=self.hsm.url,

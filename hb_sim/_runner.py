@@ -5,8 +5,9 @@ Theory of operation. ``run_scenario`` plays one scenario and returns a ``RunResu
 - *virtual* clock: one ``trio.run`` on a ``MockClock`` that jumps whenever every task waits.
   The tracker is an in-process ``Engine`` (``run_tracker_tasks``) talking to the mock HSM app
   through httpx's ASGI transport; the fleet (``_fleet``) hands heartbeats to
-  ``engine.heartbeat`` in batches. Trio's scheduler is seeded too, so the same scenario and
-  seed give the same run, event for event.
+  ``engine.heartbeat`` in batches. Trio's order among tasks that wake at the same instant is
+  made repeatable too (``_repeatable_trio``), so the same scenario and seed give the same
+  run, event for event, in any process.
 - *live* clock (``_live``): real sockets and processes in real time.
 
 Either way the run leaves a ``RunRecord`` and ``_checks.judge`` turns it into verdicts.
@@ -14,11 +15,14 @@ Either way the run leaves a ``RunRecord`` and ``_checks.judge`` turns it into ve
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
+import heapq
+import itertools
 import math
 import random
 import time as wall
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from functools import partial
 from typing import Any, Literal
@@ -219,15 +223,45 @@ def run_scenario(scenario: Scenario, options: RunOptions | None = None) -> RunRe
 def run_virtual(scenario: Scenario, options: RunOptions) -> RunResult:
     """Play ``scenario`` in virtual time (see the module docstring)."""
     started = wall.perf_counter()
-    # Trio shuffles tasks that wake together; seeding its generator makes a run repeatable.
-    # (A private attribute: without it, runs still pass the same checks, in a varying order.)
-    scheduler_rng = getattr(trio._core._run, "_r", None)
-    if isinstance(scheduler_rng, random.Random):
-        scheduler_rng.seed(f"{scenario.seed}/trio")
     clock = trio.testing.MockClock(autojump_threshold=0)
     player = _VirtualPlayer(scenario, options)
-    trio.run(player.main, clock=clock)
+    with _repeatable_trio(f"{scenario.seed}/trio"):
+        trio.run(player.main, clock=clock)
     return player.result(wall.perf_counter() - started)
+
+
+@contextlib.contextmanager
+def _repeatable_trio(seed: str) -> Iterator[None]:
+    """Make trio's choices among tasks that wake at the same instant repeatable.
+
+    In virtual time many timers fall due at the very same instant (a fleet slot, a detector
+    deadline, the notifier's batching window), and trio orders them by two things that differ
+    from run to run: a shuffle from an unseeded generator, and the ``id()`` of cancel scopes
+    as the deadline heap's tie-breaker. Seeding the one and replacing the other with a counter
+    makes the same scenario and seed give the same run, event for event, in any process.
+    Both are private to trio: if they are not found, runs still pass the same checks, only
+    the order of simultaneous events may vary.
+    """
+    core = getattr(getattr(trio, "_core", None), "_run", None)
+    scheduler_rng = getattr(core, "_r", None)
+    deadlines = getattr(core, "Deadlines", None)
+    original = getattr(deadlines, "add", None)
+    if isinstance(scheduler_rng, random.Random):
+        scheduler_rng.seed(seed)
+    if deadlines is None or original is None:
+        yield
+        return
+    order = itertools.count()
+
+    def add(self: Any, deadline: float, cancel_scope: trio.CancelScope) -> None:
+        heapq.heappush(self._heap, (deadline, next(order), cancel_scope))
+        self._active += 1
+
+    deadlines.add = add
+    try:
+        yield
+    finally:
+        deadlines.add = original
 
 
 def tracker_params(scenario: Scenario, sm_url: str) -> Params:

@@ -1,4 +1,4 @@
-"""The ``hb-sim`` command line: ``run``, ``validate`` and ``mock-hsm``.
+"""The ``hb-sim`` command line: ``run``, ``validate``, ``mock-hsm`` and ``watch``.
 
 Exit codes follow the simulator issue: 0 when all is well, 1 when an expectation fails, 2 for
 a bad scenario or bad usage.
@@ -221,7 +221,7 @@ def validate(files: tuple[str, ...]) -> None:
     "--target",
     metavar="URL",
     help="Live only: play against this running tracker (http://HOST:PORT) instead of "
-    "starting hbtd. It must report to the HSM given with --hsm.",
+    "starting hbtd.",
 )
 @click.option(
     "--hsm",
@@ -229,7 +229,7 @@ def validate(files: tuple[str, ...]) -> None:
     metavar="URL",
     help="Live with --target: the mock HSM (hb-sim mock-hsm) the target reports to "
     "(http://HOST:PORT); its /mock API is read and driven. Without it the runner serves "
-    "one on a free port and prints where.",
+    "one on a free port and PATCHes the target's Sm_url to it.",
 )
 @click.option(
     "--junit", "junit_file", type=click.Path(dir_okay=False), help="Write JUnit XML here."
@@ -289,7 +289,9 @@ def run(
         except (HbSimError, HbtdError, ValueError) as exc:
             click.echo(f"{scenario_file}: cannot run: {exc}", err=True)
             sys.exit(EXIT_INVALID)
-    Console().print(verdict_table(result))
+    # Not a terminal (CI logs): wide enough that expected and seen do not wrap word by word.
+    console = Console() if sys.stdout.isatty() else Console(width=160)
+    console.print(verdict_table(result))
     failed = f", {result.heartbeats_failed:,} not answered 200" if result.clock == "live" else ""
     click.echo(
         f"{result.heartbeats_delivered:,} heartbeats delivered "

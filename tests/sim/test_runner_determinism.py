@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 from hb_sim import RunOptions, RunResult, load_scenario, run_scenario
@@ -34,3 +37,29 @@ def test_another_seed_another_run() -> None:
     assert other.passed
     # Other random victims, other jitter: not the same story.
     assert trace(first)[1] != trace(other)[1]
+
+
+TRACE = """
+import hashlib, json, sys
+from hb_sim import load_scenario, run_scenario
+result = run_scenario(load_scenario(sys.argv[1]))
+trace = [(r.time, r.method, r.path, r.body, r.status) for r in result.record.requests]
+trace += [(c.time, c.ids, c.state, c.flag) for c in result.record.changes]
+print(hashlib.sha256(json.dumps(trace, default=list).encode()).hexdigest())
+"""
+
+
+def test_same_run_in_another_process() -> None:
+    # Another process, another string-hash seed, other memory addresses: still the same run.
+    scenario = SCENARIO.parent / "slow-hsm.yaml"
+    digests = {
+        subprocess.run(
+            [sys.executable, "-c", TRACE, str(scenario)],
+            env={**os.environ, "PYTHONHASHSEED": seed},
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout
+        for seed in ("1", "2")
+    }
+    assert len(digests) == 1
