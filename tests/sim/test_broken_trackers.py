@@ -7,10 +7,11 @@ back from a restart without a grace period. Each is hbtd's own ``Engine`` with o
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-from hb_sim import RunOptions, RunResult, load_scenario, run_scenario
+from hb_sim import RunOptions, RunResult, default_engine, load_scenario, run_scenario
 from hbtd_server import Engine
 from hbtd_server.core import HsmLedger, HsmPatch, Kind, Params, Tracker, Transition
 
@@ -115,3 +116,14 @@ def test_a_restart_without_grace_fails_the_restart_scenario() -> None:
 def test_the_real_tracker_passes_the_same_scenario() -> None:
     # The control for the broken ones above (test_scenarios_virtual runs them all).
     assert play("flapping-node", lambda p, c: Engine(p, clock=c)).passed
+
+
+def test_a_tracker_without_the_silence_guard_fails_the_network_cut() -> None:
+    # Issue #9: the same engine with its guard disabled declares the whole machine dead.
+    def no_guard(params: Params, clock: Callable[[], float]) -> Engine:
+        return default_engine(dataclasses.replace(params, guard_share=0), clock)
+
+    result = play("tracker-network-cut", no_guard)
+    assert not result.passed
+    assert "past Errtime nobody is declared dead (the alerts are held)" in failed(result)
+    assert play("tracker-network-cut", default_engine).passed
