@@ -1,15 +1,18 @@
 """The etcd store's cost (#7): throughput against ``mem:``, CPU per heartbeat, etcd writes.
 
-Every server-side process (hbtd, its workers, etcd-server) is pinned to CPU 1 and the load
-(``bench.load``, trio + h11, 50 keep-alive connections over 12,000 node names) to CPU 0, as in
-``bench.heartbeat_throughput``. etcd runs from a fresh temporary data dir each time.
+hbtd (and its workers) is pinned to CPU 1 and the load (``bench.load``, trio + h11, 50
+keep-alive connections over 12,000 node names) to CPU 0, as in ``bench.heartbeat_throughput``.
+etcd-server runs from a fresh temporary data dir each time, pinned to CPU 0 by default (in
+production etcd has cores of its own); ``--etcd-cpu 1`` puts it on hbtd's core instead. CPU
+time is always summed over hbtd, its workers and etcd, wherever they run.
 
 * ``throughput``: rounds alternate ``mem:`` and etcd; prints heartbeat POST/s, the ratio
   etcd / mem (target >= 0.8), and CPU µs per heartbeat summed over hbtd and etcd.
 * ``cpu``: CPU µs per heartbeat over all server processes with ``--workers 1`` and ``2``
   (saturating load), for sizing a larger NCN.
-* ``writes``: 10,000 nodes beating every 3 s (paced, hb_sim's live fleet): etcd puts and
-  transactions per second (from etcd's own counters) and the CPU the whole server side uses.
+* ``writes``: 10,000 nodes beating every 3 s (paced, hb_sim's live fleet) to ``--workers``
+  (default 2) hbtd processes, not pinned: etcd puts and transactions per second (from etcd's own
+  counters) and the CPU the whole server side uses.
 
 Usage: ``.venv/bin/python -m bench.store_etcd {throughput,cpu,writes} [--rounds 3] [--seconds 6]``
 """
@@ -36,16 +39,17 @@ from hb_sim._live_fleet import LiveFleet
 from tests.etcd_support import EtcdServer
 
 SERVER_CPU = 1
+ETCD_CPU = [0]  # set from --etcd-cpu
 
 
 def _pin(pid: int) -> None:
     if (os.cpu_count() or 1) > 1:
-        os.sched_setaffinity(pid, {SERVER_CPU})
+        os.sched_setaffinity(pid, {ETCD_CPU[0]})
 
 
 @contextmanager
 def etcd() -> Iterator[EtcdServer]:
-    """A fresh etcd-server on loopback, pinned to the server CPU."""
+    """A fresh etcd-server on loopback, pinned to ``--etcd-cpu``."""
     with tempfile.TemporaryDirectory(prefix="hbtd-bench-etcd-") as directory:
         server = EtcdServer(Path(directory))
         server.launch()
@@ -59,11 +63,11 @@ def etcd() -> Iterator[EtcdServer]:
 
 
 @contextmanager
-def hbtd(port: int, *args: str) -> Iterator[subprocess.Popen[bytes]]:
-    """An ``hbtd`` pinned to the server CPU (workers inherit the pinning)."""
+def hbtd(port: int, *args: str, pin: bool = True) -> Iterator[subprocess.Popen[bytes]]:
+    """An ``hbtd`` pinned to the server CPU (workers inherit the pinning) unless ``pin`` is off."""
     command = [sys.executable, "-m", "hbtd_server", "--host", "127.0.0.1", "--port", str(port)]
     command += ["--nosm", "--warntime", "3600", "--errtime", "7200", *args]
-    process = start_pinned(command, cpu=SERVER_CPU)
+    process = start_pinned(command, cpu=SERVER_CPU if pin else None)
     try:
         wait_for_port(port)
         time.sleep(0.5)  # every worker listening
@@ -99,9 +103,13 @@ def measure(store: str, seconds: float, *, workers: int = 1) -> tuple[float, flo
         with hbtd(port, *args) as process:
             pids = server_pids(process.pid, etcd_server)
             run_load(port, 2.0)  # warm-up: fills the tracker with its 12,000 nodes
-            before = total_cpu(pids)
+            before = [cpu_seconds(pid) for pid in pids]
             result = run_load(port, seconds)
-            cpu = total_cpu(pids) - before
+            used = [cpu_seconds(pid) - b for pid, b in zip(pids, before, strict=True)]
+            cpu = sum(used)
+            if etcd_server is not None:
+                share = used[-1] / result["requests"] * 1e6
+                print(f"    of which etcd-server: {share:.0f} CPU-µs/hb")
     if result["errors"]:
         raise RuntimeError(f"{store}: {result['errors']} non-200 answers")
     return result["requests"] / result["seconds"], cpu / result["requests"] * 1e6
@@ -138,9 +146,13 @@ def cpu(rounds: int, seconds: float) -> None:
         )
 
 
-def writes(seconds: float) -> None:
+def writes(seconds: float, workers: int) -> None:
     port = free_port()
-    with etcd() as etcd_server, hbtd(port, "--kv_url", etcd_server.url) as process:
+    extra = ["--workers", str(workers)] if workers > 1 else []
+    with (
+        etcd() as etcd_server,
+        hbtd(port, "--kv_url", etcd_server.url, *extra, pin=False) as process,
+    ):
         pids = server_pids(process.pid, etcd_server)
         names = [f"x{1000 + i // 256}c{i // 32 % 8}s{i // 4 % 8}b0n{i % 4}" for i in range(10_000)]
 
@@ -181,13 +193,17 @@ def main() -> None:
     parser.add_argument("what", choices=["throughput", "cpu", "writes"])
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--seconds", type=float, default=6.0)
+    parser.add_argument("--etcd-cpu", type=int, default=0, choices=[0, 1])
+    parser.add_argument("--workers", type=int, default=2, help="for writes")
     args = parser.parse_args()
+    ETCD_CPU[0] = args.etcd_cpu
+    print(f"hbtd on CPU {SERVER_CPU}, etcd-server on CPU {args.etcd_cpu}, load on CPU 0")
     if args.what == "throughput":
         throughput(args.rounds, args.seconds)
     elif args.what == "cpu":
         cpu(args.rounds, args.seconds)
     else:
-        writes(args.seconds)
+        writes(args.seconds, args.workers)
 
 
 if __name__ == "__main__":

@@ -232,7 +232,7 @@ class Persistence:
                 log.error("ignoring the stored parameters: %s", error)
         else:  # the first tracker on this store: its parameters become everyone's
             revision = await self.store.apply([(PARAMS_KEY, _params_value(self.engine.params))])
-        records = self._records(found)
+        records = self.records(found)
         # A follower leaves HSM to the leader; it loads these when it takes the lead.
         hsm = hsm_entries(found) if self.engine.leading else {}
         self.restore(records, hsm)
@@ -264,9 +264,11 @@ class Persistence:
             wanted, acked = ledger.export(view.xname)
             told = wanted or acked
             state = HbState.WARNING if told is Kind.WARNING else HbState.ALIVE
-            if told is Kind.DEAD:
+            if told is Kind.DEAD or (told is None and engine.leading):
                 # A death deletes the record in the same transaction, so a record beside a
-                # "dead" means the node beat again after it: HSM must hear it started.
+                # "dead" means the node beat again after it; a record HSM was never told of
+                # was first heard by a follower (or its "started" was lost in a crash):
+                # either way HSM must hear that it started.
                 ledger.want(view.xname, Kind.STARTED)
             views.append(
                 ComponentView(
@@ -279,7 +281,8 @@ class Persistence:
             engine.hsm_work.set()
         engine.poke_detector()
 
-    def _records(self, found: Mapping[str, bytes]) -> list[ComponentView]:
+    def records(self, found: Mapping[str, bytes]) -> list[ComponentView]:
+        """The ``hb/`` records among keys read from the store, on the engine's clock."""
         offset = self.offset()
         records = []
         for key, value in found.items():

@@ -12,6 +12,7 @@ the lease can have expired, so two replicas never detect at once.
 from __future__ import annotations
 
 import contextlib
+import json
 import logging
 import math
 import time
@@ -22,7 +23,6 @@ import trio
 from ._engine import Engine
 from ._persist import (
     HB,
-    HSM,
     LEADER_KEY,
     PARAMS_KEY,
     Persistence,
@@ -60,6 +60,9 @@ class Replica:
         self.revision = 0
         self.takeovers = 0
         self._params_from_store = self.engine.params
+        # Our own writes come back through the watch; the record ends with the writer's name,
+        # so they are skipped before any decoding (most of the watch's traffic with one replica).
+        self._own_suffix = json.dumps({"Replica": self.name}, separators=(",", ":"))[1:].encode()
 
     async def run(
         self, revision: int, *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED
@@ -109,12 +112,14 @@ class Replica:
                     if dirty is None or xname not in dirty:  # else our newer record follows
                         engine.tracker.forget(xname)
                     continue
+                if event.value.endswith(self._own_suffix):
+                    continue  # our own write coming back
                 try:
                     record = decode_record(event.value, offset=offset)
                 except ValueError:
                     continue
                 if record.replica == self.name:
-                    continue  # our own write coming back
+                    continue
                 view = engine.tracker.view(xname)
                 at = record.view.last_heartbeat
                 if view is None or at > view.last_heartbeat + 1e-3:
@@ -150,13 +155,14 @@ class Replica:
             if self.engine.leading:
                 try:
                     held = await self.store.refresh()
+                    if held:
+                        last_renewed = now
                 except StoreUnavailable as error:
+                    # Lead on only while the lease surely still runs (a period to spare).
                     held = now - last_renewed < self.lease_ttl - period
                     if not held:
                         log.warning("cannot renew the leader's lease (%s)", error)
-                if held:
-                    last_renewed = now
-                else:
+                if not held:
                     self._step_down()
             else:
                 try:
@@ -171,14 +177,19 @@ class Replica:
             await trio.sleep(period)
 
     async def _take_lead(self) -> None:
-        found, _ = await self.store.get_prefix(HSM)
+        found, _ = await self.store.get_prefix("")
         hsm = hsm_entries(found)
         engine = self.engine
+        views = {view.xname: view for view in engine.tracker.views()}
+        # Records this replica does not track: a death it saw while it was cut off from the
+        # store and could not write. Restored with the grace, such a node is judged again.
+        for view in self.persistence.records(found):
+            views.setdefault(view.xname, view)
         engine.ledger = HsmLedger()
         engine.leading = True
         engine.store.role = "leader"
         self.takeovers += 1
-        self.persistence.restore(list(engine.tracker.views()), hsm)
+        self.persistence.restore(list(views.values()), hsm)
         log.warning(
             "replica %s leads now: %d components tracked, deadlines restart from now; "
             "%d HSM change(s) to resend",
@@ -193,6 +204,11 @@ class Replica:
         engine.leading = False
         engine.store.role = "follower"
         engine.ledger.on_change = None
+        dirty = engine.store_dirty
+        if dirty:
+            # Deleting a dead node's record is the leader's job, together with its "dead";
+            # a follower must not delete it alone (the next leader judges the node again).
+            dirty.difference_update([x for x in dirty if x not in engine.tracker])
         engine.ledger = HsmLedger()
         self.persistence.hsm_dirty.clear()
         engine.poke_detector()

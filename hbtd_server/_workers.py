@@ -9,6 +9,7 @@ Kubernetes) sees the failure.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import signal
@@ -17,11 +18,15 @@ import sys
 import time
 from types import FrameType
 
-__all__ = ["WORKER_ENV", "run_workers", "worker_index"]
+import trio
+
+__all__ = ["WORKER_ENV", "run_workers", "worker_index", "worker_shutdown"]
 
 log = logging.getLogger("hbtd")
 
 WORKER_ENV = "HBTD_WORKER_INDEX"
+#: A pipe from the parent: it reads end-of-file when the parent is gone, even after a kill -9.
+PARENT_PIPE_ENV = "HBTD_WORKER_PARENT_FD"
 _STOP_LIMIT = 15.0
 
 
@@ -34,10 +39,16 @@ def worker_index() -> int | None:
 def run_workers(count: int) -> int:
     """Run ``count`` workers with this process's command line; returns the exit code."""
     command = [sys.executable, "-m", "hbtd_server", *sys.argv[1:]]
+    read_end, write_end = os.pipe()  # the write end stays open, unused, while we live
     children = [
-        subprocess.Popen(command, env={**os.environ, WORKER_ENV: str(index)})
+        subprocess.Popen(
+            command,
+            env={**os.environ, WORKER_ENV: str(index), PARENT_PIPE_ENV: str(read_end)},
+            pass_fds=(read_end,),
+        )
         for index in range(count)
     ]
+    os.close(read_end)
     log.info("started %d workers: pids %s", count, ", ".join(str(c.pid) for c in children))
     stopping = False
 
@@ -64,4 +75,32 @@ def run_workers(count: int) -> int:
             child.kill()
             child.wait()
     codes = [child.returncode for child in children]
+    os.close(write_end)
     return max((abs(code) for code in codes), default=0)
+
+
+async def worker_shutdown() -> None:
+    """A worker's shutdown trigger: SIGTERM or SIGINT, or its parent gone (a worker must not
+    outlive it and hold the port)."""
+    async with trio.open_nursery() as nursery:
+
+        async def on_signal() -> None:
+            with trio.open_signal_receiver(signal.SIGTERM, signal.SIGINT) as signals:
+                async for signum in signals:
+                    log.info("received %s: shutting down", signal.Signals(signum).name)
+                    break
+            nursery.cancel_scope.cancel()
+
+        async def on_orphaned() -> None:
+            fd = os.environ.get(PARENT_PIPE_ENV)
+            if fd is None or not fd.isdigit():
+                return
+            stream = trio.lowlevel.FdStream(int(fd))
+            with contextlib.suppress(OSError, trio.BrokenResourceError):
+                while await stream.receive_some(1):
+                    pass
+            log.warning("the parent process is gone: shutting down")
+            nursery.cancel_scope.cancel()
+
+        nursery.start_soon(on_signal)
+        nursery.start_soon(on_orphaned)

@@ -23,7 +23,7 @@ from ._service import serve
 from ._store import StoreUnavailable
 from ._store_cli import store_from_cli, store_options
 from ._telemetry import DEFAULT_CAPACITY, TelemetryPublisher
-from ._workers import run_workers, worker_index
+from ._workers import run_workers, worker_index, worker_shutdown
 from .core import Params, parse_go_uint, parse_telemetry_host
 
 __all__ = ["main"]
@@ -231,6 +231,7 @@ def main(host: str, **values: Any) -> None:
                 replica=shared.replica_name,
                 lease_ttl=shared.lease_ttl,
                 reuse_port=shared.workers > 1,
+                shutdown_trigger=worker_shutdown if worker_index() is not None else None,
             )
         )
     except StoreUnavailable as error:

@@ -291,7 +291,7 @@ async def test_an_etcd_outage_under_load_refuses_nothing(
     names = nodes(500)
     hsm = MockHsm(nodes=names)
     port = free_port()
-    outage = 8.0  # the issue says 30 s; 8 s shows the same (backoff tops out at 5 s)
+    outage = 30.0  # as the issue says; the flusher's backoff tops out at 5 s
     async with trio.open_nursery() as nursery:
         [hsm_base] = await nursery.start(
             partial(serve_mock_hsm, hsm, port=0, clock=trio.current_time)
@@ -341,7 +341,10 @@ async def test_an_etcd_outage_under_load_refuses_nothing(
     assert fleet.answers.keys() == {200}
     assert unreachable == 0
     seen = accepted(hsm)
-    assert all([k for _, k in seen[x]] == [STARTED] for x in names)
+    # Only "started", ever. It may come twice: an acknowledgement HSM gave just before etcd
+    # went away could not be written, so the next leader resends it (same state, harmless).
+    wrong = {x: seen[x] for x in names if {k for _, k in seen[x]} != {STARTED}}
+    assert not wrong, list(wrong.items())[:2]
 
 
 async def test_workers_share_one_port_and_one_truth(
@@ -374,3 +377,22 @@ async def test_workers_share_one_port_and_one_truth(
             while not await every_worker_knows_all():  # noqa: ASYNC110
                 await trio.sleep(0.1)
         assert await tracker.terminate() == 0
+
+
+async def test_workers_do_not_outlive_a_killed_parent(
+    tmp_path: Path, etcd_server: EtcdServer
+) -> None:
+    port = free_port()
+    args = ["--kv_url", etcd_server.url, "--nosm", "--workers", "2", "--lease_ttl", "2"]
+    async with hbtd(tmp_path, port, *args) as tracker:
+        tracker.process.send_signal(signal.SIGKILL)
+        await tracker.process.wait()
+        async with httpx.AsyncClient(timeout=1) as client:
+            with trio.fail_after(10):
+                while True:
+                    try:
+                        await client.get(f"{tracker.url}/liveness")
+                    except httpx.TransportError:
+                        break  # nothing listens any more: both workers are gone
+                    await trio.sleep(0.1)
+    assert "the parent process is gone" in tracker.log()

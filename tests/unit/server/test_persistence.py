@@ -341,3 +341,43 @@ async def test_a_record_beside_a_dead_entry_is_reported_started(
         await start_persistence(nursery, engine, backend)
         assert engine.ledger.wanted(NAMES[0]) is Kind.STARTED
         nursery.cancel_scope.cancel()
+
+
+async def test_a_death_seen_while_cut_off_from_the_store_is_judged_again(
+    autojump_clock: trio.testing.MockClock,
+) -> None:
+    async with trio.open_nursery() as nursery:
+        [replica] = await start_replicas(nursery, 1)
+        backend = replica.backend
+        beat(replica.engine, NAMES[0])
+        await trio.sleep(29)
+        backend.switch(down=True)
+        await trio.sleep(1.1)  # declared dead, but neither the death nor "dead" can be written
+        assert replica.seen[-1].kind is Kind.DEAD
+        await trio.sleep(5)
+        assert not replica.engine.leading  # it could not renew its lease
+        backend.switch(down=False)
+        await trio.sleep(5)
+        assert replica.engine.leading
+        assert f"hbtd/hb/{NAMES[0]}" in backend.data  # never deleted without its "dead"
+        await trio.sleep(30)  # Errtime after the takeover
+        assert replica.seen[-1].kind is Kind.DEAD
+        assert f"hbtd/hb/{NAMES[0]}" not in backend.data
+        assert stored(backend, f"hbtd/hsm/{NAMES[0]}") == {"Wanted": "dead", "Acked": None}
+        nursery.cancel_scope.cancel()
+
+
+async def test_nodes_first_heard_as_a_follower_are_reported_started_on_taking_the_lead(
+    autojump_clock: trio.testing.MockClock,
+) -> None:
+    engine = Engine(params())
+    shared = await SharedState.open(engine, MemoryStore(MemoryBackend()), name="a", wall=wall)
+    assert not engine.leading
+    beat(engine, NAMES[0])  # heard before the election: a follower reports nothing
+    assert engine.ledger.wanted(NAMES[0]) is None
+    async with trio.open_nursery() as nursery:
+        await nursery.start(shared.run)
+        await trio.sleep(0.1)
+        assert engine.leading
+        assert engine.ledger.wanted(NAMES[0]) is Kind.STARTED
+        nursery.cancel_scope.cancel()
