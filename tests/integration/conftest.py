@@ -68,38 +68,42 @@ async def wait_until_live(url: str, *, within: float = STARTUP_LIMIT) -> float:
 StartHbtd = Callable[..., AbstractAsyncContextManager[HbtdProcess]]
 
 
+@asynccontextmanager
+async def launch_hbtd(log_dir: Path, port: int, *args: str) -> AsyncIterator[HbtdProcess]:
+    """A real ``hbtd`` on ``port`` (a restart may reuse it), live when entered, killed at exit."""
+    log_path = log_dir / f"hbtd-{port}-{trio.current_time():.3f}.log"
+    with log_path.open("wb") as log_file:
+        process = await trio.lowlevel.open_process(
+            [
+                sys.executable,
+                "-m",
+                "hbtd_server",
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(port),
+                *args,
+            ],
+            stdout=log_file,
+            stderr=subprocess.STDOUT,
+        )
+    hbtd = HbtdProcess(process, port, log_path)
+    try:
+        await wait_until_live(hbtd.url)
+        yield hbtd
+    finally:
+        if process.returncode is None:
+            process.kill()
+            with trio.CancelScope(shield=True):
+                await process.wait()
+
+
 @pytest.fixture
 def start_hbtd(tmp_path: Path) -> StartHbtd:
     """``async with start_hbtd("--warntime", "2", ...) as hbtd:`` runs a real tracker."""
 
-    @asynccontextmanager
-    async def start(*args: str) -> AsyncIterator[HbtdProcess]:
-        port = free_port()
-        log_path = tmp_path / f"hbtd-{port}.log"
-        with log_path.open("wb") as log_file:
-            process = await trio.lowlevel.open_process(
-                [
-                    sys.executable,
-                    "-m",
-                    "hbtd_server",
-                    "--host",
-                    "127.0.0.1",
-                    "--port",
-                    str(port),
-                    *args,
-                ],
-                stdout=log_file,
-                stderr=subprocess.STDOUT,
-            )
-        hbtd = HbtdProcess(process, port, log_path)
-        try:
-            await wait_until_live(hbtd.url)
-            yield hbtd
-        finally:
-            if process.returncode is None:
-                process.kill()
-                with trio.CancelScope(shield=True):
-                    await process.wait()
+    def start(*args: str) -> AbstractAsyncContextManager[HbtdProcess]:
+        return launch_hbtd(tmp_path, free_port(), *args)
 
     return start
 

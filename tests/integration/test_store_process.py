@@ -12,12 +12,10 @@ from __future__ import annotations
 import base64
 import json
 import signal
-import subprocess
-import sys
 import time
 from collections import defaultdict
-from collections.abc import AsyncIterator, Callable, Iterable
-from contextlib import asynccontextmanager
+from collections.abc import Callable, Iterable
+from contextlib import AbstractAsyncContextManager
 from functools import partial
 from pathlib import Path
 
@@ -30,7 +28,7 @@ from hb_sim import Faults, MockHsm, serve_mock_hsm
 from hb_sim._h11_client import H11Connection
 from tests.etcd_support import EtcdServer
 
-from .conftest import HbtdProcess, free_port, wait_until_live
+from .conftest import HbtdProcess, free_port, launch_hbtd
 
 pytestmark = pytest.mark.integration
 
@@ -92,34 +90,9 @@ class SteadyFleet:
                 await conn.aclose()
 
 
-@asynccontextmanager
-async def hbtd(tmp_path: Path, port: int, *args: str) -> AsyncIterator[HbtdProcess]:
+def hbtd(tmp_path: Path, port: int, *args: str) -> AbstractAsyncContextManager[HbtdProcess]:
     """A real ``hbtd`` on a given port (a restart reuses its port); killed at the end."""
-    log_path = tmp_path / f"hbtd-{port}-{trio.current_time():.3f}.log"
-    with log_path.open("wb") as log_file:
-        process = await trio.lowlevel.open_process(
-            [
-                sys.executable,
-                "-m",
-                "hbtd_server",
-                "--host",
-                "127.0.0.1",
-                "--port",
-                str(port),
-                *args,
-            ],
-            stdout=log_file,
-            stderr=subprocess.STDOUT,
-        )
-    tracker = HbtdProcess(process, port, log_path)
-    try:
-        await wait_until_live(tracker.url)
-        yield tracker
-    finally:
-        if process.returncode is None:
-            process.kill()
-            with trio.CancelScope(shield=True):
-                await process.wait()
+    return launch_hbtd(tmp_path, port, *args)
 
 
 def tracker_args(etcd: EtcdServer, hsm_base: str, *extra: str) -> list[str]:
