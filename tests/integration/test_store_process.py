@@ -95,6 +95,20 @@ def hbtd(tmp_path: Path, port: int, *args: str) -> AbstractAsyncContextManager[H
     return launch_hbtd(tmp_path, port, *args)
 
 
+def changes(history: list[tuple[float, tuple[str, str, str]]]) -> list[tuple[str, str, str]]:
+    """The states HSM was asked for, a repeat of the same state counted once.
+
+    After a leader dies, the next one resends every state whose acknowledgement was not yet
+    written to etcd (at most one flush window): HSM then gets a state it already shows, which
+    changes nothing there. What must never happen is a different state (a false warning).
+    """
+    out: list[tuple[str, str, str]] = []
+    for _, kind in history:
+        if not out or out[-1] != kind:
+            out.append(kind)
+    return out
+
+
 def tracker_args(etcd: EtcdServer, hsm_base: str, *extra: str) -> list[str]:
     return [
         "--kv_url",
@@ -189,7 +203,7 @@ async def test_kill_9_and_a_long_stop_lose_nothing_and_raise_no_false_alarm(
     assert restarted - killed >= 6
     seen = accepted(hsm)
     for xname in steady:
-        assert [kind for _, kind in seen[xname]] == [STARTED], xname
+        assert changes(seen[xname]) == [STARTED], xname
     assert final_states(hsm, steady) == {("Ready", "OK")}
     for xname in dying:
         assert seen[xname][-1][1] == DEAD, xname
@@ -249,13 +263,13 @@ async def test_replicas_share_detection_and_parameters(
     seen = accepted(hsm)
     lease_ttl, warntime, errtime = 2.0, 3.0, 6.0
     for xname in stop_after_kill:
-        kinds = [kind for _, kind in seen[xname]]
-        assert kinds == [STARTED, WARNING, DEAD], xname
-        warned, dead = seen[xname][1][0], seen[xname][2][0]
+        assert changes(seen[xname]) == [STARTED, WARNING, DEAD], xname
+        warned = next(t for t, kind in seen[xname] if kind == WARNING)
+        dead = next(t for t, kind in seen[xname] if kind == DEAD)
         assert warned - killed <= lease_ttl + warntime + 1.0, xname
         assert dead - killed <= lease_ttl + errtime + 1.0, xname
     for xname in names[20:]:
-        assert [kind for _, kind in seen[xname]] == [STARTED], xname
+        assert changes(seen[xname]) == [STARTED], xname
 
 
 async def test_an_etcd_outage_under_load_refuses_nothing(
