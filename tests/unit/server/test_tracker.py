@@ -170,16 +170,21 @@ def test_late_delivered_older_heartbeat_does_not_move_time_back() -> None:
 
 
 def test_restore_gives_grace_from_takeover() -> None:
+    z = "x0c0s0b0n2"
     source = Tracker(warntime=10, errtime=30)
     beat(source, X, 0.0)
     beat(source, Y, 0.0)
-    source.advance(12.0)
+    source.advance(12.0)  # X and Y are in warning
+    beat(source, z, 11.0)  # z is alive
     target = Tracker(warntime=10, errtime=30)
     target.restore(source.views(), now=100.0)
-    assert target.advance(109.0) == []
-    assert sorted(kinds(target.advance(110.0))) == [(X, Kind.WARNING), (Y, Kind.WARNING)] or (
-        kinds(target.advance(130.0)) == [(X, Kind.DEAD), (Y, Kind.DEAD)]
-    )
+    assert target.view(X).state is HbState.WARNING  # type: ignore[union-attr]
+    # Deadlines restart from the takeover: z warns at 100 + Warntime, not at once ...
+    assert target.advance(109.9) == []
+    assert kinds(target.advance(110.0)) == [(z, Kind.WARNING)]
+    # ... the already-warned are not warned again, and all die at 100 + Errtime.
+    assert target.advance(129.9) == []
+    assert sorted(kinds(target.advance(130.0))) == [(X, Kind.DEAD), (Y, Kind.DEAD), (z, Kind.DEAD)]
 
 
 def test_counts_and_views() -> None:
