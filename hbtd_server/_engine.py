@@ -218,7 +218,9 @@ class Engine:
             transitions = [*transitions, *released]
         if transitions:
             self._publish(transitions)
-        deadlines = [d for d in (tracker.next_deadline(), guard.next_deadline(warntime)) if d]
+        deadlines = [
+            d for d in (tracker.next_deadline(), guard.next_deadline(warntime)) if d is not None
+        ]
         self._detector_sleeps_until = min(deadlines, default=math.inf)
         return self._detector_sleeps_until
 
