@@ -32,8 +32,8 @@ import trio
 from bench._procs import cpu_seconds, free_port, start_pinned, stop, wait_for_port
 from bench.heartbeat_throughput import LOAD_CPU, SERVER_CPU, run_load, server_command
 from hbtd_server import Engine, HeartbeatFastPath, create_quart_app
-from hbtd_server._metrics import Metrics
 from hbtd_server.core import DEFAULT_PARAMS
+from hbtd_server.ops import Metrics
 
 VARIANTS = ("off", "on")
 

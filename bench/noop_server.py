@@ -11,7 +11,7 @@ from typing import Any
 import trio
 from hypercorn.trio import serve
 
-from hbtd_server._service import hypercorn_config
+from hbtd_server.service import hypercorn_config
 
 
 async def noop_app(scope: dict[str, Any], receive: Any, send: Any) -> None:

@@ -14,34 +14,32 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from ._api import create_quart_app
-    from ._engine import Engine, HsmHealth, TransitionListener
-    from ._etcd import EtcdStore
-    from ._fastpath import HeartbeatFastPath
-    from ._hsm import make_hsm_client
-    from ._service import run_tracker_tasks, serve
-    from ._store import MemoryBackend, MemoryStore, Store, StoreHealth, StoreUnavailable
-    from ._telemetry import MsgBusHealth, TelemetryPublisher, encode_message
+    from .engine import Engine, HsmHealth, TransitionListener
+    from .health import StoreHealth
+    from .http import HeartbeatFastPath, create_quart_app
+    from .notify import MsgBusHealth, TelemetryPublisher, encode_message, make_hsm_client
+    from .service import run_tracker_tasks, serve
+    from .store import EtcdStore, MemoryBackend, MemoryStore, Store, StoreUnavailable
 
-#: Public name -> the private module that defines it.
+#: Public name -> the module or package that exports it.
 _EXPORTS = {
-    "Engine": "._engine",
-    "EtcdStore": "._etcd",
-    "MemoryBackend": "._store",
-    "MemoryStore": "._store",
-    "Store": "._store",
-    "StoreHealth": "._store",
-    "StoreUnavailable": "._store",
-    "HeartbeatFastPath": "._fastpath",
-    "HsmHealth": "._engine",
-    "MsgBusHealth": "._telemetry",
-    "TelemetryPublisher": "._telemetry",
-    "TransitionListener": "._engine",
-    "create_quart_app": "._api",
-    "encode_message": "._telemetry",
-    "make_hsm_client": "._hsm",
-    "run_tracker_tasks": "._service",
-    "serve": "._service",
+    "Engine": ".engine",
+    "EtcdStore": ".store",
+    "MemoryBackend": ".store",
+    "MemoryStore": ".store",
+    "Store": ".store",
+    "StoreHealth": ".health",
+    "StoreUnavailable": ".store",
+    "HeartbeatFastPath": ".http",
+    "HsmHealth": ".engine",
+    "MsgBusHealth": ".notify",
+    "TelemetryPublisher": ".notify",
+    "TransitionListener": ".engine",
+    "create_quart_app": ".http",
+    "encode_message": ".notify",
+    "make_hsm_client": ".notify",
+    "run_tracker_tasks": ".service",
+    "serve": ".service",
 }
 
 __all__ = [

@@ -13,10 +13,9 @@ from typing import Any
 import httpx
 import pytest
 
-from hbtd_server._api import create_quart_app
-from hbtd_server._engine import Engine
-from hbtd_server._fastpath import HeartbeatFastPath
 from hbtd_server.core import DEFAULT_PARAMS, Params
+from hbtd_server.engine import Engine
+from hbtd_server.http import HeartbeatFastPath, create_quart_app
 
 BASE_URL = "http://hbtd"
 API = "/hmi/v1"

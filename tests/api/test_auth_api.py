@@ -10,8 +10,8 @@ import httpx
 import pytest
 
 from hbtd_server import Engine, HeartbeatFastPath, create_quart_app
-from hbtd_server._auth import AdminAuth
-from hbtd_server._metrics import Metrics
+from hbtd_server.http import AdminAuth
+from hbtd_server.ops import Metrics
 
 from .conftest import API, PROBLEM_JSON, hb_body, make_client
 

@@ -7,9 +7,8 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from hbtd_server import cli
-from hbtd_server._auth import AdminAuth
-from hbtd_server._ops import Operability
+from hbtd_server.cli import _main as cli  # patched: logging setup and the fd limit
+from hbtd_server.http import AdminAuth, Operability
 
 
 @pytest.fixture(autouse=True)

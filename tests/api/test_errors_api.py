@@ -15,10 +15,9 @@ import httpx
 import pytest
 import trio
 
-from hbtd_server._api import MAX_PARAMS_BODY, MAX_REQUEST_BODY, create_quart_app
-from hbtd_server._engine import Engine
-from hbtd_server._fastpath import HeartbeatFastPath
 from hbtd_server.core import MAX_HEARTBEAT_BODY
+from hbtd_server.engine import Engine
+from hbtd_server.http import MAX_PARAMS_BODY, MAX_REQUEST_BODY, HeartbeatFastPath, create_quart_app
 from tests.api.conftest import API, PROBLEM_JSON, hb_body, problem
 
 ALL_METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", "HEAD")

@@ -11,7 +11,7 @@ import dataclasses
 import httpx
 import pytest
 
-from hbtd_server._engine import Engine
+from hbtd_server.engine import Engine
 from tests.api.conftest import API
 
 

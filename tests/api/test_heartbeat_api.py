@@ -10,10 +10,9 @@ from __future__ import annotations
 import httpx
 import pytest
 
-from hbtd_server._api import MAX_REQUEST_BODY, create_quart_app
-from hbtd_server._engine import Engine
-from hbtd_server._fastpath import HeartbeatFastPath
 from hbtd_server.core import DEFAULT_PARAMS, MAX_HEARTBEAT_BODY, Kind
+from hbtd_server.engine import Engine
+from hbtd_server.http import MAX_REQUEST_BODY, HeartbeatFastPath, create_quart_app
 from tests.api.conftest import API, PROBLEM_JSON, ManualClock, hb_body, make_client, problem
 
 FULL = f"{API}/heartbeat"

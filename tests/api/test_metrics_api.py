@@ -9,11 +9,7 @@ import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
 from hbtd_server import Engine, HeartbeatFastPath, TelemetryPublisher, create_quart_app
-from hbtd_server._metrics import (
-    HEARTBEAT_REJECTION_REASONS,
-    PATCH_OUTCOMES,
-    Metrics,
-)
+from hbtd_server.ops import HEARTBEAT_REJECTION_REASONS, PATCH_OUTCOMES, Metrics
 
 from .conftest import API, PROBLEM_JSON, ManualClock, hb_body, make_client
 

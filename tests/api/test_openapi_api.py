@@ -10,9 +10,9 @@ import httpx
 import yaml
 
 from hbtd_server import Engine, create_quart_app
-from hbtd_server._metrics import Metrics
-from hbtd_server._openapi import load_openapi
 from hbtd_server.core import DEFAULT_PARAMS
+from hbtd_server.http import load_openapi
+from hbtd_server.ops import Metrics
 
 from .conftest import API
 

@@ -13,7 +13,7 @@ import json
 import httpx
 import pytest
 
-from hbtd_server._engine import Engine
+from hbtd_server.engine import Engine
 from tests.api.conftest import API, PROBLEM_JSON, problem
 
 PARAMS = f"{API}/params"

@@ -28,7 +28,7 @@ from schemathesis.specs.openapi.checks import (
     status_code_conformance,
 )
 
-from hbtd_server._openapi import load_openapi
+from hbtd_server.http import load_openapi
 
 from .conftest import STARTUP_LIMIT, free_port
 

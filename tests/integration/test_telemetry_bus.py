@@ -11,8 +11,8 @@ from collections.abc import Iterator
 import pytest
 import trio
 
-from hbtd_server._telemetry import CONNECTED, NOT_CONNECTED, TelemetryPublisher
 from hbtd_server.core import DEFAULT_PARAMS, Kind, Params, Transition
+from hbtd_server.notify import CONNECTED, NOT_CONNECTED, TelemetryPublisher
 
 from .kafka_mock import MockKafkaCluster, read_topic, read_until
 

@@ -27,7 +27,7 @@ import trio
 
 from hb_sim import Faults, MockHsm, RecordedRequest, serve_mock_hsm
 from hb_sim._live_fleet import LiveFleet
-from hbtd_server._hsm import BATCH_WINDOW
+from hbtd_server.notify import BATCH_WINDOW
 
 from .conftest import StartHbtd
 

@@ -9,8 +9,8 @@ import trio
 import trio.testing
 
 from hbtd_server import Engine
-from hbtd_server._service import run_detector
 from hbtd_server.core import DEFAULT_PARAMS, Heartbeat, Kind, Transition
+from hbtd_server.service import run_detector
 
 # Every test takes ``autojump_clock``: pytest-trio only runs a test on virtual time when the
 # test itself (not one of its fixtures) asks for the clock.

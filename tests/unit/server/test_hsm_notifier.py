@@ -16,9 +16,9 @@ import trio.testing
 
 from hb_sim import Faults, MockHsm, RecordedRequest, create_mock_hsm_app
 from hbtd_server import Engine
-from hbtd_server._hsm import run_hsm_notifier, run_hsm_ready_poller
-from hbtd_server._service import run_detector
 from hbtd_server.core import DEFAULT_PARAMS, Heartbeat, Kind, Params
+from hbtd_server.notify import run_hsm_notifier, run_hsm_ready_poller
+from hbtd_server.service import run_detector
 
 NAMES = [f"x1000c{c}s{s}b0n{n}" for c in range(8) for s in range(8) for n in range(2)]
 

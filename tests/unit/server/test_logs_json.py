@@ -10,8 +10,8 @@ from collections.abc import Iterator
 import pytest
 
 from hbtd_server import Engine
-from hbtd_server._logs import JsonFormatter, configure_logging
 from hbtd_server.core import DEFAULT_PARAMS, Heartbeat
+from hbtd_server.ops import JsonFormatter, configure_logging
 
 NAMES = [f"x1000c0s{s}b0n{n}" for s in range(8) for n in range(2)]
 

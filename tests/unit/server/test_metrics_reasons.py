@@ -7,8 +7,8 @@ import json
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from hbtd_server._metrics import HEARTBEAT_REJECTION_REASONS, heartbeat_rejection_reason
 from hbtd_server.core import HbtdError, InvalidRequest, parse_heartbeat
+from hbtd_server.ops import HEARTBEAT_REJECTION_REASONS, heartbeat_rejection_reason
 
 _FIELDS = st.sampled_from(["Component", "component", "Status", "TimeStamp", "NID", "Hostname"])
 _VALUES = st.one_of(

@@ -14,10 +14,6 @@ import trio
 import trio.testing
 
 from hbtd_server import Engine
-from hbtd_server._persist import MAX_BACKOFF, Persistence, encode_hsm, encode_record
-from hbtd_server._replica import SharedState
-from hbtd_server._service import run_detector
-from hbtd_server._store import KV_OK, MemoryBackend, MemoryStore
 from hbtd_server.core import (
     DEFAULT_PARAMS,
     ComponentView,
@@ -26,6 +22,17 @@ from hbtd_server.core import (
     Kind,
     Params,
     Transition,
+)
+from hbtd_server.health import KV_OK
+from hbtd_server.service import run_detector
+from hbtd_server.store import (
+    MAX_BACKOFF,
+    MemoryBackend,
+    MemoryStore,
+    Persistence,
+    SharedState,
+    encode_hsm,
+    encode_record,
 )
 
 EPOCH = 1_764_000_000.0

@@ -7,7 +7,7 @@ import socket
 import pytest
 from click.testing import CliRunner
 
-from hbtd_server import cli
+from hbtd_server.cli import _main as cli  # patched: logging setup and the fd limit
 
 
 @pytest.fixture(autouse=True)

@@ -13,9 +13,9 @@ from collections.abc import AsyncIterator, Callable, Iterator
 import pytest
 import trio
 
-from hbtd_server._etcd import EtcdStore
-from hbtd_server._store import (
+from hbtd_server.store import (
     MAX_TXN_OPS,
+    EtcdStore,
     MemoryBackend,
     MemoryStore,
     Store,

@@ -22,7 +22,8 @@ import trio
 import trio.testing
 
 from hbtd_server import Engine
-from hbtd_server._telemetry import (
+from hbtd_server.core import DEFAULT_PARAMS, Kind, Params, Transition
+from hbtd_server.notify import (
     CONNECTED,
     NOT_CONNECTED,
     TelemetryPublisher,
@@ -30,7 +31,6 @@ from hbtd_server._telemetry import (
     msgbus_health,
     run_telemetry,
 )
-from hbtd_server.core import DEFAULT_PARAMS, Kind, Params, Transition
 
 _T = TypeVar("_T")
 TOPIC = "cray-hmsheartbeat-notifications"

@@ -10,11 +10,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from ._api import accept_heartbeat
-from ._engine import Engine
-from ._metrics import count_rejected_heartbeat
+from ..core import MAX_HEARTBEAT_BODY, HbtdError, PayloadTooLarge
+from ..engine import Engine
+from ..ops import count_rejected_heartbeat
+from ._app import accept_heartbeat
 from ._problem import PROBLEM_CONTENT_TYPE, problem_body
-from .core import MAX_HEARTBEAT_BODY, HbtdError, PayloadTooLarge
 
 __all__ = ["HeartbeatFastPath"]
 

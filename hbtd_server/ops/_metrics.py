@@ -29,8 +29,8 @@ from prometheus_client.exposition import CONTENT_TYPE_PLAIN_0_0_4
 from prometheus_client.metrics_core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
-from ._engine import Engine
-from .core import HbtdError, Kind, PayloadTooLarge, Transition
+from ..core import HbtdError, Kind, PayloadTooLarge, Transition
+from ..engine import Engine
 
 __all__ = [
     "HEARTBEAT_REJECTION_REASONS",

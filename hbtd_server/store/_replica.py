@@ -20,7 +20,9 @@ from collections.abc import Callable
 
 import trio
 
-from ._engine import Engine
+from ..core import HsmLedger
+from ..engine import Engine
+from ._contract import Store, StoreUnavailable, WatchEvent
 from ._persist import (
     HB,
     LEADER_KEY,
@@ -30,8 +32,6 @@ from ._persist import (
     hsm_entries,
     params_from_store,
 )
-from ._store import Store, StoreUnavailable, WatchEvent
-from .core import HsmLedger
 
 __all__ = ["DEFAULT_LEASE_TTL", "Replica", "SharedState"]
 

@@ -14,17 +14,8 @@ from dataclasses import dataclass, field
 
 import trio
 
-from ._store import StoreHealth
-from .core import (
-    HbState,
-    Heartbeat,
-    HsmLedger,
-    Kind,
-    Params,
-    SilenceGuard,
-    Tracker,
-    Transition,
-)
+from .core import HbState, Heartbeat, HsmLedger, Kind, Params, SilenceGuard, Tracker, Transition
+from .health import StoreHealth
 
 __all__ = ["Engine", "HsmHealth", "TransitionListener"]
 

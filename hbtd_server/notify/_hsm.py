@@ -14,8 +14,8 @@ import socket
 import httpx
 import trio
 
-from ._engine import Engine
-from .core import HsmPatch
+from ..core import HsmPatch
+from ..engine import Engine
 
 __all__ = [
     "BATCH_WINDOW",

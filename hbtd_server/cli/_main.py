@@ -18,14 +18,14 @@ from typing import Any, TypeVar
 import click
 import trio
 
-from ._logs import configure_logging
-from ._ops import operability_from_cli, operability_options
-from ._service import serve
-from ._store import StoreUnavailable
-from ._store_cli import store_from_cli, store_options
-from ._telemetry import DEFAULT_CAPACITY, TelemetryPublisher
+from ..core import Params, parse_go_uint, parse_telemetry_host
+from ..notify import DEFAULT_CAPACITY, TelemetryPublisher
+from ..ops import configure_logging
+from ..service import serve
+from ..store import StoreUnavailable
+from ._ops_options import operability_from_cli, operability_options
+from ._store_options import store_from_cli, store_options
 from ._workers import run_workers, worker_index, worker_shutdown
-from .core import Params, parse_go_uint, parse_telemetry_host
 
 __all__ = ["main"]
 

@@ -16,7 +16,7 @@ from typing import Any
 import httpx
 import trio
 
-from ._store import MAX_TXN_OPS, Op, StoreUnavailable, WatchEvent, WatchSink
+from ._contract import MAX_TXN_OPS, Op, StoreUnavailable, WatchEvent, WatchSink
 
 __all__ = ["CALL_TIMEOUT", "EtcdStore"]
 

@@ -29,9 +29,10 @@ from typing import Any
 
 import trio
 
-from ._engine import Engine
-from ._store import KV_OK, MAX_TXN_OPS, Op, Store, StoreUnavailable
-from .core import ComponentView, HbState, Kind, Params, Transition
+from ..core import ComponentView, HbState, Kind, Params, Transition
+from ..engine import Engine
+from ..health import KV_OK
+from ._contract import MAX_TXN_OPS, Op, Store, StoreUnavailable
 
 __all__ = [
     "FLUSH_PERIOD",
@@ -40,6 +41,7 @@ __all__ = [
     "MAX_BACKOFF",
     "Persistence",
     "decode_record",
+    "encode_hsm",
     "encode_record",
     "hsm_entries",
     "params_from_store",

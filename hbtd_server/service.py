@@ -19,16 +19,19 @@ import trio
 from hypercorn.config import Config
 from hypercorn.trio import serve as hypercorn_serve
 
-from ._api import create_quart_app
-from ._engine import Engine
-from ._fastpath import HeartbeatFastPath
-from ._hsm import flush_hsm, make_hsm_client, run_hsm_notifier, run_hsm_ready_poller
-from ._metrics import Metrics
-from ._ops import Operability
-from ._replica import DEFAULT_LEASE_TTL, SharedState
-from ._store import Store
-from ._telemetry import TelemetryPublisher, run_telemetry
 from .core import Params
+from .engine import Engine
+from .http import HeartbeatFastPath, Operability, create_quart_app
+from .notify import (
+    TelemetryPublisher,
+    flush_hsm,
+    make_hsm_client,
+    run_hsm_notifier,
+    run_hsm_ready_poller,
+    run_telemetry,
+)
+from .ops import Metrics
+from .store import DEFAULT_LEASE_TTL, SharedState, Store
 
 __all__ = ["SHUTDOWN_FLUSH_LIMIT", "run_detector", "run_tracker_tasks", "serve"]
 

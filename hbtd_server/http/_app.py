@@ -16,13 +16,7 @@ from quart import Quart, Response, request
 from quart_trio import QuartTrio
 from werkzeug.exceptions import HTTPException, MethodNotAllowed, RequestEntityTooLarge
 
-from ._auth import AdminAuth, auth_hook
-from ._engine import Engine
-from ._metrics import METRICS_CONTENT_TYPE, Metrics, count_rejected_heartbeat
-from ._openapi import openapi_json
-from ._problem import PROBLEM_CONTENT_TYPE, problem_body
-from ._telemetry import msgbus_health
-from .core import (
+from ..core import (
     MAX_HEARTBEAT_BODY,
     HbtdError,
     InvalidRequest,
@@ -31,8 +25,20 @@ from .core import (
     parse_heartbeat,
     verify_normalize,
 )
+from ..engine import Engine
+from ..notify import msgbus_health
+from ..ops import METRICS_CONTENT_TYPE, Metrics, count_rejected_heartbeat
+from ._auth import AdminAuth, auth_hook
+from ._openapi import openapi_json
+from ._problem import PROBLEM_CONTENT_TYPE, problem_body
 
-__all__ = ["MAX_HBSTATES_NAMES", "MAX_REQUEST_BODY", "accept_heartbeat", "create_quart_app"]
+__all__ = [
+    "MAX_HBSTATES_NAMES",
+    "MAX_PARAMS_BODY",
+    "MAX_REQUEST_BODY",
+    "accept_heartbeat",
+    "create_quart_app",
+]
 
 log = logging.getLogger("hbtd.api")
 

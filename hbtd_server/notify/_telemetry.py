@@ -36,52 +36,56 @@ from __future__ import annotations
 
 import collections
 import itertools
-import json
 import logging
-import re
 import time
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import partial
-from typing import Any, Protocol, TypeVar
+from typing import Any, TypeVar
 
 import confluent_kafka
 import trio
 
-from ._engine import Engine
-from .core import Params, Transition, parse_telemetry_host
+from ..core import Params, Transition, parse_telemetry_host
+from ..engine import Engine
+from ._kafka import (
+    BACKOFF_MAX,
+    BACKOFF_MIN,
+    PROBE_TIMEOUT,
+    PURGED,
+    BlockingRunner,
+    BusTarget,
+    ProducerFactory,
+    ProducerLike,
+    close_producer,
+    in_worker_thread,
+    kafka_producer,
+    probe,
+    producer_config,
+)
+from ._telemetry_message import encode_message
 
 __all__ = [
     "CONNECTED",
     "DEFAULT_CAPACITY",
     "DEFAULT_WINDOW",
-    "MESSAGE_ID",
     "NOT_CONNECTED",
-    "BusTarget",
     "MsgBusHealth",
-    "ProducerLike",
     "TelemetryPublisher",
-    "encode_message",
     "msgbus_health",
     "run_telemetry",
 ]
 
 log = logging.getLogger("hbtd.telemetry")
-_librdkafka_log = logging.getLogger("hbtd.telemetry.librdkafka")
 
 #: Upstream's queue holds 50,000 messages (``track.go:162``).
 DEFAULT_CAPACITY = 50_000
 #: Most messages handed to the producer and not yet confirmed.
 DEFAULT_WINDOW = 10_000
-MESSAGE_ID = "Heartbeat Change Notification"
 #: Upstream's ``MsgBus`` strings for ``/health``.
 CONNECTED = "Connected and OPEN"
 NOT_CONNECTED = "Not Connected"
 
-#: How long one connection probe (a metadata request) may take.
-PROBE_TIMEOUT = 1.0
-BACKOFF_MIN = 0.25
-BACKOFF_MAX = 2.0
 #: Poll period while messages are in flight, and while idle (to notice a broker going away).
 _POLL_BUSY = 0.05
 _POLL_IDLE = 1.0
@@ -89,87 +93,6 @@ _POLL_IDLE = 1.0
 _FEED_CHUNK = 1_000
 
 _T = TypeVar("_T")
-_GO_HTML_ESCAPES = str.maketrans(
-    {"<": "\\u003c", ">": "\\u003e", "&": "\\u0026", "\u2028": "\\u2028", "\u2029": "\\u2029"}
-)
-_SURROGATE = re.compile("[\ud800-\udfff]")
-_PURGED = frozenset(
-    {confluent_kafka.KafkaError._PURGE_QUEUE, confluent_kafka.KafkaError._PURGE_INFLIGHT}
-)
-
-
-def encode_message(transition: Transition) -> bytes:
-    """Upstream's telemetry message for one transition: compact JSON, upstream's key order.
-
-    Strings are escaped as Go's ``encoding/json`` does (``<``, ``>``, ``&`` as ``\\u00XX``,
-    non-ASCII as UTF-8), so the bytes match upstream's for the same values.
-    """
-    target = transition.kind.hsm
-    text = json.dumps(
-        {
-            "MessageID": MESSAGE_ID,
-            "ID": transition.xname,
-            "NewState": target.state,
-            "NewFlag": target.flag,
-            "LastHBTimeStamp": transition.sender_timestamp,
-            "Info": target.telemetry_info,
-        },
-        separators=(",", ":"),
-        ensure_ascii=False,
-    ).translate(_GO_HTML_ESCAPES)
-    try:
-        return text.encode()
-    except UnicodeEncodeError:  # a lone surrogate from a JSON escape: Go sends U+FFFD
-        return _SURROGATE.sub("\ufffd", text).encode()
-
-
-@dataclass(frozen=True, slots=True)
-class BusTarget:
-    """Where messages go: ``bootstrap`` is ``host:port``."""
-
-    bootstrap: str
-    topic: str
-
-
-class ProducerLike(Protocol):
-    """The part of ``confluent_kafka.Producer`` the publisher uses."""
-
-    def produce(
-        self,
-        topic: str,
-        *,
-        value: bytes,
-        key: bytes,
-        on_delivery: Callable[[Any, Any], None],
-    ) -> None: ...
-
-    def poll(self, timeout: float) -> int: ...
-
-    def purge(
-        self, in_queue: bool = True, in_flight: bool = True, blocking: bool = True
-    ) -> None: ...
-
-    def list_topics(self, topic: str | None = None, timeout: float = -1) -> Any: ...
-
-    def close(self) -> bool: ...
-
-
-ProducerFactory = Callable[[dict[str, Any]], ProducerLike]
-
-
-class BlockingRunner(Protocol):
-    """Runs a blocking call off the trio thread (``trio.to_thread.run_sync`` in service)."""
-
-    def __call__(self, fn: Callable[[], _T], /) -> Awaitable[_T]: ...
-
-
-def _kafka_producer(config: dict[str, Any]) -> ProducerLike:
-    return confluent_kafka.Producer(config)
-
-
-async def _in_worker_thread(fn: Callable[[], _T]) -> _T:
-    # Abandoned on cancel: every call here returns within a second or so anyway.
-    return await trio.to_thread.run_sync(fn, abandon_on_cancel=True)
 
 
 class _Entry:
@@ -245,8 +168,8 @@ class TelemetryPublisher:
         *,
         capacity: int = DEFAULT_CAPACITY,
         window: int = DEFAULT_WINDOW,
-        producer_factory: ProducerFactory = _kafka_producer,
-        run_blocking: BlockingRunner = _in_worker_thread,
+        producer_factory: ProducerFactory = kafka_producer,
+        run_blocking: BlockingRunner = in_worker_thread,
         backoff: tuple[float, float] = (BACKOFF_MIN, BACKOFF_MAX),
         probe_timeout: float = PROBE_TIMEOUT,
     ) -> None:
@@ -416,14 +339,14 @@ class TelemetryPublisher:
     # -- internals --------------------------------------------------------------------------
 
     async def _run_session(self, target: BusTarget, session: int) -> None:
-        config = _producer_config(target, partial(self._on_client_error, session))
+        config = producer_config(target, partial(self._on_client_error, session))
         producer = await self._blocking(partial(self._factory, config))
         try:
             await self._pump(producer, target, session)
         finally:
             self._connected_since = None
             with trio.CancelScope(shield=True):
-                await self._blocking(partial(_close, producer))
+                await self._blocking(partial(close_producer, producer))
             self._collect(session, failing=False)
             # Anything not reported back belongs to nobody now: resend it, in order.
             self._requeue(list(self._in_flight.values()))
@@ -434,7 +357,7 @@ class TelemetryPublisher:
             if not self.connected:
                 await self._poll(producer, 0.0, session)
                 problem = await self._blocking(
-                    partial(_probe, producer, target.topic, self._probe_timeout)
+                    partial(probe, producer, target.topic, self._probe_timeout)
                 )
                 if problem is None:
                     self._connected_since = time.monotonic()
@@ -513,7 +436,7 @@ class TelemetryPublisher:
                 continue
             del in_flight[entry.seq]
             requeue.append(entry)
-            if error.code() not in _PURGED:
+            if error.code() not in PURGED:
                 failure = failure or f"delivery failed: {error.str()}"
         if requeue:
             self._requeue(requeue)
@@ -591,48 +514,6 @@ class TelemetryPublisher:
             log.warning("telemetry off: discarded %d held message(s), none will be sent", count)
         else:
             log.info("telemetry off")
-
-
-def _producer_config(target: BusTarget, on_error: Callable[[Any], None]) -> dict[str, Any]:
-    return {
-        "bootstrap.servers": target.bootstrap,
-        "client.id": "hbtd",
-        "enable.idempotence": True,
-        "acks": "all",
-        # Never give up on a message: the buffer, not the client, decides what is dropped.
-        "message.timeout.ms": 0,
-        "linger.ms": 5,
-        "reconnect.backoff.ms": 100,
-        "reconnect.backoff.max.ms": int(BACKOFF_MAX * 1000),
-        "error_cb": on_error,
-        "logger": _LibrdkafkaLog(),
-    }
-
-
-class _LibrdkafkaLog:
-    # librdkafka logs every failed reconnect; the publisher logs state changes itself.
-    def log(self, _level: int, fmt: str, *args: object) -> None:
-        _librdkafka_log.debug(fmt, *args)
-
-
-def _probe(producer: ProducerLike, topic: str, timeout: float) -> str | None:
-    """Ask the broker for the topic's metadata; None if it answered and the topic is usable."""
-    try:
-        metadata = producer.list_topics(topic, timeout=timeout)
-    except confluent_kafka.KafkaException as error:
-        return f"metadata request failed: {error.args[0].str() if error.args else error}"
-    topic_metadata = metadata.topics.get(topic)
-    if topic_metadata is None:
-        return f"topic {topic} missing from the broker's metadata"
-    if topic_metadata.error is not None:
-        return f"topic {topic}: {topic_metadata.error.str()}"
-    return None
-
-
-def _close(producer: ProducerLike) -> None:
-    producer.purge(in_queue=True, in_flight=True, blocking=True)
-    producer.poll(0)
-    producer.close()
 
 
 def msgbus_health(engine: Engine) -> MsgBusHealth:

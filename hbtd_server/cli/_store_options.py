@@ -13,9 +13,7 @@ from typing import Any, TypeVar
 
 import click
 
-from ._etcd import EtcdStore
-from ._replica import DEFAULT_LEASE_TTL
-from ._store import Store, parse_kv_url
+from ..store import DEFAULT_LEASE_TTL, EtcdStore, Store, parse_kv_url
 from ._workers import worker_index
 
 __all__ = ["StoreOptions", "store_from_cli", "store_options"]

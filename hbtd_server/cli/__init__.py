@@ -1,0 +1,24 @@
+"""``hbtd``'s command line: flags, store options, operability options and ``--workers``.
+
+Import from here, never from the ``_`` modules.
+"""
+
+from __future__ import annotations
+
+from ._main import main
+from ._ops_options import operability_from_cli, operability_options
+from ._store_options import StoreOptions, store_from_cli, store_options
+from ._workers import WORKER_ENV, run_workers, worker_index, worker_shutdown
+
+__all__ = [
+    "WORKER_ENV",
+    "StoreOptions",
+    "main",
+    "operability_from_cli",
+    "operability_options",
+    "run_workers",
+    "store_from_cli",
+    "store_options",
+    "worker_index",
+    "worker_shutdown",
+]

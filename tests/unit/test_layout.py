@@ -1,0 +1,167 @@
+"""The layout keeps its promises (#16): no import cycles, no reaching into another package's
+private modules, and no module that has grown several jobs.
+
+Imports are read with ``ast`` (nothing is imported); those under ``if TYPE_CHECKING:`` are type
+hints, not dependencies, and are left out.
+"""
+
+from __future__ import annotations
+
+import ast
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+PACKAGES = ("hbtd_server", "hb_agent")
+#: Lines a module may have before it must be split; the exceptions are each one thing.
+MAX_LINES = 600
+ONE_THING: dict[str, str] = {}
+
+
+def module_name(path: Path) -> str:
+    parts = path.relative_to(ROOT).with_suffix("").parts
+    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+
+
+def modules() -> dict[str, Path]:
+    found = {}
+    for package in PACKAGES:
+        for path in sorted((ROOT / package).rglob("*.py")):
+            found[module_name(path)] = path
+    return found
+
+
+def _is_type_checking(node: ast.If) -> bool:
+    test = node.test
+    return (isinstance(test, ast.Name) and test.id == "TYPE_CHECKING") or (
+        isinstance(test, ast.Attribute) and test.attr == "TYPE_CHECKING"
+    )
+
+
+def _imports(tree: ast.AST) -> Iterator[ast.Import | ast.ImportFrom]:
+    for node in ast.iter_child_nodes(tree):
+        if isinstance(node, ast.If) and _is_type_checking(node):
+            continue
+        if isinstance(node, ast.Import | ast.ImportFrom):
+            yield node
+        else:
+            yield from _imports(node)
+
+
+def imported(name: str, path: Path, known: dict[str, Path]) -> set[str]:
+    """The project modules that module ``name`` imports at run time."""
+    package = name if path.name == "__init__.py" else name.rpartition(".")[0]
+    targets: set[str] = set()
+    for node in _imports(ast.parse(path.read_text())):
+        if isinstance(node, ast.Import):
+            bases = [alias.name for alias in node.names]
+            targets.update(b for b in bases if b in known)
+            continue
+        base = package
+        for _ in range(node.level - 1):
+            base = base.rpartition(".")[0]
+        module = node.module or ""
+        full = (f"{base}.{module}" if module else base) if node.level else module
+        if full in known:
+            targets.add(full)
+        for alias in node.names:  # ``from package import submodule``
+            if f"{full}.{alias.name}" in known:
+                targets.add(f"{full}.{alias.name}")
+    targets.discard(name)
+    return targets
+
+
+def graph() -> dict[str, set[str]]:
+    known = modules()
+    return {name: imported(name, path, known) for name, path in known.items()}
+
+
+def cycles(edges: dict[str, set[str]]) -> list[list[str]]:
+    """Strongly connected components with more than one member (Tarjan)."""
+    index: dict[str, int] = {}
+    low: dict[str, int] = {}
+    stack: list[str] = []
+    on_stack: set[str] = set()
+    found: list[list[str]] = []
+
+    def visit(node: str) -> None:
+        index[node] = low[node] = len(index)
+        stack.append(node)
+        on_stack.add(node)
+        for target in edges.get(node, ()):
+            if target not in index:
+                visit(target)
+                low[node] = min(low[node], low[target])
+            elif target in on_stack:
+                low[node] = min(low[node], index[target])
+        if low[node] == index[node]:
+            component = []
+            while True:
+                member = stack.pop()
+                on_stack.discard(member)
+                component.append(member)
+                if member == node:
+                    break
+            if len(component) > 1:
+                found.append(sorted(component))
+
+    for node in sorted(edges):
+        if node not in index:
+            visit(node)
+    return found
+
+
+def test_no_module_import_cycles() -> None:
+    assert cycles(graph()) == []
+
+
+def test_no_import_cycles_between_subpackages() -> None:
+    # hbtd_server's layers: core <- health, engine <- store, notify, ops <- http <- service <- cli.
+    # Each unit is a subpackage or a top-level module; the package's own __init__ is lazy.
+    def unit(name: str) -> str:
+        return ".".join(name.split(".")[:2])
+
+    edges: dict[str, set[str]] = {}
+    for source, targets in graph().items():
+        if source in PACKAGES:
+            continue
+        edges.setdefault(unit(source), set()).update(
+            unit(t) for t in targets if unit(t) != unit(source) and t not in PACKAGES
+        )
+    assert cycles(edges) == []
+
+
+def test_no_package_imports_another_packages_private_module() -> None:
+    offences = []
+    for source, targets in graph().items():
+        for target in targets:
+            owner, _, leaf = target.rpartition(".")
+            if leaf.startswith("_") and not leaf.startswith("__"):
+                importer_package = source if modules()[source].name == "__init__.py" else None
+                inside = (importer_package or source.rpartition(".")[0]) == owner
+                if not inside:
+                    offences.append(f"{source} imports {target}")
+    assert offences == []
+
+
+@pytest.mark.parametrize("name", sorted(modules()))
+def test_modules_stay_small(name: str) -> None:
+    lines = len(modules()[name].read_text().splitlines())
+    assert lines <= MAX_LINES or name in ONE_THING, f"{name}: {lines} lines"
+
+
+def test_every_public_name_is_exported_once() -> None:
+    import importlib
+
+    for name in modules():
+        if name.rpartition(".")[2].startswith("_") or name.endswith(("__main__",)):
+            continue
+        module = importlib.import_module(name)
+        exported = getattr(module, "__all__", None)
+        if exported is None:
+            continue
+        assert len(exported) == len(set(exported)), name
+        for public in exported:
+            assert hasattr(module, public), f"{name} lists {public} but has no such name"
