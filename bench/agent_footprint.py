@@ -37,7 +37,9 @@ def _vm(pid: int, key: str) -> int:
     raise RuntimeError(f"no {key}")
 
 
-def measure(*, seconds: float, interval: float, warmup: float) -> dict[str, float]:
+def measure(
+    *, seconds: float, interval: float, warmup: float, agent_python: str
+) -> dict[str, float]:
     """Run tracker and agent, sample the agent, return the numbers."""
     with tempfile.TemporaryDirectory(prefix="hb-agent-bench-") as tmp:
         root = Path(tmp)
@@ -66,7 +68,7 @@ def measure(*, seconds: float, interval: float, warmup: float) -> dict[str, floa
             wait_for_port(port)
             with agent_log.open("wb") as log:
                 started = time.monotonic()
-                command = [sys.executable, "-m", "hb_agent", "run", "--config", ""]
+                command = [agent_python, "-m", "hb_agent", "run", "--config", ""]
                 command += ["--root", str(root), "--url", url, "--interval", str(interval)]
                 agent = subprocess.Popen(
                     command,
@@ -116,10 +118,21 @@ def main() -> int:
     parser.add_argument(
         "--warmup", type=float, default=10.0, help="start-up excluded from steady CPU"
     )
+    parser.add_argument(
+        "--agent-python",
+        default=sys.executable,
+        help="the interpreter that runs the agent: give a bare install's (pip install hbtd-py, "
+        "no extras) to measure the agent as a compute node runs it",
+    )
     args = parser.parse_args()
     if args.seconds <= args.warmup:
         parser.error("--seconds must be longer than --warmup")
-    numbers = measure(seconds=args.seconds, interval=args.interval, warmup=args.warmup)
+    numbers = measure(
+        seconds=args.seconds,
+        interval=args.interval,
+        warmup=args.warmup,
+        agent_python=args.agent_python,
+    )
     rss_ok = numbers["peak_rss_mb"] <= RSS_TARGET_MB
     cpu_ok = numbers["cpu_steady_percent"] <= CPU_TARGET_PERCENT
     print(f"hb-agent footprint: {numbers['seconds']:.0f} s at a {args.interval:g} s interval")

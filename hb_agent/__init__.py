@@ -6,8 +6,6 @@ The public names are re-exported here; the modules themselves are private. The c
 
 import contextlib
 
-# First: it keeps httpx from loading extras the agent does not use (see _lean).
-from . import _lean  # noqa: F401
 from ._agent import Agent, AgentOptions
 from ._backoff import Backoff
 from ._config import ConfigFile, load_config, parse_probes, parse_size

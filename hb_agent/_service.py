@@ -9,7 +9,7 @@ from collections.abc import AsyncIterator, Callable
 import trio
 
 from ._agent import Agent
-from ._lean import settle_memory
+from ._memory import settle_memory
 from ._systemd import SystemdNotifier
 
 __all__ = ["serve"]
@@ -37,7 +37,7 @@ async def _watchdog(agent: Agent, notifier: SystemdNotifier, period: float) -> N
 
 
 async def _settle(agent: Agent, settle: Callable[[], None]) -> None:
-    """Once the first heartbeats have gone out, tidy up after start-up (see _lean)."""
+    """Once the first heartbeats have gone out, tidy up after start-up (see _memory)."""
     await trio.sleep(2 * agent.options.interval)
     settle()
 

@@ -25,7 +25,6 @@ from ._agent import Agent, AgentOptions
 from ._config import ConfigFile, load_config
 from ._errors import ConfigError, SendError
 from ._identity import IDENTITY_FIELDS, Identity, IdentityReport, Sourced, discover_identity
-from ._lean import skip_http2
 from ._sender import Sender, make_client
 from ._service import serve
 from ._systemd import SystemdNotifier
@@ -356,7 +355,6 @@ def run(ctx: click.Context, /, **params: Any) -> None:
     _setup_logging(params["log_level"])
     log = logging.getLogger("hb_agent")
     report, resolved = _resolve(ctx, params)
-    skip_http2()  # before the client exists: see hb_agent._lean
     config: ConfigFile | None = ctx.meta.get(_CONFIG_META)
     try:
         options = AgentOptions(

@@ -4,6 +4,7 @@ Import from here, never from the ``_`` modules.
 """
 
 from ._errors import HbtdError, InvalidRequest, NotFound, PayloadTooLarge
+from ._gojson import go_json
 from ._goparse import parse_go_bool, parse_go_int, parse_go_uint
 from ._guard import GuardSettings, GuardStatus, SilenceGuard
 from ._heartbeat import (
@@ -46,6 +47,7 @@ __all__ = [
     "Transition",
     "Trigger",
     "decode_json_body",
+    "go_json",
     "hms_type",
     "is_node",
     "normalize",

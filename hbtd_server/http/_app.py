@@ -7,7 +7,6 @@ method gets 405 with ``Allow``; a client's mistake is never a 500.
 from __future__ import annotations
 
 import contextlib
-import json
 import logging
 from collections.abc import Awaitable, Callable
 from typing import TypeVar, cast
@@ -22,6 +21,7 @@ from ..core import (
     InvalidRequest,
     PayloadTooLarge,
     decode_json_body,
+    go_json,
     parse_heartbeat,
     verify_normalize,
 )
@@ -259,7 +259,7 @@ def _heartbeating(engine: Engine, name: str) -> bool:
 
 def _json(document: object, status: int = 200) -> Response:
     return Response(
-        json.dumps(document, separators=(",", ":")),
+        go_json(document),
         status=status,
         content_type="application/json",
     )

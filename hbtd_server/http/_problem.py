@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-import json
 from http import HTTPStatus
+
+from ..core import go_json
 
 __all__ = ["PROBLEM_CONTENT_TYPE", "problem_body"]
 
@@ -23,7 +24,5 @@ def problem_body(status: int, detail: str | None, instance: str, title: str | No
         document["detail"] = detail
     document["instance"] = instance
     document["status"] = status
-    text = json.dumps(document, separators=(",", ":"))
-    # Go's encoder escapes HTML-sensitive characters; a detail can echo client input.
-    text = text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
-    return text.encode() + b"\n"
+    # As Go writes it: a detail can echo client input, which must not become HTML.
+    return go_json(document) + b"\n"

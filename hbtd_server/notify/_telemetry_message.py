@@ -2,19 +2,11 @@
 
 from __future__ import annotations
 
-import json
-import re
-
-from ..core import Transition
+from ..core import Transition, go_json
 
 __all__ = ["MESSAGE_ID", "encode_message"]
 
 MESSAGE_ID = "Heartbeat Change Notification"
-
-_GO_HTML_ESCAPES = str.maketrans(
-    {"<": "\\u003c", ">": "\\u003e", "&": "\\u0026", "\u2028": "\\u2028", "\u2029": "\\u2029"}
-)
-_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 def encode_message(transition: Transition) -> bytes:
@@ -24,7 +16,7 @@ def encode_message(transition: Transition) -> bytes:
     non-ASCII as UTF-8), so the bytes match upstream's for the same values.
     """
     target = transition.kind.hsm
-    text = json.dumps(
+    return go_json(
         {
             "MessageID": MESSAGE_ID,
             "ID": transition.xname,
@@ -32,11 +24,5 @@ def encode_message(transition: Transition) -> bytes:
             "NewFlag": target.flag,
             "LastHBTimeStamp": transition.sender_timestamp,
             "Info": target.telemetry_info,
-        },
-        separators=(",", ":"),
-        ensure_ascii=False,
-    ).translate(_GO_HTML_ESCAPES)
-    try:
-        return text.encode()
-    except UnicodeEncodeError:  # a lone surrogate from a JSON escape: Go sends U+FFFD
-        return _SURROGATE.sub("\ufffd", text).encode()
+        }
+    )
