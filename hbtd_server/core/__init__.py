@@ -15,7 +15,7 @@ from ._heartbeat import (
     parse_heartbeat,
 )
 from ._hsm_ledger import DEFAULT_MAX_IDS_PER_PATCH, HsmLedger, HsmPatch
-from ._params import DEFAULT_PARAMS, Params, parse_telemetry_host
+from ._params import DEFAULT_PARAMS, PARAM_NAMES, Params, parse_telemetry_host
 from ._states import TRANSITIONS, HbState, HsmTarget, Kind, Trigger, state_diagram
 from ._tracker import SHUTDOWN_STATUS, ComponentView, Tracker, Transition
 from ._xname import MAX_XNAME_LENGTH, hms_type, is_node, normalize, verify_normalize
@@ -26,6 +26,7 @@ __all__ = [
     "MAX_FIELD_LENGTH",
     "MAX_HEARTBEAT_BODY",
     "MAX_XNAME_LENGTH",
+    "PARAM_NAMES",
     "SHUTDOWN_STATUS",
     "TRANSITIONS",
     "ComponentView",

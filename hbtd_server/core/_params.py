@@ -18,7 +18,7 @@ from ._errors import InvalidRequest
 from ._goparse import parse_go_bool, parse_go_uint
 from ._guard import GuardSettings
 
-__all__ = ["DEFAULT_PARAMS", "Params", "parse_telemetry_host"]
+__all__ = ["DEFAULT_PARAMS", "PARAM_NAMES", "Params", "parse_telemetry_host"]
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -55,23 +55,7 @@ class Params:
 
     def to_json(self) -> dict[str, str]:
         """The ``/params`` object: upstream's key order, every value a string."""
-        return {
-            "Debug": str(self.debug),
-            "Nosm": "1" if self.nosm else "0",
-            "Use_telemetry": "1" if self.use_telemetry else "0",
-            "Telemetry_host": self.telemetry_host,
-            "Warntime": str(self.warntime),
-            "Errtime": str(self.errtime),
-            "Port": str(self.port),
-            "Kv_url": self.kv_url,
-            "Interval": str(self.interval),
-            "Sm_url": self.sm_url,
-            "Sm_timeout": str(self.sm_timeout),
-            "Sm_retries": str(self.sm_retries),
-            "Guard_share": str(self.guard_share),
-            "Guard_min": str(self.guard_min),
-            "Guard_hold": str(self.guard_hold),
-        }
+        return {name: _as_text(getattr(self, name.lower())) for name in PARAM_NAMES}
 
     def guard_settings(self) -> GuardSettings:
         """The silence guard's settings (``Guard_share`` is a percentage; 0 disables)."""
@@ -95,13 +79,13 @@ class Params:
         if not isinstance(body, dict):
             raise InvalidRequest("Invalid JSON data type")
         given: dict[str, Any] = {key.lower(): value for key, value in body.items()}
-        for field in _FIELD_ORDER:
+        for field in PARAM_NAMES:
             value = given.get(field.lower())
             if value is not None and not isinstance(value, str):
                 raise InvalidRequest(f"Invalid data type in {field} field. ")
         changes: dict[str, Any] = {}
         problems: list[str] = []
-        for field in _CHECK_ORDER:
+        for field in _RULES:
             raw = given.get(field.lower())
             if not raw:  # absent, null or "" all mean "not supplied", as upstream
                 continue
@@ -201,7 +185,8 @@ def parse_telemetry_host(text: str) -> tuple[str, int, str] | None:
     return parts[0], port, parts[2]
 
 
-_FIELD_ORDER = (
+#: The parameters, in the order ``GET /params`` shows them (upstream's JSON order).
+PARAM_NAMES = (
     "Debug",
     "Nosm",
     "Use_telemetry",
@@ -218,24 +203,7 @@ _FIELD_ORDER = (
     "Guard_min",
     "Guard_hold",
 )
-# Upstream's order of error fragments (Interval before Port, unlike the JSON order).
-_CHECK_ORDER = (
-    "Debug",
-    "Nosm",
-    "Use_telemetry",
-    "Telemetry_host",
-    "Warntime",
-    "Errtime",
-    "Interval",
-    "Port",
-    "Kv_url",
-    "Sm_url",
-    "Sm_timeout",
-    "Sm_retries",
-    "Guard_share",
-    "Guard_min",
-    "Guard_hold",
-)
+# Checked in upstream's order of error fragments (Interval before Port, unlike the JSON order).
 _RULES: Mapping[str, Callable[[Params, str], object]] = {
     "Debug": _uint,
     "Nosm": _flag,
@@ -253,6 +221,13 @@ _RULES: Mapping[str, Callable[[Params, str], object]] = {
     "Guard_min": lambda params, raw: _bounded(raw, 1, 1 << 31),
     "Guard_hold": lambda params, raw: _bounded(raw, 1, 1 << 31),
 }
+
+
+def _as_text(value: object) -> str:
+    # Upstream shows every parameter as a string, its flags as "1" or "0".
+    if isinstance(value, bool):
+        return "1" if value else "0"
+    return str(value)
 
 
 def _cross_check(*, warntime: int, errtime: int, interval: int, sm_timeout: int) -> list[str]:

@@ -14,21 +14,7 @@ from ._hsm import (
     run_hsm_notifier,
     run_hsm_ready_poller,
 )
-from ._kafka import (
-    BACKOFF_MAX,
-    BACKOFF_MIN,
-    PROBE_TIMEOUT,
-    PURGED,
-    BlockingRunner,
-    BusTarget,
-    ProducerFactory,
-    ProducerLike,
-    close_producer,
-    in_worker_thread,
-    kafka_producer,
-    probe,
-    producer_config,
-)
+from ._kafka import BlockingRunner, BusTarget, ProducerFactory, ProducerLike
 from ._telemetry import (
     CONNECTED,
     DEFAULT_CAPACITY,
@@ -42,16 +28,12 @@ from ._telemetry import (
 from ._telemetry_message import MESSAGE_ID, encode_message
 
 __all__ = [
-    "BACKOFF_MAX",
-    "BACKOFF_MIN",
     "BATCH_WINDOW",
     "CONNECTED",
     "DEFAULT_CAPACITY",
     "DEFAULT_WINDOW",
     "MESSAGE_ID",
     "NOT_CONNECTED",
-    "PROBE_TIMEOUT",
-    "PURGED",
     "READY_POLL_PERIOD",
     "BlockingRunner",
     "BusTarget",
@@ -59,15 +41,10 @@ __all__ = [
     "ProducerFactory",
     "ProducerLike",
     "TelemetryPublisher",
-    "close_producer",
     "encode_message",
     "flush_hsm",
-    "in_worker_thread",
-    "kafka_producer",
     "make_hsm_client",
     "msgbus_health",
-    "probe",
-    "producer_config",
     "run_hsm_notifier",
     "run_hsm_ready_poller",
     "run_telemetry",
