@@ -7,17 +7,11 @@ import socket
 import subprocess
 import time
 
+from hb_sim.ports import free_port
+
 __all__ = ["cpu_seconds", "free_port", "rss_bytes", "start_pinned", "stop", "wait_for_port"]
 
 _TICKS = os.sysconf("SC_CLK_TCK")
-
-
-def free_port() -> int:
-    """A TCP port on 127.0.0.1 that nothing listens on right now."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 def wait_for_port(port: int, *, within: float = 20.0) -> None:

@@ -12,7 +12,7 @@ import json
 
 import trio
 
-from hb_sim._h11_client import H11Connection
+from hb_sim.fleet import H11Connection
 
 BODY = b'{"Status":"OK","TimeStamp":"2026-11-25T10:00:00.123456+00:00"}'
 

@@ -35,7 +35,7 @@ import trio
 
 from bench._procs import cpu_seconds, free_port, start_pinned, stop, wait_for_port
 from bench.heartbeat_throughput import run_load
-from hb_sim._live_fleet import LiveFleet
+from hb_sim.fleet import LiveFleet
 from tests.etcd_support import EtcdServer
 
 SERVER_CPU = 1
@@ -167,7 +167,9 @@ def writes(seconds: float, workers: int) -> None:
             return found
 
         async def run() -> tuple[dict[str, float], dict[str, float], float, float, int]:
-            fleet = LiveFleet(host="127.0.0.1", port=port, xnames=names, period=3.0, connections=50)
+            fleet = LiveFleet(
+                targets=[f"http://127.0.0.1:{port}"], xnames=names, interval=3.0, connections=50
+            )
             async with trio.open_nursery() as nursery:
                 await nursery.start(fleet.run)
                 await trio.sleep(4.0)  # every node has beaten once

@@ -1,63 +1,194 @@
 """hb_sim: a faithful mock HSM and failure scenarios for heartbeat trackers.
 
-Public names are re-exported here; the modules behind them are private.
+The simulator is a few packages, each listing its public names in its ``__init__``:
+``scenario`` (the YAML model and loader), ``hsm`` (the mock HSM), ``fleet`` (simulated
+agents), ``run`` (the timeline player, the truth, the checks and the report), ``view`` and
+``watch`` (the live view), plus ``errors``, ``xnames`` and ``ports``. The names most users
+need are re-exported here; they are imported on first use, so that ``hb-sim --version`` and
+``hb-sim validate`` do not load the web stack.
 """
 
-from ._checks import RunRecord, Verdict, judge
-from ._durations import format_duration, parse_duration
-from ._errors import HbSimError, HsmProblem, ScenarioError, ScenarioIssue
-from ._hsm_app import create_mock_hsm_app
-from ._hsm_states import FLAGS, START_STATES, STATES, allowed_start_states, needs_force
-from ._mock_hsm import (
-    Component,
-    FaultDecision,
-    FaultMode,
-    Faults,
-    MockHsm,
-    RecordedRequest,
-    StateChange,
-)
-from ._report import junit_xml, timeline_svg, verdict_table, write_report
-from ._runner import RunOptions, RunResult, TimelineMark, default_engine, run_scenario
-from ._scenario import (
-    AgentTiming,
-    DelayHeartbeats,
-    Event,
-    Expectation,
-    Fleet,
-    HealPartition,
-    HsmBehavior,
-    HsmChange,
-    Invariants,
-    NodesDie,
-    NodesFlap,
-    NodesRevive,
-    ParamsPatch,
-    PartitionNodes,
-    Scenario,
-    TrackerParams,
-    TrackerRestart,
-)
-from ._scenario_load import MAX_FLEET, PARAM_NAMES, load_scenario, load_scenario_text
-from ._selectors import (
-    AllNodes,
-    Cabinets,
-    Except,
-    Glob,
-    Named,
-    RandomNodes,
-    Ref,
-    Selection,
-    Selector,
-    Union,
-    XnameSet,
-)
-from ._serve import run_power_polling, serve_mock_hsm
-from ._snapshot import SimSnapshot, SnapshotTransition, to_view_snapshot
-from ._truth import ParamEpoch, Truth, TruthChange
-from ._view import LiveView, SnapshotView, run_refresher
-from ._view_model import COUNT_ORDER, CellState, RecentTransition, ViewSnapshot, hsm_count_label
-from ._xnames import bogus_nid, cabinet_of, expand_range, topology_xnames
+from __future__ import annotations
+
+import importlib as _importlib
+import typing as _typing
+
+if _typing.TYPE_CHECKING:
+    from .errors import HbSimError, HsmProblem, ScenarioError, ScenarioIssue
+    from .hsm import (
+        FLAGS,
+        START_STATES,
+        STATES,
+        Component,
+        FaultDecision,
+        FaultMode,
+        Faults,
+        MockHsm,
+        RecordedRequest,
+        StateChange,
+        allowed_start_states,
+        create_mock_hsm_app,
+        needs_force,
+        run_power_polling,
+        serve_mock_hsm,
+    )
+    from .run import (
+        ParamEpoch,
+        RunOptions,
+        RunRecord,
+        RunResult,
+        SimSnapshot,
+        SnapshotTransition,
+        TimelineMark,
+        Truth,
+        TruthChange,
+        Verdict,
+        default_engine,
+        judge,
+        junit_xml,
+        run_scenario,
+        timeline_svg,
+        to_view_snapshot,
+        verdict_table,
+        write_report,
+    )
+    from .scenario import (
+        MAX_FLEET,
+        PARAM_NAMES,
+        AgentTiming,
+        AllNodes,
+        Cabinets,
+        DelayHeartbeats,
+        Event,
+        Except,
+        Expectation,
+        Fleet,
+        Glob,
+        HealPartition,
+        HsmBehavior,
+        HsmChange,
+        Invariants,
+        Named,
+        NodesDie,
+        NodesFlap,
+        NodesRevive,
+        ParamsPatch,
+        PartitionNodes,
+        RandomNodes,
+        Ref,
+        Scenario,
+        Selection,
+        Selector,
+        TrackerParams,
+        TrackerRestart,
+        Union,
+        XnameSet,
+        format_duration,
+        load_scenario,
+        load_scenario_text,
+        parse_duration,
+    )
+    from .view import (
+        COUNT_ORDER,
+        CellState,
+        LiveView,
+        RecentTransition,
+        SnapshotView,
+        ViewSnapshot,
+        hsm_count_label,
+        run_refresher,
+    )
+    from .xnames import bogus_nid, cabinet_of, expand_range, topology_xnames
+
+#: Where each re-exported name lives.
+_HOMES: dict[str, tuple[str, ...]] = {
+    ".errors": ("HbSimError", "HsmProblem", "ScenarioError", "ScenarioIssue"),
+    ".hsm": (
+        "FLAGS",
+        "START_STATES",
+        "STATES",
+        "Component",
+        "FaultDecision",
+        "FaultMode",
+        "Faults",
+        "MockHsm",
+        "RecordedRequest",
+        "StateChange",
+        "allowed_start_states",
+        "create_mock_hsm_app",
+        "needs_force",
+        "run_power_polling",
+        "serve_mock_hsm",
+    ),
+    ".run": (
+        "ParamEpoch",
+        "RunOptions",
+        "RunRecord",
+        "RunResult",
+        "SimSnapshot",
+        "SnapshotTransition",
+        "TimelineMark",
+        "Truth",
+        "TruthChange",
+        "Verdict",
+        "default_engine",
+        "judge",
+        "junit_xml",
+        "run_scenario",
+        "timeline_svg",
+        "to_view_snapshot",
+        "verdict_table",
+        "write_report",
+    ),
+    ".scenario": (
+        "MAX_FLEET",
+        "PARAM_NAMES",
+        "AgentTiming",
+        "AllNodes",
+        "Cabinets",
+        "DelayHeartbeats",
+        "Event",
+        "Except",
+        "Expectation",
+        "Fleet",
+        "Glob",
+        "HealPartition",
+        "HsmBehavior",
+        "HsmChange",
+        "Invariants",
+        "Named",
+        "NodesDie",
+        "NodesFlap",
+        "NodesRevive",
+        "ParamsPatch",
+        "PartitionNodes",
+        "RandomNodes",
+        "Ref",
+        "Scenario",
+        "Selection",
+        "Selector",
+        "TrackerParams",
+        "TrackerRestart",
+        "Union",
+        "XnameSet",
+        "format_duration",
+        "load_scenario",
+        "load_scenario_text",
+        "parse_duration",
+    ),
+    ".view": (
+        "COUNT_ORDER",
+        "CellState",
+        "LiveView",
+        "RecentTransition",
+        "SnapshotView",
+        "ViewSnapshot",
+        "hsm_count_label",
+        "run_refresher",
+    ),
+    ".xnames": ("bogus_nid", "cabinet_of", "expand_range", "topology_xnames"),
+}
+_HOME_OF = {name: module for module, names in _HOMES.items() for name in names}
 
 __all__ = [
     "COUNT_ORDER",
@@ -145,9 +276,15 @@ __all__ = [
     "write_report",
 ]
 
-# Public objects say they come from hb_sim, not from the private module that defines them.
-for _name in __all__:
-    _obj = globals()[_name]
-    if getattr(_obj, "__module__", "").startswith("hb_sim._"):
-        _obj.__module__ = "hb_sim"
-del _name, _obj
+
+def __getattr__(name: str) -> _typing.Any:
+    module = _HOME_OF.get(name)
+    if module is None:
+        raise AttributeError(f"module 'hb_sim' has no attribute {name!r}")
+    value = getattr(_importlib.import_module(module, __name__), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *__all__})

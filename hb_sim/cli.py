@@ -21,13 +21,12 @@ from rich.console import Console
 
 from hbtd_server.core import HbtdError
 
-from ._errors import HbSimError, ScenarioError
-from ._mock_hsm import Faults, MockHsm
-from ._scenario_load import load_scenario
-from ._serve import serve_mock_hsm
-from ._snapshot import SimSnapshot
-from ._watch_cli import watch
-from ._xnames import expand_range, topology_xnames
+from .errors import HbSimError, ScenarioError
+from .hsm import Faults, MockHsm, serve_mock_hsm
+from .run import SimSnapshot
+from .scenario import load_scenario
+from .watch import watch
+from .xnames import expand_range, topology_xnames
 
 __all__ = ["main"]
 
@@ -257,8 +256,7 @@ def run(
     Prints a verdict table. Exits 0 when every expectation and invariant holds, 1 when one
     fails, 2 for a bad scenario or bad usage.
     """
-    from ._report import junit_xml, verdict_table, write_report
-    from ._runner import RunOptions, run_scenario
+    from .run import RunOptions, junit_xml, run_scenario, verdict_table, write_report
 
     try:
         scenario = load_scenario(scenario_file)
@@ -327,8 +325,8 @@ def _tracker_log(folder: Path | None) -> Iterator[None]:
 
 @contextlib.contextmanager
 def _live_view() -> Iterator[SnapshotHook]:
-    from ._snapshot import to_view_snapshot
-    from ._view import LiveView
+    from .run import to_view_snapshot
+    from .view import LiveView
 
     with LiveView(transient=True) as view:
 

@@ -6,7 +6,6 @@
 from __future__ import annotations
 
 import shutil
-import socket
 import subprocess
 import time
 from pathlib import Path
@@ -14,16 +13,11 @@ from pathlib import Path
 import httpx
 import trio
 
+from hb_sim.ports import free_port
+
 __all__ = ["ETCD_STARTUP_LIMIT", "EtcdServer", "etcd_binary"]
 
 ETCD_STARTUP_LIMIT = 15.0
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 def etcd_binary() -> str:
@@ -39,8 +33,8 @@ class EtcdServer:
 
     def __init__(self, directory: Path) -> None:
         self.directory = directory
-        self.client_port = _free_port()
-        self.peer_port = _free_port()
+        self.client_port = free_port()
+        self.peer_port = free_port()
         self.process: subprocess.Popen[bytes] | None = None
 
     @property

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import signal
-import socket
 import subprocess
 import sys
 from collections.abc import AsyncIterator, Callable, Iterator
@@ -15,17 +14,10 @@ import httpx
 import pytest
 import trio
 
+from hb_sim.ports import free_port
 from tests.etcd_support import EtcdServer
 
 STARTUP_LIMIT = 15.0  # generous: CI machines are loaded
-
-
-def free_port() -> int:
-    """A loopback TCP port nothing listens on right now."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 @dataclass

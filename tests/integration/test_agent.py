@@ -17,7 +17,9 @@ import httpx
 import pytest
 import trio
 
-from .conftest import free_port, wait_until_live
+from hb_sim.ports import free_port
+
+from .conftest import wait_until_live
 
 pytestmark = pytest.mark.integration
 

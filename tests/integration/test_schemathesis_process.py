@@ -28,9 +28,10 @@ from schemathesis.specs.openapi.checks import (
     status_code_conformance,
 )
 
+from hb_sim.ports import free_port
 from hbtd_server.http import load_openapi
 
-from .conftest import STARTUP_LIMIT, free_port
+from .conftest import STARTUP_LIMIT
 
 pytestmark = pytest.mark.integration
 

@@ -19,16 +19,16 @@ from contextlib import AbstractAsyncContextManager
 from functools import partial
 from pathlib import Path
 
-import h11
 import httpx
 import pytest
 import trio
 
 from hb_sim import Faults, MockHsm, serve_mock_hsm
-from hb_sim._h11_client import H11Connection
+from hb_sim.fleet import LiveFleet
+from hb_sim.ports import free_port
 from tests.etcd_support import EtcdServer
 
-from .conftest import HbtdProcess, free_port, launch_hbtd
+from .conftest import HbtdProcess, launch_hbtd
 
 pytestmark = pytest.mark.integration
 
@@ -41,53 +41,10 @@ def nodes(count: int) -> list[str]:
     return [f"x{1000 + i // 64}c{i // 8 % 8}s{i % 8}b0n0" for i in range(count)]
 
 
-class SteadyFleet:
-    """Nodes beating every ``period`` to one or more trackers; refusals are counted, not fatal.
-
-    (hb_sim's LiveFleet stops at the first refused connection; here trackers come and go.)
-    """
-
-    def __init__(self, ports: list[int], xnames: list[str], *, period: float) -> None:
-        self.ports = ports
-        self.xnames = xnames
-        self.period = period
-        self.silenced: set[str] = set()
-        self.unreachable = 0
-        self.answers: dict[int, int] = defaultdict(int)
-
-    async def run(self, *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED) -> None:
-        async with trio.open_nursery() as nursery:
-            for index in range(20):
-                nursery.start_soon(self._loop, index, self.xnames[index::20])
-            task_status.started()
-
-    async def _loop(self, index: int, mine: list[str]) -> None:
-        # Like a load balancer: a connection that fails moves to the next tracker at once.
-        turn = index
-        conn = H11Connection("127.0.0.1", self.ports[turn % len(self.ports)])
-        body = b'{"Status":"OK","TimeStamp":"2026-11-25T10:00:00Z"}'
-        start = trio.current_time() + self.period * index / 20
-        try:
-            while True:
-                for i, xname in enumerate(mine):
-                    await trio.sleep_until(start + self.period * i / len(mine))
-                    if xname in self.silenced:
-                        continue
-                    for _ in range(len(self.ports)):
-                        try:
-                            status, _ = await conn.post(f"/hmi/v1/heartbeat/{xname}", body)
-                        except (OSError, trio.BrokenResourceError, h11.RemoteProtocolError):
-                            self.unreachable += 1
-                            await conn.aclose()
-                            turn += 1
-                            conn = H11Connection("127.0.0.1", self.ports[turn % len(self.ports)])
-                        else:
-                            self.answers[status] += 1
-                            break
-                start += self.period
-        finally:
-            with trio.CancelScope(shield=True):
-                await conn.aclose()
+def fleet_of(ports: list[int], xnames: list[str]) -> LiveFleet:
+    """Nodes beating every second to one or more trackers; a tracker away is failed over."""
+    targets = [f"http://127.0.0.1:{port}" for port in ports]
+    return LiveFleet(targets=targets, xnames=xnames, interval=1.0, connections=20)
 
 
 def hbtd(tmp_path: Path, port: int, *args: str) -> AbstractAsyncContextManager[HbtdProcess]:
@@ -181,12 +138,12 @@ async def test_kill_9_and_a_long_stop_lose_nothing_and_raise_no_false_alarm(
             partial(serve_mock_hsm, hsm, port=0, clock=trio.current_time)
         )
         args = tracker_args(etcd_server, hsm_base)
-        fleet = SteadyFleet([port], names, period=1.0)
+        fleet = fleet_of([port], names)
         async with hbtd(tmp_path, port, *args) as first:
             await nursery.start(fleet.run)
             await until(lambda: len(accepted(hsm)) == 1000, within=10)  # all started
             hsm.set_faults(Faults(mode="down"))
-            fleet.silenced.update(dying)
+            fleet.silence(dying)
             await trio.sleep(6 + 1.5)  # the dying are declared dead; HSM cannot be told
             first.process.send_signal(signal.SIGKILL)
             await first.process.wait()
@@ -228,7 +185,7 @@ async def test_replicas_share_detection_and_parameters(
             hbtd(tmp_path, ports[2], *args) as r2,
         ):
             replicas = [r0, r1, r2]
-            fleet = SteadyFleet(ports, names, period=1.0)
+            fleet = fleet_of(ports, names)
             await nursery.start(fleet.run)
             await until(lambda: len(accepted(hsm)) == 300, within=10)
             async with httpx.AsyncClient(timeout=5) as client:
@@ -255,7 +212,7 @@ async def test_replicas_share_detection_and_parameters(
             leader.process.send_signal(signal.SIGKILL)
             await leader.process.wait()
             killed = trio.current_time()
-            fleet.silenced.update(stop_after_kill)
+            fleet.silence(stop_after_kill)
             await until(
                 lambda: final_states(hsm, stop_after_kill) == {("Standby", "Alert")}, within=15
             )
@@ -284,7 +241,7 @@ async def test_an_etcd_outage_under_load_refuses_nothing(
             partial(serve_mock_hsm, hsm, port=0, clock=trio.current_time)
         )
         async with hbtd(tmp_path, port, *tracker_args(etcd_server, hsm_base)) as tracker:
-            fleet = SteadyFleet([port], names, period=1.0)
+            fleet = fleet_of([port], names)
             await nursery.start(fleet.run)
             async with httpx.AsyncClient(timeout=5) as client:
 

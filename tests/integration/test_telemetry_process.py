@@ -16,7 +16,7 @@ import httpx
 import pytest
 import trio
 
-from hb_sim._live_fleet import LiveFleet
+from hb_sim.fleet import LiveFleet
 
 from .conftest import HbtdProcess, StartHbtd
 from .kafka_mock import MockKafkaCluster, TopicReader, read_topic, read_until
@@ -107,7 +107,9 @@ async def test_thousand_components_every_change_in_order(
         trio.open_nursery() as nursery,
     ):
         with read_topic(kafka.bootstrap, TOPIC) as reader:
-            fleet = LiveFleet(host="127.0.0.1", port=hbtd.port, xnames=names + steady, period=1.0)
+            fleet = LiveFleet(
+                targets=[f"http://127.0.0.1:{hbtd.port}"], xnames=names + steady, interval=1.0
+            )
             await nursery.start(fleet.run)
             await read_until(reader, lambda r: infos(r, STARTED) == 1008, within=15)
             fleet.silence(names)

@@ -12,7 +12,9 @@ import pytest
 import trio
 import trustme
 
-from .conftest import STARTUP_LIMIT, free_port
+from hb_sim.ports import free_port
+
+from .conftest import STARTUP_LIMIT
 
 pytestmark = pytest.mark.integration
 

@@ -26,7 +26,7 @@ import pytest
 import trio
 
 from hb_sim import Faults, MockHsm, RecordedRequest, serve_mock_hsm
-from hb_sim._live_fleet import LiveFleet
+from hb_sim.fleet import LiveFleet
 from hbtd_server.notify import BATCH_WINDOW
 
 from .conftest import StartHbtd
@@ -84,7 +84,7 @@ async def test_thousand_components_through_a_real_tracker(start_hbtd: StartHbtd)
             "--sm_url",
             f"{hsm_base}/hsm/v2",
         ) as hbtd:
-            fleet = LiveFleet(host="127.0.0.1", port=hbtd.port, xnames=names, period=1.0)
+            fleet = LiveFleet(targets=[f"http://127.0.0.1:{hbtd.port}"], xnames=names, interval=1.0)
             t0 = trio.current_time()
             await nursery.start(fleet.run)
 

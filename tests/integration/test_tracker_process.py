@@ -8,7 +8,9 @@ import httpx
 import pytest
 import trio
 
-from .conftest import StartHbtd, free_port, wait_until_live
+from hb_sim.ports import free_port
+
+from .conftest import StartHbtd, wait_until_live
 
 pytestmark = pytest.mark.integration
 

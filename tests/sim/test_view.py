@@ -17,7 +17,7 @@ from hb_sim import (
     hsm_count_label,
     topology_xnames,
 )
-from hb_sim._view_grid import CabinetGrid
+from hb_sim.view import CabinetGrid
 
 
 def render(renderable: RenderableType, *, width: int, height: int) -> list[str]:

@@ -10,7 +10,7 @@ from pathlib import Path
 from rich.console import Console
 
 from hb_sim import CellState, RecentTransition, SnapshotView, ViewSnapshot, topology_xnames
-from hb_sim._watch_cli import watch
+from hb_sim.watch import watch
 
 DOC = Path(__file__).parents[2] / "docs" / "watch.md"
 

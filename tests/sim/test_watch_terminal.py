@@ -17,7 +17,8 @@ import httpx
 import pytest
 import trio
 
-from tests.integration.conftest import HbtdProcess, free_port, wait_until_live
+from hb_sim.ports import free_port
+from tests.integration.conftest import HbtdProcess, wait_until_live
 from tests.sim.test_mock_hsm_process import LISTENING, hb_sim_command, read_until
 
 pytestmark = [

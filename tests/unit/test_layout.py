@@ -14,10 +14,12 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
-PACKAGES = ("hbtd_server", "hb_agent")
+PACKAGES = ("hbtd_server", "hb_agent", "hb_sim")
 #: Lines a module may have before it must be split; the exceptions are each one thing.
 MAX_LINES = 600
-ONE_THING: dict[str, str] = {}
+ONE_THING: dict[str, str] = {
+    "hb_sim.hsm._model": "the mock HSM's component model: HSM's state rules, one table of them",
+}
 
 
 def module_name(path: Path) -> str:
@@ -139,9 +141,10 @@ def test_no_package_imports_another_packages_private_module() -> None:
         for target in targets:
             owner, _, leaf = target.rpartition(".")
             if leaf.startswith("_") and not leaf.startswith("__"):
-                importer_package = source if modules()[source].name == "__init__.py" else None
-                inside = (importer_package or source.rpartition(".")[0]) == owner
-                if not inside:
+                importer = source if modules()[source].name == "__init__.py" else None
+                importer = importer or source.rpartition(".")[0]
+                # A package may use its own private modules and those of its ancestors.
+                if not (importer == owner or importer.startswith(owner + ".")):
                     offences.append(f"{source} imports {target}")
     assert offences == []
 

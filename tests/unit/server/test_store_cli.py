@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import socket
-
 import pytest
 from click.testing import CliRunner
 
+from hb_sim.ports import free_port
 from hbtd_server.cli import _main as cli  # patched: logging setup and the fd limit
 
 
@@ -45,9 +44,7 @@ def test_several_workers_need_a_shared_store() -> None:
 def test_an_unreachable_etcd_stops_the_start_with_a_reason(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
+    port = free_port()
     code, _ = run("--port", "0", "--host", "127.0.0.1", "--kv_url", f"http://127.0.0.1:{port}")
     assert code == 1
     [line] = [r.getMessage() for r in caplog.records if r.levelname == "ERROR"]

@@ -7,12 +7,12 @@ test works under its own key prefix, so tests do not see each other.
 from __future__ import annotations
 
 import itertools
-import socket
 from collections.abc import AsyncIterator, Callable, Iterator
 
 import pytest
 import trio
 
+from hb_sim.ports import free_port
 from hbtd_server.store import (
     MAX_TXN_OPS,
     EtcdStore,
@@ -192,7 +192,4 @@ def test_malformed_kv_urls_are_refused(text: str) -> None:
 
 
 def _closed_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
+    return free_port()

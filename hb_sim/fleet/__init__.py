@@ -1,0 +1,28 @@
+"""Heartbeat fleets: simulated agents, in virtual time or over real sockets.
+
+``LiveFleet`` is the one live fleet (the runner's live clock, integration tests and
+benchmarks); ``VirtualFleet`` hands heartbeats to an in-process tracker on a slotted schedule.
+Both give the timeline player the levers of ``HeartbeatFleet``.
+"""
+
+from __future__ import annotations
+
+from .._public import claim as _claim
+from ._h11 import H11Connection, HeartbeatRejected
+from ._live import LiveFleet, ScheduleGap
+from ._protocol import DeliveryLog, HeartbeatFleet
+from ._virtual import DEFAULT_SLOT, VirtualFleet
+
+__all__ = [
+    "DEFAULT_SLOT",
+    "DeliveryLog",
+    "H11Connection",
+    "HeartbeatFleet",
+    "HeartbeatRejected",
+    "LiveFleet",
+    "ScheduleGap",
+    "VirtualFleet",
+]
+
+
+_claim(__name__, [n for n in __all__ if n in globals()], globals())

@@ -1,0 +1,65 @@
+"""Playing scenarios: one timeline player, a virtual and a live clock, the truth and the checks.
+
+``run_scenario`` plays a scenario and returns a ``RunResult``; the ``Truth`` says what each
+node's HSM state should be, ``judge`` turns a ``RunRecord`` into verdicts, and the report
+functions write them for people and CI.
+"""
+
+from __future__ import annotations
+
+from .._public import claim as _claim
+from ._checks import HsmHistory, RunRecord, Verdict, judge
+from ._entry import run_scenario
+from ._player import HEARTBEATING_SAMPLE, Player, Rig
+from ._report import junit_xml, timeline_svg, verdict_table, write_report
+from ._result import (
+    EngineFactory,
+    RunOptions,
+    RunResult,
+    SnapshotHook,
+    TimelineMark,
+    default_engine,
+)
+from ._snapshot import SimSnapshot, SnapshotBuilder, SnapshotTransition, to_view_snapshot
+from ._timeline import describe_event, faulted_intervals, param_epochs, spread_times
+from ._truth import NEVER, ParamEpoch, Truth, TruthChange
+from ._virtual import VIRTUAL_HSM, run_virtual, tracker_params
+
+__all__ = [
+    "HEARTBEATING_SAMPLE",
+    "NEVER",
+    "VIRTUAL_HSM",
+    "EngineFactory",
+    "HsmHistory",
+    "ParamEpoch",
+    "Player",
+    "Rig",
+    "RunOptions",
+    "RunRecord",
+    "RunResult",
+    "SimSnapshot",
+    "SnapshotBuilder",
+    "SnapshotHook",
+    "SnapshotTransition",
+    "TimelineMark",
+    "Truth",
+    "TruthChange",
+    "Verdict",
+    "default_engine",
+    "describe_event",
+    "faulted_intervals",
+    "judge",
+    "junit_xml",
+    "param_epochs",
+    "run_scenario",
+    "run_virtual",
+    "spread_times",
+    "timeline_svg",
+    "to_view_snapshot",
+    "tracker_params",
+    "verdict_table",
+    "write_report",
+]
+
+
+_claim(__name__, [n for n in __all__ if n in globals()], globals())

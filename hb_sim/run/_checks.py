@@ -1,0 +1,566 @@
+"""Judging a finished run: each expectation and invariant of a scenario becomes a ``Verdict``.
+
+Theory of operation: a run leaves a ``RunRecord`` (what HSM started with, every state change
+and StateData request it saw, the truth of every node, samples of the tracker's
+``/hbstates``, and when HSM was faulted or the tracker away). The checks read only that, after
+the run, so the virtual and the live runner share them and a record can be judged again.
+Definitions are those of docs/scenarios.md ("expect" and "invariants").
+"""
+
+from __future__ import annotations
+
+import bisect
+import math
+from collections import Counter
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Final, Literal
+
+from ..hsm import RecordedRequest, StateChange, normalize_flag, normalize_state
+from ..scenario import (
+    DelayHeartbeats,
+    Expectation,
+    HealPartition,
+    NodesDie,
+    NodesFlap,
+    NodesRevive,
+    PartitionNodes,
+    Scenario,
+    Selection,
+    format_duration,
+)
+from ._truth import Truth
+
+__all__ = ["HsmHistory", "RunRecord", "Verdict", "judge"]
+
+#: A PATCH may lag the truth by this much before it counts as stale (the tracker's batching
+#: window and a little scheduling).
+STALE_TOLERANCE: Final = 0.5
+#: HBTD's ExtendedInfo.Message for each target.
+MESSAGES: Final = {
+    ("Ready", "OK"): ("Heartbeat started", "Heartbeat restarted"),
+    ("Ready", "Warning"): ("Heartbeat stopped -- might be dead",),
+    ("Standby", "Alert"): ("Heartbeat stopped -- declared dead",),
+}
+_CAUSE_MESSAGE: Final = {"started": "Heartbeat started", "restarted": "Heartbeat restarted"}
+_EXAMPLES: Final = 5
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Verdict:
+    """The outcome of one expectation or invariant.
+
+    Attributes:
+        name: the expectation's name, or the invariant's key.
+        kind: ``expectation`` or ``invariant``.
+        passed: whether it held.
+        expected: what was wanted, in words.
+        seen: what happened, in words.
+        line: where the scenario writes it (0 for defaults not written).
+        details: examples of what went wrong (a few lines).
+    """
+
+    name: str
+    kind: Literal["expectation", "invariant"]
+    passed: bool
+    expected: str
+    seen: str
+    line: int = 0
+    details: tuple[str, ...] = ()
+
+    def to_json(self) -> dict[str, Any]:
+        """Return the verdict as a JSON object."""
+        return {
+            "name": self.name,
+            "kind": self.kind,
+            "passed": self.passed,
+            "expected": self.expected,
+            "seen": self.seen,
+            "line": self.line,
+            "details": list(self.details),
+        }
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class RunRecord:
+    """Everything a finished run leaves for the checks. Times are seconds from the start.
+
+    Attributes:
+        scenario: what was played.
+        selection: its resolver (the one the run used, so random sets agree).
+        end: when the run ended.
+        truth: every node's truth, closed at ``end``.
+        hsm_initial: (State, Flag) of every fleet node HSM knew at the start.
+        changes: HSM's state changes.
+        requests: every request HSM received.
+        heartbeating: for each expectation with ``heartbeating`` (by index), samples of
+            ``/hbstates``: (time, xname -> Heartbeating).
+        hsm_faulted: intervals HSM was down, unready or answering errors.
+        tracker_down: intervals the tracker was away (restarts).
+    """
+
+    scenario: Scenario
+    selection: Selection
+    end: float
+    truth: Truth
+    hsm_initial: Mapping[str, tuple[str, str]]
+    changes: Sequence[StateChange]
+    requests: Sequence[RecordedRequest]
+    heartbeating: Mapping[int, Sequence[tuple[float, Mapping[str, bool]]]] = field(
+        default_factory=dict
+    )
+    hsm_faulted: Sequence[tuple[float, float]] = ()
+    tracker_down: Sequence[tuple[float, float]] = ()
+
+
+class HsmHistory:
+    """Each fleet node's HSM (State, Flag) over time, rebuilt from the state changes.
+
+    Args:
+        initial: (State, Flag) of each node at the start.
+        changes: the state changes, in order.
+    """
+
+    def __init__(
+        self, initial: Mapping[str, tuple[str, str]], changes: Iterable[StateChange]
+    ) -> None:
+        self._times: dict[str, list[float]] = {x: [-math.inf] for x in initial}
+        self._values: dict[str, list[tuple[str, str]]] = {x: [sf] for x, sf in initial.items()}
+        for change in changes:
+            for xname in change.ids:
+                values = self._values.get(xname)
+                if values is None:
+                    continue
+                # HSM keeps a Locked flag; an invalid requested flag was stored as OK.
+                flag = "Locked" if values[-1][1] == "Locked" else (change.flag or "OK")
+                self._times[xname].append(change.time)
+                values.append((change.state, flag))
+
+    def __contains__(self, xname: object) -> bool:
+        return xname in self._values
+
+    def at(self, xname: str, time: float) -> tuple[str, str]:
+        """(State, Flag) of ``xname`` at ``time`` (a change at ``time`` counts)."""
+        index = bisect.bisect_right(self._times[xname], time) - 1
+        return self._values[xname][max(index, 0)]
+
+    def spans(self, xname: str) -> list[tuple[float, float, tuple[str, str]]]:
+        """(from, until, (State, Flag)) for every value ``xname`` had; the last until inf."""
+        times = self._times[xname]
+        values = self._values[xname]
+        return [
+            (times[i], times[i + 1] if i + 1 < len(times) else math.inf, values[i])
+            for i in range(len(values))
+        ]
+
+    def first_at_or_after(self, xname: str, time: float, value: tuple[str, str]) -> float | None:
+        """The first instant >= ``time`` at which ``xname`` shows ``value``, or None."""
+        for start, until, shown in self.spans(xname):
+            if until > time and shown == value:
+                return max(start, time)
+        return None
+
+    def final(self, xname: str) -> tuple[str, str]:
+        """The last (State, Flag) of ``xname``."""
+        return self._values[xname][-1]
+
+
+def judge(record: RunRecord) -> list[Verdict]:
+    """Check every expectation, then every invariant the scenario asks for.
+
+    Args:
+        record: the finished run.
+
+    Returns:
+        One verdict per expectation (file order), then one per invariant checked.
+    """
+    scenario = record.scenario
+    history = HsmHistory(record.hsm_initial, record.changes)
+    verdicts = [
+        _expectation(record, history, index, exp) for index, exp in enumerate(scenario.expectations)
+    ]
+    inv = scenario.invariants
+    patches = _state_patches(record.requests)
+    if inv.no_false_alarms:
+        verdicts.append(_no_false_alarms(record, patches))
+    if inv.max_detection_lateness is not None:
+        verdicts.append(_lateness(record, history, inv.max_detection_lateness))
+    if inv.max_patches_per_wave is not None:
+        verdicts.append(_waves(record, inv.max_patches_per_wave, inv.wave_gap))
+    if inv.final_state_matches_truth:
+        verdicts.append(_final_state(record, history))
+    if inv.no_stale_patches:
+        verdicts.append(_no_stale(record, patches))
+    if inv.messages_match_truth:
+        verdicts.append(_messages(record, patches))
+    return verdicts
+
+
+# -- expectations -------------------------------------------------------------------------
+
+
+def _label(state: str | None, flag: str | None) -> str:
+    return "/".join(part for part in (state, flag) if part) or "?"
+
+
+def _expectation(record: RunRecord, history: HsmHistory, index: int, exp: Expectation) -> Verdict:
+    nodes = record.selection.resolve(exp.nodes)
+    wanted: list[str] = []
+    if exp.state is not None or exp.flag is not None:
+        wanted.append(_label(exp.state, exp.flag))
+    if exp.heartbeating is not None:
+        wanted.append("heartbeating" if exp.heartbeating else "not heartbeating")
+    when = (
+        f"at {format_duration(exp.at)}"
+        if exp.at is not None
+        else f"by {format_duration(exp.deadline)}"
+        + (f" (after {format_duration(exp.after)})" if exp.after else "")
+    )
+    expected = f"{' and '.join(wanted)} {when}, {len(nodes)} node(s)"
+    wrong: Counter[str] = Counter()
+    examples: list[str] = []
+    samples = record.heartbeating.get(index, ())
+    for xname in nodes:
+        problem = _node_problem(exp, history, samples, xname)
+        if problem is not None:
+            wrong[problem] += 1
+            if len(examples) < _EXAMPLES:
+                examples.append(f"{xname}: {problem}")
+    if not wrong:
+        seen = f"all {len(nodes)} node(s)"
+    else:
+        what = ", ".join(f"{label} ({n})" for label, n in wrong.most_common(3))
+        seen = f"{sum(wrong.values())} of {len(nodes)} wrong: {what}"
+    return Verdict(
+        name=exp.name,
+        kind="expectation",
+        passed=not wrong,
+        expected=expected,
+        seen=seen,
+        line=exp.line,
+        details=tuple(examples),
+    )
+
+
+def _node_problem(
+    exp: Expectation,
+    history: HsmHistory,
+    samples: Sequence[tuple[float, Mapping[str, bool]]],
+    xname: str,
+) -> str | None:
+    """What is wrong with ``xname`` for ``exp`` (a short label), or None when it holds."""
+    if exp.state is not None or exp.flag is not None:
+        if xname not in history:
+            return "not in HSM"
+
+        def matches(value: tuple[str, str]) -> bool:
+            return (exp.state is None or value[0] == exp.state) and (
+                exp.flag is None or value[1] == exp.flag
+            )
+
+        if exp.at is not None:
+            value = history.at(xname, exp.at)
+            if not matches(value):
+                return _label(*value)
+        else:
+            spans = history.spans(xname)
+            if not any(
+                start <= exp.deadline and until > exp.after and matches(value)
+                for start, until, value in spans
+            ):
+                return f"never, {_label(*history.at(xname, exp.deadline))} at the deadline"
+    if exp.heartbeating is not None:
+        seen = [beating[xname] for _, beating in samples if xname in beating]
+        if exp.heartbeating not in seen:
+            return "heartbeating" if seen and seen[-1] else "not heartbeating"
+    return None
+
+
+# -- invariants ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class _Patch:
+    time: float
+    ids: tuple[str, ...]
+    state: str
+    flag: str
+    message: str | None
+
+
+def _state_patches(requests: Iterable[RecordedRequest]) -> list[_Patch]:
+    """The StateData PATCHes (bulk or single) HSM received, decoded, whatever the answer."""
+    out: list[_Patch] = []
+    for request in requests:
+        if request.method != "PATCH" or not isinstance(request.body, dict):
+            continue
+        body = {str(k).lower(): v for k, v in request.body.items()}
+        if request.path.endswith("/BulkStateData"):
+            ids = body.get("componentids")
+        elif request.path.endswith("/StateData"):
+            ids = [request.path.rsplit("/", 2)[-2]]
+        else:
+            continue
+        if not isinstance(ids, list):
+            continue
+        state = normalize_state(str(body.get("state", ""))) or str(body.get("state", ""))
+        flag = normalize_flag(str(body.get("flag", "") or "OK")) or "OK"
+        info = body.get("extendedinfo")
+        message = info.get("Message") if isinstance(info, dict) else None
+        out.append(
+            _Patch(
+                request.time,
+                tuple(str(i) for i in ids),
+                state,
+                flag,
+                message if isinstance(message, str) else None,
+            )
+        )
+    return out
+
+
+def _touched(record: RunRecord) -> set[str]:
+    touched: set[str] = set()
+    for event in record.scenario.timeline:
+        if isinstance(
+            event,
+            NodesDie | NodesRevive | NodesFlap | PartitionNodes | HealPartition | DelayHeartbeats,
+        ):
+            touched.update(record.selection.resolve(event.nodes))
+    return touched
+
+
+def _no_false_alarms(record: RunRecord, patches: Sequence[_Patch]) -> Verdict:
+    touched = _touched(record)
+    fleet = set(record.scenario.fleet.nodes)
+    untouched = fleet - touched
+    alarms: list[str] = []
+    nodes: set[str] = set()
+    for patch in patches:
+        if patch.flag not in ("Warning", "Alert") and patch.state != "Standby":
+            continue
+        for xname in patch.ids:
+            if xname in untouched:
+                nodes.add(xname)
+                if len(alarms) < _EXAMPLES:
+                    alarms.append(f"{patch.time:.2f}s {xname} {_label(patch.state, patch.flag)}")
+    seen = (
+        "none"
+        if not nodes
+        else f"{len(nodes)} untouched node(s) sent Warning/Alert, first {alarms[0]}"
+    )
+    return Verdict(
+        name="no_false_alarms",
+        kind="invariant",
+        passed=not nodes,
+        expected=f"no Warning or Alert for the {len(untouched)} node(s) no event touched",
+        seen=seen,
+        details=tuple(alarms),
+    )
+
+
+def _overlap(intervals: Iterable[tuple[float, float]], start: float, end: float) -> float:
+    # The intervals may overlap one another (HSM faulted while the tracker was away):
+    # merge them first so no time is counted twice.
+    merged: list[list[float]] = []
+    for a, b in sorted(intervals):
+        if merged and a <= merged[-1][1]:
+            merged[-1][1] = max(merged[-1][1], b)
+        else:
+            merged.append([a, b])
+    return sum(max(0.0, min(b, end) - max(a, start)) for a, b in merged)
+
+
+def _lateness(record: RunRecord, history: HsmHistory, limit: float) -> Verdict:
+    away = [*record.hsm_faulted, *record.tracker_down]
+    worst = (-math.inf, "")
+    late: list[str] = []
+    checked = count = 0
+    for xname in record.truth.changed_nodes():
+        if xname not in history:
+            continue
+        changes = record.truth.history(xname)
+        for j in range(1, len(changes)):
+            change = changes[j]
+            if change.time > record.end:
+                break
+            next_time = changes[j + 1].time if j + 1 < len(changes) else record.end
+            checked += 1
+            value = (change.state, change.flag)
+            shown = history.first_at_or_after(xname, change.time, value)
+            horizon = shown if shown is not None else record.end
+            lateness = horizon - change.time - _overlap(away, change.time, horizon)
+            if shown is not None and lateness > worst[0]:
+                worst = (lateness, f"{xname} {change.cause} due {change.time:.2f}s")
+            if shown is not None and lateness <= limit:
+                continue
+            # A truth that moved on within the allowance may be skipped (latest wins); one
+            # that became due within the allowance of the end cannot be judged yet.
+            lived = next_time - change.time - _overlap(away, change.time, next_time)
+            if lived <= limit:
+                continue
+            count += 1
+            if len(late) < _EXAMPLES:
+                where = f"shown {shown:.2f}s" if shown is not None else "never shown"
+                late.append(f"{xname} {change.cause} due {change.time:.2f}s, {where}")
+    if worst[0] == -math.inf:
+        seen = f"{checked} transition(s), none shown"
+    else:
+        seen = f"worst {worst[0]:.2f}s ({worst[1]}) over {checked} transition(s)"
+    if count:
+        seen = f"{count} late or missing; " + seen
+    return Verdict(
+        name="max_detection_lateness",
+        kind="invariant",
+        passed=count == 0,
+        expected=f"every truth transition shown in HSM within {format_duration(limit)}",
+        seen=seen,
+        details=tuple(late),
+    )
+
+
+def _waves(record: RunRecord, limit: int, gap: float) -> Verdict:
+    times = sorted(
+        r.time for r in record.requests if r.method == "PATCH" and r.path.endswith("/BulkStateData")
+    )
+    waves: list[list[float]] = []
+    for time in times:
+        if waves and time - waves[-1][-1] < gap:
+            waves[-1].append(time)
+        else:
+            waves.append([time])
+    too_big = [w for w in waves if len(w) > limit]
+    biggest = max(waves, key=len, default=[])
+    seen = (
+        f"{len(waves)} wave(s), largest {len(biggest)} PATCHes at "
+        f"{biggest[0]:.1f}-{biggest[-1]:.1f}s"
+        if biggest
+        else "no PATCH"
+    )
+    return Verdict(
+        name="max_patches_per_wave",
+        kind="invariant",
+        passed=not too_big,
+        expected=f"at most {limit} PATCHes per wave (gap {format_duration(gap)})",
+        seen=seen,
+        details=tuple(f"{len(w)} PATCHes at {w[0]:.1f}-{w[-1]:.1f}s" for w in too_big[:5]),
+    )
+
+
+def _final_state(record: RunRecord, history: HsmHistory) -> Verdict:
+    wrong: list[str] = []
+    count = 0
+    checked = 0
+    power_polling = record.scenario.hsm.power_polling
+    for xname in record.scenario.fleet.nodes:
+        if xname not in history:
+            continue
+        checked += 1
+        truth = record.truth.at(xname, record.end)
+        want = (truth.state, truth.flag)
+        shown = history.final(xname)
+        if shown == want or (power_polling and want == ("Standby", "Alert") and shown[0] == "Off"):
+            continue
+        count += 1
+        if len(wrong) < _EXAMPLES:
+            wrong.append(f"{xname}: HSM {_label(*shown)}, truth {_label(*want)}")
+    return Verdict(
+        name="final_state_matches_truth",
+        kind="invariant",
+        passed=count == 0,
+        expected=f"HSM equals the truth at {format_duration(record.end)} for {checked} node(s)",
+        seen="all match" if not count else f"{count} differ, e.g. {wrong[0]}",
+        details=tuple(wrong),
+    )
+
+
+def _had_in_window(truth: Truth, xname: str, value: tuple[str, str], a: float, b: float) -> bool:
+    spans = truth.history(xname)
+    for i, change in enumerate(spans):
+        until = spans[i + 1].time if i + 1 < len(spans) else math.inf
+        if change.time <= b and until >= a and (change.state, change.flag) == value:
+            return True
+    return False
+
+
+def _no_stale(record: RunRecord, patches: Sequence[_Patch]) -> Verdict:
+    fleet = record.truth.index
+    stale: list[str] = []
+    count = 0
+    for patch in patches:
+        value = (patch.state, patch.flag)
+        for xname in patch.ids:
+            if xname not in fleet:
+                continue
+            if _had_in_window(record.truth, xname, value, patch.time - STALE_TOLERANCE, patch.time):
+                continue
+            if not _had_in_window(record.truth, xname, value, -math.inf, patch.time):
+                continue  # never had it: not stale (another check's business)
+            count += 1
+            if len(stale) < _EXAMPLES:
+                now = record.truth.at(xname, patch.time)
+                stale.append(
+                    f"{patch.time:.2f}s {xname} {_label(*value)}, truth "
+                    f"{_label(now.state, now.flag)} since {now.time:.2f}s"
+                )
+    return Verdict(
+        name="no_stale_patches",
+        kind="invariant",
+        passed=count == 0,
+        expected="no PATCH sends a State/Flag the truth had already left",
+        seen="none" if not count else f"{count} stale, first {stale[0]}",
+        details=tuple(stale),
+    )
+
+
+def _messages(record: RunRecord, patches: Sequence[_Patch]) -> Verdict:
+    fleet = record.truth.index
+    bad: list[str] = []
+    count = 0
+    checked = 0
+    for patch in patches:
+        if patch.message is None:
+            continue
+        checked += 1
+        allowed = MESSAGES.get((patch.state, patch.flag), ())
+        if patch.message not in allowed:
+            count += len(patch.ids)
+            if len(bad) < _EXAMPLES:
+                bad.append(
+                    f"{patch.time:.2f}s {_label(patch.state, patch.flag)} with message "
+                    f"{patch.message!r}"
+                )
+            continue
+        if (patch.state, patch.flag) != ("Ready", "OK"):
+            continue
+        for xname in patch.ids:
+            if xname not in fleet:
+                continue
+            cause = _latest_return(record.truth, xname, patch.time)
+            if cause is None or _CAUSE_MESSAGE[cause] == patch.message:
+                continue
+            count += 1
+            if len(bad) < _EXAMPLES:
+                bad.append(
+                    f"{patch.time:.2f}s {xname}: {patch.message!r}, truth {cause} "
+                    f"(wants {_CAUSE_MESSAGE[cause]!r})"
+                )
+    return Verdict(
+        name="messages_match_truth",
+        kind="invariant",
+        passed=count == 0,
+        expected="HBTD's message on every PATCH; restarted after a warning, else started",
+        seen=f"{checked} PATCH(es), all right" if not count else f"{count} wrong, {bad[0]}",
+        details=tuple(bad),
+    )
+
+
+def _latest_return(truth: Truth, xname: str, time: float) -> str | None:
+    """The cause of the node's latest return to Ready/OK at or before ``time``."""
+    cause: str | None = None
+    for change in truth.history(xname):
+        if change.time > time:
+            break
+        if change.cause in _CAUSE_MESSAGE:
+            cause = change.cause
+    return cause

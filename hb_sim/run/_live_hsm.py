@@ -1,0 +1,104 @@
+"""The mock HSM of a live run: served in this process, or another process's ``/mock`` API."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import httpx
+
+from ..errors import HbSimError
+from ..hsm import Faults, MockHsm, RecordedRequest, StateChange
+from ..scenario import Scenario
+
+__all__ = ["LiveHsm", "LocalHsm", "RemoteHsm"]
+
+
+class LiveHsm:
+    """What the live runner needs of the mock HSM."""
+
+    url = ""
+    model: MockHsm | None = None
+
+    async def set_faults(self, faults: Faults) -> None:
+        raise NotImplementedError
+
+    async def set_power(self, ids: Sequence[str], *, on: bool) -> None:
+        raise NotImplementedError
+
+    async def records(self) -> tuple[list[StateChange], list[RecordedRequest]]:
+        raise NotImplementedError
+
+
+class LocalHsm(LiveHsm):
+    def __init__(self, model: MockHsm, url: str) -> None:
+        self.model = model
+        self.url = url
+
+    async def set_faults(self, faults: Faults) -> None:
+        assert self.model is not None
+        self.model.set_faults(faults)
+
+    async def set_power(self, ids: Sequence[str], *, on: bool) -> None:
+        assert self.model is not None
+        self.model.set_power(ids, on=on)
+
+    async def records(self) -> tuple[list[StateChange], list[RecordedRequest]]:
+        assert self.model is not None
+        return self.model.changes(), self.model.requests()
+
+
+class RemoteHsm(LiveHsm):
+    """A mock HSM in another process (``hb-sim mock-hsm``), reached through ``/mock``."""
+
+    def __init__(self, url: str, client: httpx.AsyncClient, wall_start: float) -> None:
+        self.url = url.rstrip("/")
+        self.client = client
+        self.wall_start = wall_start
+        self.first_change = 0
+        self.first_request = 0
+
+    async def prepare(self, scenario: Scenario, initial: dict[str, tuple[str, str]]) -> None:
+        changes = (await self.client.get(f"{self.url}/mock/changes")).json()
+        requests = (await self.client.get(f"{self.url}/mock/requests")).json()
+        self.first_change = changes[-1]["index"] + 1 if changes else 0
+        self.first_request = requests[-1]["index"] + 1 if requests else 0
+        components = [{"ID": x, "State": s, "Flag": f} for x, (s, f) in initial.items()]
+        answer = await self.client.post(
+            f"{self.url}/hsm/v2/State/Components", json={"Components": components, "Force": True}
+        )
+        if answer.status_code != 204:
+            raise HbSimError(f"{self.url} refused the fleet's components: {answer.text[:200]}")
+        await self.set_faults(scenario.hsm.faults)
+
+    async def set_faults(self, faults: Faults) -> None:
+        await self.client.post(f"{self.url}/mock/faults", json=faults.to_json())
+
+    async def set_power(self, ids: Sequence[str], *, on: bool) -> None:
+        await self.client.post(f"{self.url}/mock/power", json={"ids": list(ids), "on": on})
+
+    async def records(self) -> tuple[list[StateChange], list[RecordedRequest]]:
+        shift = self.wall_start
+        raw_changes = (
+            await self.client.get(f"{self.url}/mock/changes", params={"since": self.first_change})
+        ).json()
+        raw_requests = (
+            await self.client.get(f"{self.url}/mock/requests", params={"since": self.first_request})
+        ).json()
+        changes = [
+            StateChange(c["index"], c["time"] - shift, tuple(c["ids"]), c["state"], c["flag"])
+            for c in raw_changes
+        ]
+        requests = [
+            RecordedRequest(
+                index=r["index"],
+                time=r["time"] - shift,
+                method=r["method"],
+                path=r["path"],
+                query={k: tuple(v) for k, v in r["query"].items()},
+                body=r["body"],
+                raw_body=r["raw_body"],
+                status=r["status"],
+            )
+            for r in raw_requests
+        ]
+        return changes, requests

@@ -1,0 +1,252 @@
+"""What a finished run leaves behind: the verdict table, JUnit XML, JSON and a timeline SVG.
+
+All of it is rendered from a ``RunResult``; nothing here runs anything. The SVG is written by
+hand (a few dozen elements) so the report needs no plotting library: counts of nodes per HSM
+State/Flag over time as stacked lines, with the timeline's events as dashed markers.
+"""
+
+from __future__ import annotations
+
+import json
+import xml.etree.ElementTree as ET
+from collections import Counter
+from pathlib import Path
+from typing import Final
+
+from rich.table import Table
+
+from ..view import hsm_count_label
+from ._result import RunResult
+
+__all__ = ["count_series", "junit_xml", "timeline_svg", "verdict_table", "write_report"]
+
+#: Colours of the series, by label; others are grey.
+COLOURS: Final = {
+    "Ready/OK": "#2e7d32",
+    "Ready/Warning": "#f9a825",
+    "Standby/Alert": "#c62828",
+    "On/OK": "#0277bd",
+    "Off": "#616161",
+}
+_OTHER: Final = "#9e9e9e"
+
+
+def verdict_table(result: RunResult) -> Table:
+    """A rich table: each expectation and invariant, pass or fail, expected and seen."""
+    status = "[green]passed[/]" if result.passed else "[bold red]FAILED[/]"
+    table = Table(
+        title=f"{result.scenario.name} ({result.clock} time, seed {result.scenario.seed}): "
+        f"{status}",
+        title_justify="left",
+    )
+    table.add_column("check", overflow="fold")
+    table.add_column("result", no_wrap=True)
+    table.add_column("expected", overflow="fold")
+    table.add_column("seen", overflow="fold")
+    for verdict in result.verdicts:
+        seen = verdict.seen
+        if not verdict.passed and verdict.details:
+            seen += "\n" + "\n".join(f"  {line}" for line in verdict.details[:3])
+        table.add_row(
+            verdict.name,
+            "[green]pass[/]" if verdict.passed else "[bold red]FAIL[/]",
+            verdict.expected,
+            seen,
+        )
+    return table
+
+
+def junit_xml(result: RunResult) -> bytes:
+    """JUnit XML: one test suite for the scenario, one test case per check."""
+    failures = sum(not v.passed for v in result.verdicts)
+    suite = ET.Element(
+        "testsuite",
+        {
+            "name": f"hb-sim.{result.scenario.name}",
+            "tests": str(len(result.verdicts)),
+            "failures": str(failures),
+            "errors": "0",
+            "time": f"{result.wall_seconds:.3f}",
+        },
+    )
+    properties = ET.SubElement(suite, "properties")
+    for name, value in (
+        ("clock", result.clock),
+        ("seed", str(result.scenario.seed)),
+        ("nodes", str(len(result.scenario.fleet.nodes))),
+        ("target", result.target),
+    ):
+        ET.SubElement(properties, "property", {"name": name, "value": value})
+    for verdict in result.verdicts:
+        case = ET.SubElement(
+            suite,
+            "testcase",
+            {
+                "classname": f"hb-sim.{result.scenario.name}.{verdict.kind}",
+                "name": verdict.name,
+                "file": result.scenario.path,
+                "line": str(verdict.line),
+            },
+        )
+        if not verdict.passed:
+            failure = ET.SubElement(
+                case,
+                "failure",
+                {"message": f"expected {verdict.expected}; seen {verdict.seen}"},
+            )
+            failure.text = "\n".join(verdict.details)
+    suites = ET.Element("testsuites")
+    suites.append(suite)
+    ET.indent(suites)
+    data: bytes = ET.tostring(suites, encoding="utf-8", xml_declaration=True)
+    return data
+
+
+def count_series(result: RunResult, points: int = 240) -> tuple[list[float], dict[str, list[int]]]:
+    """Fleet nodes per HSM label at ``points`` + 1 evenly spaced times over the run.
+
+    Returns:
+        The times, and for each label its count at each time.
+    """
+    record = result.record
+    end = record.end
+    times = [end * i / points for i in range(points + 1)]
+    labels = {x: hsm_count_label(*sf) for x, sf in record.hsm_initial.items()}
+    counts: Counter[str] = Counter(labels.values())
+    series: dict[str, list[int]] = {}
+    changes = sorted(record.changes, key=lambda c: (c.time, c.index))
+    position = 0
+    for step, at in enumerate(times):
+        while position < len(changes) and changes[position].time <= at:
+            change = changes[position]
+            position += 1
+            for xname in change.ids:
+                before = labels.get(xname)
+                if before is None:
+                    continue
+                flag = "Locked" if before.endswith("/Locked") else (change.flag or "OK")
+                after = hsm_count_label(change.state, flag)
+                labels[xname] = after
+                counts[before] -= 1
+                counts[after] += 1
+        for label, value in counts.items():
+            series.setdefault(label, [0] * len(times))[step] = value
+    return times, {label: values for label, values in series.items() if any(values)}
+
+
+def timeline_svg(result: RunResult, *, width: int = 900, height: int = 360) -> str:
+    """The timeline picture: nodes per HSM State/Flag over time, events marked."""
+    times, series = count_series(result)
+    left, right, top, bottom = 60, 170, 30, 40
+    plot_w, plot_h = width - left - right, height - top - bottom
+    end = result.record.end or 1.0
+    total = max(len(result.record.hsm_initial), 1)
+
+    def x(t: float) -> float:
+        return left + plot_w * t / end
+
+    def y(n: float) -> float:
+        return top + plot_h * (1 - n / total)
+
+    svg = ET.Element(
+        "svg",
+        {
+            "xmlns": "http://www.w3.org/2000/svg",
+            "width": str(width),
+            "height": str(height),
+            "viewBox": f"0 0 {width} {height}",
+            "font-family": "sans-serif",
+            "font-size": "11",
+        },
+    )
+    ET.SubElement(svg, "rect", {"width": str(width), "height": str(height), "fill": "white"})
+    title = ET.SubElement(svg, "text", {"x": str(left), "y": "18", "font-size": "13"})
+    title.text = (
+        f"{result.scenario.name}: nodes per HSM State/Flag "
+        f"({result.clock} time, {'passed' if result.passed else 'FAILED'})"
+    )
+    axes = f"M{left},{top} V{top + plot_h} H{left + plot_w}"
+    ET.SubElement(svg, "path", {"d": axes, "stroke": "black", "fill": "none"})
+    for i in range(5):
+        t = end * i / 4
+        label = ET.SubElement(
+            svg, "text", {"x": f"{x(t):.1f}", "y": str(top + plot_h + 15), "text-anchor": "middle"}
+        )
+        label.text = f"{t:g}s"
+        n = total * i / 4
+        tick = ET.SubElement(
+            svg, "text", {"x": str(left - 5), "y": f"{y(n) + 4:.1f}", "text-anchor": "end"}
+        )
+        tick.text = f"{n:.0f}"
+    for mark in result.marks:
+        ET.SubElement(
+            svg,
+            "line",
+            {
+                "x1": f"{x(mark.time):.1f}",
+                "x2": f"{x(mark.time):.1f}",
+                "y1": str(top),
+                "y2": str(top + plot_h),
+                "stroke": "#555",
+                "stroke-dasharray": "4 3",
+                "class": "event",
+            },
+        )
+        note = ET.SubElement(
+            svg,
+            "text",
+            {
+                "x": f"{x(mark.time) + 3:.1f}",
+                "y": str(top + 10),
+                "font-size": "9",
+                "transform": f"rotate(90 {x(mark.time) + 3:.1f} {top + 10})",
+            },
+        )
+        note.text = mark.label
+    for row, (name, values) in enumerate(sorted(series.items())):
+        colour = COLOURS.get(name, _OTHER)
+        points = " ".join(f"{x(t):.1f},{y(v):.1f}" for t, v in zip(times, values, strict=True))
+        ET.SubElement(
+            svg,
+            "polyline",
+            {
+                "points": points,
+                "fill": "none",
+                "stroke": colour,
+                "stroke-width": "2",
+                "class": "series",
+                "data-label": name,
+            },
+        )
+        legend_y = top + 14 * row + 6
+        ET.SubElement(
+            svg,
+            "rect",
+            {
+                "x": str(left + plot_w + 12),
+                "y": str(legend_y - 8),
+                "width": "10",
+                "height": "10",
+                "fill": colour,
+            },
+        )
+        text = ET.SubElement(svg, "text", {"x": str(left + plot_w + 27), "y": str(legend_y + 1)})
+        text.text = f"{name} (max {max(values)})"
+    return ET.tostring(svg, encoding="unicode")
+
+
+def write_report(result: RunResult, folder: Path) -> list[Path]:
+    """Write ``result.json``, ``junit.xml`` and ``timeline.svg`` into ``folder``.
+
+    Returns:
+        The files written.
+    """
+    folder.mkdir(parents=True, exist_ok=True)
+    files = {
+        folder / "result.json": json.dumps(result.to_json(), indent=2).encode() + b"\n",
+        folder / "junit.xml": junit_xml(result),
+        folder / "timeline.svg": timeline_svg(result).encode(),
+    }
+    for path, data in files.items():
+        path.write_bytes(data)
+    return list(files)

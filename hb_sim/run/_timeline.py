@@ -1,0 +1,93 @@
+"""What a scenario's timeline implies, read before or after a run (no clock, no I/O)."""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Sequence
+
+from ..hsm import Faults
+from ..scenario import (
+    DelayHeartbeats,
+    Event,
+    HealPartition,
+    HsmChange,
+    NodesDie,
+    NodesFlap,
+    NodesRevive,
+    ParamsPatch,
+    PartitionNodes,
+    Scenario,
+    TrackerRestart,
+)
+from ._truth import ParamEpoch
+
+__all__ = ["describe_event", "faulted_intervals", "param_epochs", "spread_times"]
+
+
+def param_epochs(scenario: Scenario) -> list[ParamEpoch]:
+    """Warntime and Errtime over the run, as the timeline's ``params`` events change them."""
+    warn, err = scenario.tracker.warntime, scenario.tracker.errtime
+    epochs = [ParamEpoch(0.0, warn, err)]
+    for event in scenario.timeline:
+        if isinstance(event, ParamsPatch):
+            warn = float(event.params.get("Warntime", warn))
+            err = float(event.params.get("Errtime", err))
+            epochs.append(ParamEpoch(event.at, warn, err))
+    return epochs
+
+
+def faulted_intervals(scenario: Scenario) -> list[tuple[float, float]]:
+    """When HSM is down, unready or answering errors, per the scenario."""
+    out: list[tuple[float, float]] = []
+    since = 0.0 if _faulted(scenario.hsm.faults) else None
+    for event in scenario.timeline:
+        if not isinstance(event, HsmChange):
+            continue
+        bad = _faulted(event.faults)
+        if bad and since is None:
+            since = event.at
+        elif not bad and since is not None:
+            out.append((since, event.at))
+            since = None
+    if since is not None:
+        out.append((since, scenario.duration))
+    return out
+
+
+def _faulted(faults: Faults) -> bool:
+    return faults.mode != "ok"
+
+
+def describe_event(event: Event) -> str:
+    """A short label for the timeline picture and the log."""
+    match event:
+        case NodesDie() | NodesRevive() | NodesFlap() | PartitionNodes() | HealPartition():
+            return f"{event.kind} {event.nodes.describe()}"
+        case DelayHeartbeats():
+            return f"delay {event.nodes.describe()} by {event.by:g}s"
+        case HsmChange():
+            faults = event.faults
+            extra = []
+            if faults.latency_ms:
+                extra.append(f"latency {faults.latency_ms / 1000:g}s")
+            if faults.error_rate:
+                extra.append(f"errors {faults.error_rate:.0%}")
+            return "hsm " + ", ".join([faults.mode, *extra])
+        case TrackerRestart():
+            return f"tracker restart ({event.downtime:g}s away)"
+        case ParamsPatch():
+            return "params " + ", ".join(f"{k}={v}" for k, v in event.params.items())
+    return event.kind  # pragma: no cover
+
+
+def spread_times(
+    scenario: Scenario, event: NodesDie | NodesRevive, nodes: Sequence[str]
+) -> list[tuple[float, list[str]]]:
+    """When each node of a die/revive acts: ``at``, or seeded times over ``spread``."""
+    if event.spread <= 0:
+        return [(event.at, list(nodes))]
+    rng = random.Random(f"{scenario.seed}/spread/{event.line}")
+    groups: dict[float, list[str]] = {}
+    for xname in nodes:
+        groups.setdefault(event.at + rng.uniform(0.0, event.spread), []).append(xname)
+    return sorted(groups.items())

@@ -1,0 +1,454 @@
+"""The scenario model: what ``hb-sim run`` plays, as frozen dataclasses.
+
+A ``Scenario`` is built only by ``load_scenario`` (``_scenario_load``), which validates
+everything first, so a runner can trust it: times are seconds from the start of the run
+(floats), states and flags are canonical, parameter names are canonical, selectors resolve to
+at least one node, and the timeline is sorted by time (file order breaks ties). See
+``docs/scenarios.md`` for the YAML format and what each field means to the runner.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import ClassVar, Literal
+
+from ..hsm import Faults, MockHsm
+from ._selectors import Selection, Selector
+
+__all__ = [
+    "AgentTiming",
+    "DelayHeartbeats",
+    "Event",
+    "Expectation",
+    "Fleet",
+    "HealPartition",
+    "HsmBehavior",
+    "HsmChange",
+    "Invariants",
+    "NodesDie",
+    "NodesFlap",
+    "NodesRevive",
+    "ParamsPatch",
+    "PartitionNodes",
+    "Scenario",
+    "TrackerParams",
+    "TrackerRestart",
+]
+
+
+def _require(condition: bool, message: str) -> None:
+    # Dataclasses check themselves when built, so a bad scenario object cannot exist even
+    # when built in Python rather than loaded (the loader reports the same problems, located).
+    if not condition:
+        raise ValueError(message)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Fleet:
+    """The simulated nodes.
+
+    Attributes:
+        nodes: normalized Node xnames, in order, without duplicates.
+        cabinets: the cabinets they live in (``x1000``), in order of first appearance.
+    """
+
+    nodes: tuple[str, ...]
+    cabinets: tuple[str, ...]
+
+    def __post_init__(self) -> None:
+        _require(len(set(self.nodes)) == len(self.nodes), "fleet nodes must be unique")
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class AgentTiming:
+    """How every simulated node agent sends heartbeats.
+
+    Attributes:
+        interval: seconds between heartbeats.
+        jitter: each heartbeat is moved by a uniform random offset in ``[-jitter, +jitter]``.
+        start_spread: the first heartbeats are spread uniformly over ``[0, start_spread)``.
+        status: the ``Status`` field of the heartbeats.
+        route: ``full`` posts ``/heartbeat`` with Component, Hostname and NID; ``xname``
+            posts ``/heartbeat/{xname}`` with Status and Timestamp only.
+    """
+
+    interval: float = 3.0
+    jitter: float = 0.0
+    start_spread: float = 3.0
+    status: str = "OK"
+    route: Literal["full", "xname"] = "full"
+
+    def __post_init__(self) -> None:
+        _require(self.interval > 0, "interval must be more than 0")
+        _require(0 <= self.jitter < self.interval, "jitter must be 0 or more, below interval")
+        _require(self.start_spread >= 0, "start_spread must be 0 or more")
+        _require(self.route in ("full", "xname"), "route must be full or xname")
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class TrackerParams:
+    """The tracker's parameters at the start of the run.
+
+    Attributes:
+        warntime: seconds without a heartbeat before Ready/Warning.
+        errtime: seconds without a heartbeat before Standby/Alert.
+        interval: the tracker's check interval in seconds.
+        params: further ``PATCH /params`` values, canonical names (``Sm_timeout``) to the
+            strings the API takes.
+    """
+
+    warntime: float = 10.0
+    errtime: float = 20.0
+    interval: float = 1.0
+    params: Mapping[str, str] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        _require(0 < self.warntime < self.errtime, "need 0 < warntime < errtime")
+        _require(self.interval > 0, "interval must be more than 0")
+
+    def as_params(self) -> dict[str, str]:
+        """Return everything as one ``PATCH /params`` body (values are strings)."""
+        return {
+            "Warntime": _seconds(self.warntime),
+            "Errtime": _seconds(self.errtime),
+            "Interval": _seconds(self.interval),
+            **self.params,
+        }
+
+
+def _seconds(value: float) -> str:
+    return str(int(value)) if value == int(value) else repr(value)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class HsmBehavior:
+    """How the mock HSM starts.
+
+    Attributes:
+        initial_state: State every fleet node has in HSM at the start (``On`` is what
+            discovery leaves; the tracker's "started" moves it to Ready).
+        initial_flag: Flag every fleet node has at the start.
+        unknown: fleet nodes HSM does not know at all (their PATCHes are skipped silently),
+            or None.
+        auto_create: make unknown IDs spring into existence on their first PATCH.
+        power_polling: model HSM's power polling: nodes a ``die`` event stopped are powered
+            off (``revive`` powers them on), and HSM sets a powered-off node ``Off`` 30 s
+            after it went to Standby (then polling every 10 s).
+        faults: the fault settings at the start.
+    """
+
+    initial_state: str = "On"
+    initial_flag: str = "OK"
+    unknown: Selector | None = None
+    auto_create: bool = False
+    power_polling: bool = False
+    faults: Faults = field(default_factory=Faults)
+
+
+# -- timeline events ----------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class NodesDie:
+    """The agents of ``nodes`` stop sending (a crash or power loss).
+
+    ``spread`` > 0 spreads the stops uniformly over ``[at, at + spread)`` (seeded).
+    """
+
+    kind: ClassVar[str] = "die"
+    at: float
+    line: int
+    nodes: Selector
+    spread: float = 0.0
+
+    def __post_init__(self) -> None:
+        _require(self.at >= 0 and self.spread >= 0, "at and spread must be 0 or more")
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class NodesRevive:
+    """The agents of ``nodes`` send again (a reboot finished); ``spread`` as for ``NodesDie``."""
+
+    kind: ClassVar[str] = "revive"
+    at: float
+    line: int
+    nodes: Selector
+    spread: float = 0.0
+
+    def __post_init__(self) -> None:
+        _require(self.at >= 0 and self.spread >= 0, "at and spread must be 0 or more")
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class NodesFlap:
+    """``nodes`` go silent for ``down`` seconds, then beat again, every ``period``, ``count`` times.
+
+    Cycle ``k`` (from 0) stops the agents at ``at + k * period`` and restarts them at
+    ``at + k * period + down``.
+    """
+
+    kind: ClassVar[str] = "flap"
+    at: float
+    line: int
+    nodes: Selector
+    period: float
+    count: int
+    down: float
+
+    def __post_init__(self) -> None:
+        _require(self.at >= 0, "at must be 0 or more")
+        _require(0 < self.down < self.period, "need 0 < down < period")
+        _require(self.count >= 1, "count must be at least 1")
+
+    def cycles(self) -> list[tuple[float, float]]:
+        """Return each cycle's (stop time, restart time), in order."""
+        return [
+            (self.at + k * self.period, self.at + k * self.period + self.down)
+            for k in range(self.count)
+        ]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class PartitionNodes:
+    """The network loses every heartbeat of ``nodes``; their agents keep sending."""
+
+    kind: ClassVar[str] = "partition"
+    at: float
+    line: int
+    nodes: Selector
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class HealPartition:
+    """Heartbeats of ``nodes`` get through again."""
+
+    kind: ClassVar[str] = "heal"
+    at: float
+    line: int
+    nodes: Selector
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class DelayHeartbeats:
+    """Heartbeats of ``nodes`` arrive ``by`` seconds late, for ``duration`` seconds.
+
+    ``duration`` None means until the end of the run; ``by`` 0 ends earlier delays.
+    """
+
+    kind: ClassVar[str] = "delay"
+    at: float
+    line: int
+    nodes: Selector
+    by: float
+    duration: float | None = None
+
+    def __post_init__(self) -> None:
+        _require(self.at >= 0 and self.by >= 0, "at and by must be 0 or more")
+        _require(self.duration is None or self.duration > 0, "duration must be more than 0")
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class HsmChange:
+    """The mock HSM's fault settings become ``faults`` (all of them: unset means normal)."""
+
+    kind: ClassVar[str] = "hsm"
+    at: float
+    line: int
+    faults: Faults
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class TrackerRestart:
+    """The tracker stops and starts again ``downtime`` seconds later, keeping its store."""
+
+    kind: ClassVar[str] = "tracker_restart"
+    at: float
+    line: int
+    downtime: float = 0.0
+
+    def __post_init__(self) -> None:
+        _require(self.at >= 0 and self.downtime >= 0, "at and downtime must be 0 or more")
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ParamsPatch:
+    """``PATCH /params`` on the tracker with ``params`` (canonical names, string values)."""
+
+    kind: ClassVar[str] = "params"
+    at: float
+    line: int
+    params: Mapping[str, str]
+
+
+Event = (
+    NodesDie
+    | NodesRevive
+    | NodesFlap
+    | PartitionNodes
+    | HealPartition
+    | DelayHeartbeats
+    | HsmChange
+    | TrackerRestart
+    | ParamsPatch
+)
+
+
+# -- checks -------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Expectation:
+    """A check of HSM (and optionally the tracker) for a set of nodes.
+
+    Exactly one of ``at`` and ``by`` is set. ``at``: the condition holds at that instant.
+    ``by``: it holds at some instant in ``[after, by]``. Fields left None are not checked.
+
+    Attributes:
+        name: a label for the verdict table.
+        line: where it is written.
+        nodes: the nodes checked; every one must satisfy the condition.
+        at: the instant, or None.
+        by: the deadline, or None.
+        after: start of the ``by`` window (0 when not given).
+        state: the HSM State wanted, or None.
+        flag: the HSM Flag wanted, or None.
+        heartbeating: what the tracker's ``/hbstates`` must say, or None.
+    """
+
+    name: str
+    line: int
+    nodes: Selector
+    at: float | None = None
+    by: float | None = None
+    after: float = 0.0
+    state: str | None = None
+    flag: str | None = None
+    heartbeating: bool | None = None
+
+    def __post_init__(self) -> None:
+        _require((self.at is None) != (self.by is None), "give exactly one of at and by")
+        _require(
+            (self.state, self.flag, self.heartbeating) != (None, None, None),
+            "give at least one of state, flag and heartbeating",
+        )
+        _require(self.by is None or 0 <= self.after <= self.by, "need 0 <= after <= by")
+
+    @property
+    def deadline(self) -> float:
+        """The last instant at which the check can pass (``at`` or ``by``)."""
+        deadline = self.at if self.at is not None else self.by
+        assert deadline is not None  # the loader guarantees exactly one
+        return deadline
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Invariants:
+    """Checks over the whole run.
+
+    Attributes:
+        no_false_alarms: no node that no event touched is ever set Warning or Alert.
+        max_detection_lateness: at most this many seconds between the moment a transition is
+            due (last heartbeat + warntime or errtime) and HSM showing it; None: not checked.
+        max_patches_per_wave: at most this many BulkStateData PATCHes per wave; None: not
+            checked.
+        wave_gap: PATCHes less than this many seconds apart belong to the same wave.
+        final_state_matches_truth: at the end, every node's HSM State/Flag is what its
+            real condition implies (beating: Ready/OK; silent long enough: Standby/Alert).
+        no_stale_patches: no StateData PATCH names a node with a State/Flag its heartbeats
+            had already left when the PATCH arrived (for example Ready/Warning resent after
+            an HSM outage for a node already due Standby/Alert).
+        messages_match_truth: every StateData PATCH carries HBTD's message for its
+            State/Flag, and a Ready/OK says why: "Heartbeat restarted" for a node back from
+            Ready/Warning, "Heartbeat started" for a new node or one back from Standby/Alert.
+            PATCHes without an ``ExtendedInfo.Message`` are not checked.
+    """
+
+    no_false_alarms: bool = True
+    max_detection_lateness: float | None = None
+    max_patches_per_wave: int | None = None
+    wave_gap: float = 5.0
+    final_state_matches_truth: bool = True
+    no_stale_patches: bool = False
+    messages_match_truth: bool = True
+
+    def __post_init__(self) -> None:
+        _require(self.wave_gap > 0, "wave_gap must be more than 0")
+        _require(
+            self.max_patches_per_wave is None or self.max_patches_per_wave >= 1,
+            "max_patches_per_wave must be at least 1",
+        )
+        _require(
+            self.max_detection_lateness is None or self.max_detection_lateness >= 0,
+            "max_detection_lateness must be 0 or more",
+        )
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Scenario:
+    """A validated scenario.
+
+    Attributes:
+        name: short name (used for reports and JUnit).
+        description: free text.
+        path: the file it was loaded from.
+        seed: seed of every random choice (random selectors, jitter, spreads, HSM errors).
+        duration: seconds of (virtual or live) time the run lasts.
+        fleet: the nodes.
+        agents: heartbeat timing.
+        tracker: tracker parameters at the start.
+        hsm: the mock HSM at the start.
+        timeline: events sorted by time (stable).
+        expectations: point checks, in file order.
+        invariants: whole-run checks.
+        named: every named selector, by name.
+    """
+
+    name: str
+    description: str
+    path: str
+    seed: int
+    duration: float
+    fleet: Fleet
+    agents: AgentTiming
+    tracker: TrackerParams
+    hsm: HsmBehavior
+    timeline: tuple[Event, ...]
+    expectations: tuple[Expectation, ...]
+    invariants: Invariants
+    named: Mapping[str, Selector]
+
+    def __post_init__(self) -> None:
+        _require(self.duration > 0, "duration must be more than 0")
+        _require(bool(self.fleet.nodes), "the fleet needs at least one node")
+        _require(
+            all(a.at <= b.at for a, b in itertools.pairwise(self.timeline)),
+            "the timeline must be sorted by time",
+        )
+
+    def selection(self) -> Selection:
+        """Return a resolver for this scenario's selectors (keep one per run: it caches)."""
+        return Selection(self.fleet.nodes, self.seed, self.named)
+
+    def mock_hsm(self, selection: Selection | None = None) -> MockHsm:
+        """Build the mock HSM as the scenario starts it.
+
+        Args:
+            selection: the run's resolver, to share its cache; a new one when None.
+
+        Returns:
+            A ``MockHsm`` holding every fleet node (except ``hsm.unknown``) at the initial
+            State and Flag, with the initial faults, seeded with the scenario seed.
+        """
+        selection = selection or self.selection()
+        unknown = set(selection.resolve(self.hsm.unknown)) if self.hsm.unknown else set()
+        return MockHsm(
+            nodes=[name for name in self.fleet.nodes if name not in unknown],
+            node_state=self.hsm.initial_state,
+            node_flag=self.hsm.initial_flag,
+            auto_create=self.hsm.auto_create,
+            power_polling=self.hsm.power_polling,
+            faults=self.hsm.faults,
+            seed=self.seed,
+        )
