@@ -9,7 +9,7 @@ from __future__ import annotations
 import logging
 import math
 from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 
 import trio
@@ -19,6 +19,7 @@ from .core import (
     HbState,
     Heartbeat,
     HsmLedger,
+    HsmPatch,
     Kind,
     Params,
     SilenceGuard,
@@ -26,12 +27,15 @@ from .core import (
     Transition,
 )
 
-__all__ = ["Engine", "HsmHealth", "TransitionListener"]
+__all__ = ["Engine", "HsmHealth", "ParamsListener", "TransitionListener"]
 
 log = logging.getLogger("hbtd")
 
 #: Called with every batch of transitions as they happen (telemetry, metrics, simulators).
 TransitionListener = Callable[[Sequence[Transition]], None]
+#: Called with the new parameters after every change (the service applies ``Debug`` to the
+#: process's loggers this way; the engine itself touches no process-wide state).
+ParamsListener = Callable[[Params], None]
 
 
 @dataclass(slots=True)
@@ -94,6 +98,7 @@ class Engine:
         self.guard = SilenceGuard(params.guard_settings())
         self.hsm = HsmHealth()
         self.listeners: list[TransitionListener] = []
+        self.params_listeners: list[ParamsListener] = []
         self.heartbeats_accepted = 0
         #: Refused heartbeats by reason (see ``heartbeat_rejection_reason``), for metrics.
         self.heartbeats_rejected: Counter[str] = Counter()
@@ -103,13 +108,13 @@ class Engine:
         self._wave = _Wave()
         self._detector_wakeup = trio.Event()
         self._detector_sleeps_until = math.inf
-        self.hsm_work = trio.Event()
+        self._hsm_work = trio.Event()
         self.params_changed = trio.Event()
         # The persistent store (#7): components heard from since the last flush (None: no
         # store drains it), its health, and whether this replica runs detection and notifiers.
-        self.store_dirty: set[str] | None = None
+        self._store_dirty: set[str] | None = None
         self.store = StoreHealth()
-        self.leading = True
+        self._leading = True
 
     # -- parameters -----------------------------------------------------------------------
 
@@ -129,11 +134,12 @@ class Engine:
         if given_back:
             log.warning("silence guard disabled: releasing %d held alerts", len(given_back))
             self._publish(given_back)
-        _apply_log_level(params.debug)
         self._log_heartbeats = params.debug >= 2
         changed = {k: v for k, v in params.to_json().items() if old.to_json()[k] != v}
         log.info("parameters changed: %s", ", ".join(f"{k}={v}" for k, v in changed.items()))
         self._poke_detector()
+        for listener in self.params_listeners:
+            listener(params)
         self.params_changed.set()
         self.params_changed = trio.Event()
 
@@ -169,8 +175,8 @@ class Engine:
         transition = self.tracker.heartbeat(
             heartbeat.xname, now, timestamp=heartbeat.timestamp, status=heartbeat.status
         )
-        if self.store_dirty is not None:
-            self.store_dirty.add(heartbeat.xname)
+        if self._store_dirty is not None:
+            self._store_dirty.add(heartbeat.xname)
         if transition is not None:
             self._publish((transition,))
             # A new or restarted component may be due before the detector's next wake-up.
@@ -188,7 +194,7 @@ class Engine:
 
     def detect(self) -> float:
         """Fire due deadlines; return when to look again (``math.inf``: nothing tracked)."""
-        if not self.leading:  # another replica detects (#7)
+        if not self._leading:  # another replica detects (#7)
             self._detector_sleeps_until = math.inf
             return math.inf
         now = self.clock()
@@ -230,6 +236,125 @@ class Engine:
             await self._detector_wakeup.wait()
         self._detector_wakeup = trio.Event()
 
+    # -- HSM: the notifier reports here, the engine keeps the books ------------------------
+
+    def hsm_readiness(self, ready: bool | None, reason: str = "") -> bool | None:
+        """Record HSM's readiness (None: not asked, e.g. with Nosm); returns the previous one.
+
+        Becoming ready wakes the notifier, so anything held back goes at once.
+        """
+        hsm = self.hsm
+        before = hsm.ready
+        hsm.ready = ready
+        hsm.reason = reason
+        if ready and before is not True:
+            self._hsm_work.set()
+        return before
+
+    def hsm_attempt(self, outcome: str, seconds: float, *, error: str | None = None) -> None:
+        """Count one PATCH attempt (``PATCH_OUTCOMES``); ``error`` says what went wrong."""
+        if error is not None:
+            self.hsm.last_error = error
+        self.hsm.observe_patch(outcome, seconds)
+
+    def hsm_delivered(self, patch: HsmPatch) -> None:
+        """HSM acknowledged ``patch``: its states are HSM's now."""
+        self.ledger.settle(patch, delivered=True)
+        self.hsm.patches_sent += 1
+
+    def hsm_failed(self, patch: HsmPatch, *, error: str | None = None) -> None:
+        """``patch`` did not get through: its states stay wanted and are sent again."""
+        if error is not None:
+            self.hsm.last_error = error
+        self.hsm.patches_failed += 1
+        self.ledger.settle(patch, delivered=False)
+
+    def hsm_rejected(self, patch: HsmPatch) -> None:
+        """HSM refused ``patch`` for good (a 4xx for it alone)."""
+        self.ledger.reject(patch)
+
+    def wake_hsm(self) -> None:
+        """Tell the notifier that the ledger may have work."""
+        self._hsm_work.set()
+
+    async def wait_hsm_work(self) -> None:
+        """Sleep until the ledger may have new work or the parameters changed."""
+        event = self._hsm_work
+        async with trio.open_nursery() as nursery:
+            for waited in (event, self.params_changed):
+
+                async def wait_then_cancel(waited: trio.Event = waited) -> None:
+                    await waited.wait()
+                    nursery.cancel_scope.cancel()
+
+                nursery.start_soon(wait_then_cancel)
+        if event.is_set() and event is self._hsm_work:
+            self._hsm_work = trio.Event()
+
+    # -- replicas: who detects and notifies (#7) -------------------------------------------
+
+    @property
+    def leading(self) -> bool:
+        """Whether this replica runs detection and the notifiers."""
+        return self._leading
+
+    def follow(self) -> None:
+        """Start as a follower: another replica (or a later election) leads."""
+        self._leading = False
+        self.store.role = "follower"
+        self._poke_detector()
+
+    def lead_acquired(self, ledger: HsmLedger) -> None:
+        """This replica leads now, with ``ledger`` (loaded from the store) as HSM's books."""
+        self.ledger = ledger
+        self._leading = True
+        self.store.role = "leader"
+
+    def lead_lost(self) -> None:
+        """Another replica leads now: stop detecting and notifying, drop the HSM books."""
+        self._leading = False
+        self.store.role = "follower"
+        self.ledger.on_change = None
+        dirty = self._store_dirty
+        if dirty:
+            # Deleting a dead node's record is the leader's job, together with its "dead";
+            # a follower must not delete it alone (the next leader judges the node again).
+            dirty.difference_update([x for x in dirty if x not in self.tracker])
+        self.ledger = HsmLedger()
+        self._poke_detector()
+
+    def resign(self) -> None:
+        """On shutdown: stop leading at once (the lease is given up next)."""
+        self._leading = False
+
+    # -- the store's write-behind (#7) -----------------------------------------------------
+
+    def track_store_changes(self) -> None:
+        """From now on, remember which components changed, for a store to write."""
+        if self._store_dirty is None:
+            self._store_dirty = set()
+
+    def mark_dirty(self, xnames: Iterable[str]) -> None:
+        """Remember that these components changed and must be written to the store."""
+        if self._store_dirty is not None:
+            self._store_dirty.update(xnames)
+
+    def is_dirty(self, xname: str) -> bool:
+        """Whether ``xname`` has a change the store does not have yet."""
+        return self._store_dirty is not None and xname in self._store_dirty
+
+    def take_dirty(self) -> set[str]:
+        """The components changed since the last call (the store writes them now)."""
+        dirty = self._store_dirty or set()
+        if self._store_dirty is not None:
+            self._store_dirty = set()
+        return dirty
+
+    @property
+    def dirty_count(self) -> int:
+        """How many components have changes the store does not have yet."""
+        return len(self._store_dirty or ())
+
     # -- queries --------------------------------------------------------------------------
 
     def is_heartbeating(self, xname: str) -> bool:
@@ -267,7 +392,7 @@ class Engine:
     # -- internals ------------------------------------------------------------------------
 
     def _publish(self, transitions: Sequence[Transition]) -> None:
-        if not self.leading:  # the leader reports every change, from the store's watch (#7)
+        if not self._leading:  # the leader reports every change, from the store's watch (#7)
             return
         ledger = self.ledger
         wave = self._wave
@@ -297,7 +422,7 @@ class Engine:
                 )
         for listener in self.listeners:
             listener(transitions)
-        self.hsm_work.set()
+        self._hsm_work.set()
 
     def poke_detector(self) -> None:
         """Make the detector look again now (parameters or leadership changed)."""
@@ -305,7 +430,3 @@ class Engine:
 
     def _poke_detector(self) -> None:
         self._detector_wakeup.set()
-
-
-def _apply_log_level(debug: int) -> None:
-    logging.getLogger("hbtd").setLevel(logging.DEBUG if debug > 0 else logging.INFO)

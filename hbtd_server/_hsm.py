@@ -60,7 +60,7 @@ async def run_hsm_ready_poller(
     while True:
         params = engine.params
         if params.nosm:
-            engine.hsm.ready = None
+            engine.hsm_readiness(None, "")
         else:
             ready, reason = await _ask_ready(client, params.sm_url, params.sm_timeout)
             _record_readiness(engine, ready, reason)
@@ -85,16 +85,13 @@ async def _ask_ready(client: httpx.AsyncClient, sm_url: str, limit: float) -> tu
 
 
 def _record_readiness(engine: Engine, ready: bool, reason: str) -> None:
-    hsm = engine.hsm
-    if ready and hsm.ready is not True:
+    before = engine.hsm_readiness(ready, reason)
+    if ready and before is not True:
         log.info("HSM is ready at %s", engine.params.sm_url)
-        engine.hsm_work.set()  # anything held back can go now
-    elif not ready and hsm.ready is not False:
+    elif not ready and before is not False:
         log.warning(
             "HSM is not ready (%s); holding %d changes", reason, engine.ledger.pending_count
         )
-    hsm.ready = ready
-    hsm.reason = reason
 
 
 async def run_hsm_notifier(
@@ -108,10 +105,7 @@ async def run_hsm_notifier(
     task_status.started()
     while True:
         while not (engine.ledger.has_work() and _may_send(engine)):
-            event = engine.hsm_work
-            await _wait_any(event, engine.params_changed)
-            if event is engine.hsm_work:
-                engine.hsm_work = trio.Event()
+            await engine.wait_hsm_work()
         await trio.sleep(batch_window)
         if not await send_round(engine, client):
             # HSM failed some PATCHes: they wait in the ledger; Interval paces the retry.
@@ -158,33 +152,34 @@ async def _send_patch(engine: Engine, client: httpx.AsyncClient, patch: HsmPatch
                 await trio.sleep(min(0.25 * 2**attempt, 2.0))
             started = trio.current_time()
             outcome = "timeout"  # kept if Sm_timeout cancels the request
+            error: str | None = None
             try:
                 response = await client.patch(url, json=body)
                 outcome = _patch_outcome(response.status_code)
-            except httpx.HTTPError as error:
+                if response.status_code not in _SUCCESS:
+                    error = f"HTTP {response.status_code}: {response.text[:200]}"
+            except httpx.HTTPError as failure:
                 outcome = "unreachable"
-                engine.hsm.last_error = f"{error.__class__.__name__}: {error}"
+                error = f"{failure.__class__.__name__}: {failure}"
                 continue
             finally:
-                engine.hsm.observe_patch(outcome, trio.current_time() - started)
+                engine.hsm_attempt(outcome, trio.current_time() - started, error=error)
             status = response.status_code
             if status in _SUCCESS:
-                engine.ledger.settle(patch, delivered=True)
-                engine.hsm.patches_sent += 1
+                engine.hsm_delivered(patch)
                 return True
-            engine.hsm.last_error = f"HTTP {status}: {response.text[:200]}"
             if 400 <= status < 500 and status not in (408, 429):
                 return await _isolate_refused(engine, client, patch, status)
+    timed_out = None
     if status is None and not engine.hsm.last_error:
-        engine.hsm.last_error = f"no answer within {params.sm_timeout} s"
-    engine.hsm.patches_failed += 1
+        timed_out = f"no answer within {params.sm_timeout} s"
+    engine.hsm_failed(patch, error=timed_out)
     log.warning(
         "HSM PATCH of %d component(s) to %s failed (%s); will resend",
         len(patch.xnames),
         patch.kind.hsm.message,
         engine.hsm.last_error,
     )
-    engine.ledger.settle(patch, delivered=False)
     return False
 
 
@@ -208,7 +203,7 @@ async def _isolate_refused(
             status,
             engine.hsm.last_error,
         )
-        engine.ledger.reject(patch)
+        engine.hsm_rejected(patch)
         return True
     first, second = patch.split()
     delivered_first = await _send_patch(engine, client, first)
@@ -227,14 +222,3 @@ async def flush_hsm(engine: Engine, client: httpx.AsyncClient, *, within: float)
         log.warning("shutting down with %d HSM change(s) not delivered", left)
     else:
         log.info("delivered pending HSM changes before exit")
-
-
-async def _wait_any(*events: trio.Event) -> None:
-    async with trio.open_nursery() as nursery:
-        for event in events:
-
-            async def wait_then_cancel(event: trio.Event = event) -> None:
-                await event.wait()
-                nursery.cancel_scope.cancel()
-
-            nursery.start_soon(wait_then_cancel)

@@ -23,6 +23,7 @@ from ._api import create_quart_app
 from ._engine import Engine
 from ._fastpath import HeartbeatFastPath
 from ._hsm import flush_hsm, make_hsm_client, run_hsm_notifier, run_hsm_ready_poller
+from ._logs import apply_debug_level
 from ._metrics import Metrics
 from ._ops import Operability
 from ._replica import DEFAULT_LEASE_TTL, SharedState
@@ -132,6 +133,8 @@ async def serve(
         StoreUnavailable: the store did not answer at start.
     """
     engine = engine or Engine(params)
+    # The process's logging follows Debug as PATCH /params changes it (the engine only says so).
+    engine.params_listeners.append(lambda changed: apply_debug_level(changed.debug))
     ops = ops or Operability()
     telemetry = telemetry or TelemetryPublisher()
     engine.listeners.append(telemetry)  # only appends to its buffer (#6)
