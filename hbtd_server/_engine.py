@@ -22,14 +22,26 @@ from .core import (
     HsmPatch,
     Kind,
     Params,
+    RefusalBackoff,
     SilenceGuard,
     Tracker,
     Transition,
 )
 
-__all__ = ["Engine", "HsmHealth", "ParamsListener", "TransitionListener"]
+__all__ = [
+    "REFUSAL_BACKOFF_CAP",
+    "Engine",
+    "HsmHealth",
+    "ParamsListener",
+    "TransitionListener",
+]
 
 log = logging.getLogger("hbtd")
+hsm_log = logging.getLogger("hbtd.hsm")
+
+#: The longest a state HSM refused waits before it is sent again (#13); the first wait is
+#: Interval, doubled after each refusal in a row.
+REFUSAL_BACKOFF_CAP = 180.0
 
 #: Called with every batch of transitions as they happen (telemetry, metrics, simulators).
 TransitionListener = Callable[[Sequence[Transition]], None]
@@ -51,6 +63,12 @@ class HsmHealth:
     patch_outcomes: Counter[str] = field(default_factory=Counter)
     #: Called with (outcome, seconds) after every PATCH attempt (the metrics latency histogram).
     patch_listeners: list[Callable[[str, float], None]] = field(default_factory=list)
+    #: While HSM refuses everything (401, 403, a 4xx for whole batches): nothing is sent
+    #: before this time (engine clock), and how many such refusals came in a row (#13).
+    refused_until: float = -math.inf
+    refusal_streak: int = 0
+    #: Refusal causes already logged: one line per cause, not one per attempt (#13).
+    logged_causes: set[str] = field(default_factory=set)
 
     def observe_patch(self, outcome: str, seconds: float) -> None:
         """Count one PATCH attempt and tell the listeners how long it took."""
@@ -259,8 +277,74 @@ class Engine:
 
     def hsm_delivered(self, patch: HsmPatch) -> None:
         """HSM acknowledged ``patch``: its states are HSM's now."""
-        self.ledger.settle(patch, delivered=True)
-        self.hsm.patches_sent += 1
+        ledger, hsm = self.ledger, self.hsm
+        ledger.settle(patch, delivered=True)
+        hsm.patches_sent += 1
+        hsm.refusal_streak = 0
+        if hsm.logged_causes and not ledger.refused_count:
+            hsm_log.warning(
+                "HSM accepts again: every state it had refused is delivered (%s)",
+                "; ".join(sorted(hsm.logged_causes)),
+            )
+            hsm.logged_causes.clear()
+
+    def hsm_refused(self, patch: HsmPatch, *, cause: str, whole: bool, detail: str) -> None:
+        """HSM refused ``patch`` (a 4xx): keep its states wanted and retry them later (#13).
+
+        Args:
+            patch: the refused patch.
+            cause: why, in a few words; the log says each cause once.
+            whole: HSM (or its gateway) refuses us, not these IDs: nothing at all is sent
+                until the notifier's own backoff ends.
+            detail: HSM's answer, for ``/health``.
+        """
+        now = self.clock()
+        hsm = self.hsm
+        backoff = self.refusal_backoff()
+        not_before = -math.inf
+        if whole:
+            if now >= hsm.refused_until:  # concurrent refusals share one step of backoff
+                hsm.refusal_streak += 1
+                hsm.refused_until = now + backoff.delay(hsm.refusal_streak)
+            not_before = hsm.refused_until
+        self.ledger.refuse(patch, now=now, cause=cause, backoff=backoff, not_before=not_before)
+        hsm.patches_failed += 1
+        hsm.last_error = detail
+        if cause not in hsm.logged_causes:
+            hsm.logged_causes.add(cause)
+            hsm_log.error(
+                "HSM refuses %s: %d component(s) to %s (e.g. %s) held and retried with backoff "
+                "(from %g s up to %g s); HSM said %s",
+                cause,
+                len(patch.xnames),
+                patch.kind.hsm.message,
+                patch.xnames[0],
+                backoff.first,
+                backoff.cap,
+                detail,
+                extra={"event": "hsm_refused", "cause": cause, "example": patch.xnames[0]},
+            )
+
+    def refusal_backoff(self) -> RefusalBackoff:
+        """The backoff of refused states: Interval, doubling, capped at a few minutes."""
+        first = float(self._params.interval)
+        return RefusalBackoff(first=first, cap=max(first, REFUSAL_BACKOFF_CAP))
+
+    def hsm_may_send(self, *, need_ready: bool = True) -> bool:
+        """Whether the notifier may send now: leading, Nosm off, HSM not refusing us, and
+        (unless ``need_ready`` is false, as for the last flush on shutdown) HSM ready."""
+        return (
+            self._leading
+            and not self._params.nosm
+            and (self.hsm.ready is True or not need_ready)
+            and self.clock() >= self.hsm.refused_until
+        )
+
+    def hsm_refusal(self) -> tuple[int, float | None]:
+        """How many states wait on a refusal, and for how many seconds the oldest has."""
+        ledger = self.ledger
+        since = ledger.refused_since()
+        return ledger.refused_count, None if since is None else self.clock() - since
 
     def hsm_failed(self, patch: HsmPatch, *, error: str | None = None) -> None:
         """``patch`` did not get through: its states stay wanted and are sent again."""
@@ -268,10 +352,6 @@ class Engine:
             self.hsm.last_error = error
         self.hsm.patches_failed += 1
         self.ledger.settle(patch, delivered=False)
-
-    def hsm_rejected(self, patch: HsmPatch) -> None:
-        """HSM refused ``patch`` for good (a 4xx for it alone)."""
-        self.ledger.reject(patch)
 
     def wake_hsm(self) -> None:
         """Tell the notifier that the ledger may have work."""

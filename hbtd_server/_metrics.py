@@ -259,10 +259,17 @@ class _EngineCollector(Collector):
             "Components whose latest state HSM has not acknowledged yet (in flight included).",
             engine.ledger.pending_count,
         )
-        yield _counter(
-            "hbtd_hsm_refused_components",
-            "Components HSM refused for good (a 4xx for them alone); not resent.",
-            engine.ledger.rejected_total,
+        refused, age = engine.hsm_refusal()
+        yield _gauge(
+            "hbtd_hsm_refused_changes",
+            "Components whose wanted state HSM refused (a 4xx) and has not accepted since; "
+            "they are held and retried with backoff, never dropped.",
+            refused,
+        )
+        yield _gauge(
+            "hbtd_hsm_refused_oldest_seconds",
+            "Seconds since the oldest refusal still unresolved began (0 when none).",
+            age or 0.0,
         )
         yield _gauge(
             "hbtd_hsm_ready",

@@ -13,7 +13,7 @@ from ._heartbeat import (
     decode_json_body,
     parse_heartbeat,
 )
-from ._hsm_ledger import DEFAULT_MAX_IDS_PER_PATCH, HsmLedger, HsmPatch
+from ._hsm_ledger import DEFAULT_MAX_IDS_PER_PATCH, HsmLedger, HsmPatch, RefusalBackoff
 from ._params import DEFAULT_PARAMS, Params, parse_telemetry_host
 from ._states import TRANSITIONS, HbState, HsmTarget, Kind, Trigger, state_diagram
 from ._tracker import SHUTDOWN_STATUS, ComponentView, Tracker, Transition
@@ -41,6 +41,7 @@ __all__ = [
     "NotFound",
     "Params",
     "PayloadTooLarge",
+    "RefusalBackoff",
     "SilenceGuard",
     "Tracker",
     "Transition",
