@@ -16,6 +16,7 @@ import trio
 
 from ._store import StoreHealth
 from .core import (
+    ComponentLimit,
     HbState,
     Heartbeat,
     HsmLedger,
@@ -29,6 +30,7 @@ from .core import (
 )
 
 __all__ = [
+    "DEFAULT_MAX_COMPONENTS",
     "REFUSAL_BACKOFF_CAP",
     "Engine",
     "HsmHealth",
@@ -38,6 +40,12 @@ __all__ = [
 
 log = logging.getLogger("hbtd")
 hsm_log = logging.getLogger("hbtd.hsm")
+
+#: The most components tracked at once (#13): far above a full 12,000-node machine, far below
+#: what a flood of invented names could cost in memory. Pending HSM changes share the bound.
+DEFAULT_MAX_COMPONENTS = 100_000
+#: Refusals by the component limit less than this many seconds apart are one burst (one log line).
+_LIMIT_BURST_GAP = 60.0
 
 #: The longest a state HSM refused waits before it is sent again (#13); the first wait is
 #: Interval, doubled after each refusal in a row.
@@ -106,9 +114,21 @@ class Engine:
     Args:
         params: the starting parameters.
         clock: seconds on a monotonic scale; ``trio.current_time`` in service.
+        max_components: the most components tracked, and HSM changes pending, at once; a
+            heartbeat from a new name beyond it is refused (503).
     """
 
-    def __init__(self, params: Params, *, clock: Callable[[], float] = trio.current_time) -> None:
+    def __init__(
+        self,
+        params: Params,
+        *,
+        clock: Callable[[], float] = trio.current_time,
+        max_components: int = DEFAULT_MAX_COMPONENTS,
+    ) -> None:
+        if max_components < 1:
+            raise ValueError(f"max_components must be at least 1, not {max_components}")
+        self.max_components = max_components
+        self._last_limit_refusal = -math.inf
         self._params = params
         self.clock = clock
         self.tracker = Tracker(warntime=params.warntime, errtime=params.errtime)
@@ -164,9 +184,15 @@ class Engine:
     # -- events in ------------------------------------------------------------------------
 
     def heartbeat(self, heartbeat: Heartbeat) -> None:
-        """Take one validated heartbeat. Never blocks: this is the hot path."""
-        self.heartbeats_accepted += 1
+        """Take one validated heartbeat. Never blocks: this is the hot path.
+
+        Raises:
+            ComponentLimit: a new component while ``max_components`` are tracked or pending.
+        """
         now = self.clock()
+        if heartbeat.xname not in self.tracker and self._at_limit():
+            self._refuse_new(heartbeat.xname, now)
+        self.heartbeats_accepted += 1
         if self.guard.heartbeat(now):
             log.warning(
                 "silence guard: heartbeats are arriving again; alerts still held in %g s are "
@@ -200,6 +226,27 @@ class Engine:
             # A new or restarted component may be due before the detector's next wake-up.
             if transition.at + self._params.warntime < self._detector_sleeps_until:
                 self._poke_detector()
+
+    def _at_limit(self) -> bool:
+        limit = self.max_components
+        return len(self.tracker) >= limit or self.ledger.pending_count >= limit
+
+    def _refuse_new(self, xname: str, now: float) -> None:
+        if now - self._last_limit_refusal >= _LIMIT_BURST_GAP:
+            log.warning(
+                "component limit: refusing heartbeats from new components (e.g. %s) while %d "
+                "are tracked and %d HSM changes pending (the limit is %d, --max_components)",
+                xname,
+                len(self.tracker),
+                self.ledger.pending_count,
+                self.max_components,
+                extra={"event": "component_limit", "example": xname},
+            )
+        self._last_limit_refusal = now
+        raise ComponentLimit(
+            f"Tracking the most components allowed ({self.max_components}); "
+            "a heartbeat from a new component is refused for now"
+        )
 
     def observe(self, xname: str, at: float, *, timestamp: str, status: str) -> None:
         """Take a heartbeat another replica received at ``at`` (seen in the store, #7)."""

@@ -30,7 +30,7 @@ from prometheus_client.metrics_core import CounterMetricFamily, GaugeMetricFamil
 from prometheus_client.registry import Collector
 
 from ._engine import Engine
-from .core import HbtdError, Kind, PayloadTooLarge, Transition
+from .core import ComponentLimit, HbtdError, Kind, PayloadTooLarge, Transition
 
 __all__ = [
     "HEARTBEAT_REJECTION_REASONS",
@@ -61,6 +61,8 @@ HEARTBEAT_REJECTION_REASONS = (
     "missing_timestamp",
     "invalid_xname",
     "invalid_nid",
+    "invalid_characters",
+    "component_limit",
     "other",
 )
 
@@ -110,6 +112,8 @@ def heartbeat_rejection_reason(error: HbtdError) -> str:
     """The ``reason`` label for a refused heartbeat, one of ``HEARTBEAT_REJECTION_REASONS``."""
     if isinstance(error, PayloadTooLarge):
         return "too_large"
+    if isinstance(error, ComponentLimit):
+        return "component_limit"
     detail = error.detail
     reason = _REASON_BY_DETAIL.get(detail)
     if reason is not None:
@@ -118,6 +122,8 @@ def heartbeat_rejection_reason(error: HbtdError) -> str:
         return "wrong_field_type"
     if " field is longer than " in detail:
         return "field_too_long"
+    if detail.startswith("Invalid characters in "):
+        return "invalid_characters"
     return "other"
 
 
@@ -288,6 +294,12 @@ class _EngineCollector(Collector):
         )
 
         params = engine.params
+        yield _gauge(
+            "hbtd_component_limit",
+            "The most components tracked (and HSM changes pending) at once; a heartbeat from a "
+            "new component beyond it is refused (reason component_limit).",
+            engine.max_components,
+        )
         yield _gauge("hbtd_warntime_seconds", "Warntime in force.", params.warntime)
         yield _gauge("hbtd_errtime_seconds", "Errtime in force.", params.errtime)
 

@@ -3,7 +3,7 @@
 Import from here, never from the ``_`` modules.
 """
 
-from ._errors import HbtdError, InvalidRequest, NotFound, PayloadTooLarge
+from ._errors import ComponentLimit, HbtdError, InvalidRequest, NotFound, PayloadTooLarge
 from ._goparse import parse_go_bool, parse_go_int, parse_go_uint
 from ._guard import GuardSettings, GuardStatus, SilenceGuard
 from ._heartbeat import (
@@ -27,6 +27,7 @@ __all__ = [
     "MAX_XNAME_LENGTH",
     "SHUTDOWN_STATUS",
     "TRANSITIONS",
+    "ComponentLimit",
     "ComponentView",
     "GuardSettings",
     "GuardStatus",
