@@ -9,20 +9,53 @@ from __future__ import annotations
 import logging
 import math
 from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 
 import trio
 
-from .core import HbState, Heartbeat, HsmLedger, Kind, Params, SilenceGuard, Tracker, Transition
+from .core import (
+    ComponentLimit,
+    HbState,
+    Heartbeat,
+    HsmLedger,
+    HsmPatch,
+    Kind,
+    Params,
+    RefusalBackoff,
+    SilenceGuard,
+    Tracker,
+    Transition,
+)
 from .health import StoreHealth
 
-__all__ = ["Engine", "HsmHealth", "TransitionListener"]
+__all__ = [
+    "DEFAULT_MAX_COMPONENTS",
+    "REFUSAL_BACKOFF_CAP",
+    "Engine",
+    "HsmHealth",
+    "ParamsListener",
+    "TransitionListener",
+]
 
 log = logging.getLogger("hbtd")
+hsm_log = logging.getLogger("hbtd.hsm")
+
+#: The most components tracked at once (#13): far above a full 12,000-node machine, far below
+#: what a flood of invented names could cost in memory. Pending HSM changes share the bound.
+DEFAULT_MAX_COMPONENTS = 100_000
+#: Refusals by the component limit less than this many seconds apart are one burst (one log line).
+_LIMIT_BURST_GAP = 60.0
+
+#: The longest a state HSM refused waits before it is sent again (#13); the first wait is
+#: Interval, doubled after each refusal in a row.
+REFUSAL_BACKOFF_CAP = 180.0
 
 #: Called with every batch of transitions as they happen (telemetry, metrics, simulators).
 TransitionListener = Callable[[Sequence[Transition]], None]
+#: Called with the new parameters after every change (the service applies ``Debug`` to the
+#: process's loggers this way; the engine itself touches no process-wide state).
+ParamsListener = Callable[[Params], None]
 
 
 @dataclass(slots=True)
@@ -38,6 +71,12 @@ class HsmHealth:
     patch_outcomes: Counter[str] = field(default_factory=Counter)
     #: Called with (outcome, seconds) after every PATCH attempt (the metrics latency histogram).
     patch_listeners: list[Callable[[str, float], None]] = field(default_factory=list)
+    #: While HSM refuses everything (401, 403, a 4xx for whole batches): nothing is sent
+    #: before this time (engine clock), and how many such refusals came in a row (#13).
+    refused_until: float = -math.inf
+    refusal_streak: int = 0
+    #: Refusal causes already logged: one line per cause, not one per attempt (#13).
+    logged_causes: set[str] = field(default_factory=set)
 
     def observe_patch(self, outcome: str, seconds: float) -> None:
         """Count one PATCH attempt and tell the listeners how long it took."""
@@ -75,9 +114,21 @@ class Engine:
     Args:
         params: the starting parameters.
         clock: seconds on a monotonic scale; ``trio.current_time`` in service.
+        max_components: the most components tracked, and HSM changes pending, at once; a
+            heartbeat from a new name beyond it is refused (503).
     """
 
-    def __init__(self, params: Params, *, clock: Callable[[], float] = trio.current_time) -> None:
+    def __init__(
+        self,
+        params: Params,
+        *,
+        clock: Callable[[], float] = trio.current_time,
+        max_components: int = DEFAULT_MAX_COMPONENTS,
+    ) -> None:
+        if max_components < 1:
+            raise ValueError(f"max_components must be at least 1, not {max_components}")
+        self.max_components = max_components
+        self._last_limit_refusal = -math.inf
         self._params = params
         self.clock = clock
         self.tracker = Tracker(warntime=params.warntime, errtime=params.errtime)
@@ -85,6 +136,7 @@ class Engine:
         self.guard = SilenceGuard(params.guard_settings())
         self.hsm = HsmHealth()
         self.listeners: list[TransitionListener] = []
+        self.params_listeners: list[ParamsListener] = []
         self.heartbeats_accepted = 0
         #: Refused heartbeats by reason (see ``heartbeat_rejection_reason``), for metrics.
         self.heartbeats_rejected: Counter[str] = Counter()
@@ -94,13 +146,13 @@ class Engine:
         self._wave = _Wave()
         self._detector_wakeup = trio.Event()
         self._detector_sleeps_until = math.inf
-        self.hsm_work = trio.Event()
+        self._hsm_work = trio.Event()
         self.params_changed = trio.Event()
         # The persistent store (#7): components heard from since the last flush (None: no
         # store drains it), its health, and whether this replica runs detection and notifiers.
-        self.store_dirty: set[str] | None = None
+        self._store_dirty: set[str] | None = None
         self.store = StoreHealth()
-        self.leading = True
+        self._leading = True
 
     # -- parameters -----------------------------------------------------------------------
 
@@ -120,20 +172,27 @@ class Engine:
         if given_back:
             log.warning("silence guard disabled: releasing %d held alerts", len(given_back))
             self._publish(given_back)
-        _apply_log_level(params.debug)
         self._log_heartbeats = params.debug >= 2
         changed = {k: v for k, v in params.to_json().items() if old.to_json()[k] != v}
         log.info("parameters changed: %s", ", ".join(f"{k}={v}" for k, v in changed.items()))
         self._poke_detector()
+        for listener in self.params_listeners:
+            listener(params)
         self.params_changed.set()
         self.params_changed = trio.Event()
 
     # -- events in ------------------------------------------------------------------------
 
     def heartbeat(self, heartbeat: Heartbeat) -> None:
-        """Take one validated heartbeat. Never blocks: this is the hot path."""
-        self.heartbeats_accepted += 1
+        """Take one validated heartbeat. Never blocks: this is the hot path.
+
+        Raises:
+            ComponentLimit: a new component while ``max_components`` are tracked or pending.
+        """
         now = self.clock()
+        if heartbeat.xname not in self.tracker and self._at_limit():
+            self._refuse_new(heartbeat.xname, now)
+        self.heartbeats_accepted += 1
         if self.guard.heartbeat(now):
             log.warning(
                 "silence guard: heartbeats are arriving again; alerts still held in %g s are "
@@ -160,13 +219,34 @@ class Engine:
         transition = self.tracker.heartbeat(
             heartbeat.xname, now, timestamp=heartbeat.timestamp, status=heartbeat.status
         )
-        if self.store_dirty is not None:
-            self.store_dirty.add(heartbeat.xname)
+        if self._store_dirty is not None:
+            self._store_dirty.add(heartbeat.xname)
         if transition is not None:
             self._publish((transition,))
             # A new or restarted component may be due before the detector's next wake-up.
             if transition.at + self._params.warntime < self._detector_sleeps_until:
                 self._poke_detector()
+
+    def _at_limit(self) -> bool:
+        limit = self.max_components
+        return len(self.tracker) >= limit or self.ledger.pending_count >= limit
+
+    def _refuse_new(self, xname: str, now: float) -> None:
+        if now - self._last_limit_refusal >= _LIMIT_BURST_GAP:
+            log.warning(
+                "component limit: refusing heartbeats from new components (e.g. %s) while %d "
+                "are tracked and %d HSM changes pending (the limit is %d, --max_components)",
+                xname,
+                len(self.tracker),
+                self.ledger.pending_count,
+                self.max_components,
+                extra={"event": "component_limit", "example": xname},
+            )
+        self._last_limit_refusal = now
+        raise ComponentLimit(
+            f"Tracking the most components allowed ({self.max_components}); "
+            "a heartbeat from a new component is refused for now"
+        )
 
     def observe(self, xname: str, at: float, *, timestamp: str, status: str) -> None:
         """Take a heartbeat another replica received at ``at`` (seen in the store, #7)."""
@@ -179,7 +259,7 @@ class Engine:
 
     def detect(self) -> float:
         """Fire due deadlines; return when to look again (``math.inf``: nothing tracked)."""
-        if not self.leading:  # another replica detects (#7)
+        if not self._leading:  # another replica detects (#7)
             self._detector_sleeps_until = math.inf
             return math.inf
         now = self.clock()
@@ -221,6 +301,187 @@ class Engine:
             await self._detector_wakeup.wait()
         self._detector_wakeup = trio.Event()
 
+    # -- HSM: the notifier reports here, the engine keeps the books ------------------------
+
+    def hsm_readiness(self, ready: bool | None, reason: str = "") -> bool | None:
+        """Record HSM's readiness (None: not asked, e.g. with Nosm); returns the previous one.
+
+        Becoming ready wakes the notifier, so anything held back goes at once.
+        """
+        hsm = self.hsm
+        before = hsm.ready
+        hsm.ready = ready
+        hsm.reason = reason
+        if ready and before is not True:
+            self._hsm_work.set()
+        return before
+
+    def hsm_attempt(self, outcome: str, seconds: float, *, error: str | None = None) -> None:
+        """Count one PATCH attempt (``PATCH_OUTCOMES``); ``error`` says what went wrong."""
+        if error is not None:
+            self.hsm.last_error = error
+        self.hsm.observe_patch(outcome, seconds)
+
+    def hsm_delivered(self, patch: HsmPatch) -> None:
+        """HSM acknowledged ``patch``: its states are HSM's now."""
+        ledger, hsm = self.ledger, self.hsm
+        ledger.settle(patch, delivered=True)
+        hsm.patches_sent += 1
+        hsm.refusal_streak = 0
+        if hsm.logged_causes and not ledger.refused_count:
+            hsm_log.warning(
+                "HSM accepts again: every state it had refused is delivered (%s)",
+                "; ".join(sorted(hsm.logged_causes)),
+            )
+            hsm.logged_causes.clear()
+
+    def hsm_refused(self, patch: HsmPatch, *, cause: str, whole: bool, detail: str) -> None:
+        """HSM refused ``patch`` (a 4xx): keep its states wanted and retry them later (#13).
+
+        Args:
+            patch: the refused patch.
+            cause: why, in a few words; the log says each cause once.
+            whole: HSM (or its gateway) refuses us, not these IDs: nothing at all is sent
+                until the notifier's own backoff ends.
+            detail: HSM's answer, for ``/health``.
+        """
+        now = self.clock()
+        hsm = self.hsm
+        backoff = self.refusal_backoff()
+        not_before = -math.inf
+        if whole:
+            if now >= hsm.refused_until:  # concurrent refusals share one step of backoff
+                hsm.refusal_streak += 1
+                hsm.refused_until = now + backoff.delay(hsm.refusal_streak)
+            not_before = hsm.refused_until
+        self.ledger.refuse(patch, now=now, cause=cause, backoff=backoff, not_before=not_before)
+        hsm.patches_failed += 1
+        hsm.last_error = detail
+        if cause not in hsm.logged_causes:
+            hsm.logged_causes.add(cause)
+            hsm_log.error(
+                "HSM refuses %s: %d component(s) to %s (e.g. %s) held and retried with backoff "
+                "(from %g s up to %g s); HSM said %s",
+                cause,
+                len(patch.xnames),
+                patch.kind.hsm.message,
+                patch.xnames[0],
+                backoff.first,
+                backoff.cap,
+                detail,
+                extra={"event": "hsm_refused", "cause": cause, "example": patch.xnames[0]},
+            )
+
+    def refusal_backoff(self) -> RefusalBackoff:
+        """The backoff of refused states: Interval, doubling, capped at a few minutes."""
+        first = float(self._params.interval)
+        return RefusalBackoff(first=first, cap=max(first, REFUSAL_BACKOFF_CAP))
+
+    def hsm_may_send(self, *, need_ready: bool = True) -> bool:
+        """Whether the notifier may send now: leading, Nosm off, HSM not refusing us, and
+        (unless ``need_ready`` is false, as for the last flush on shutdown) HSM ready."""
+        return (
+            self._leading
+            and not self._params.nosm
+            and (self.hsm.ready is True or not need_ready)
+            and self.clock() >= self.hsm.refused_until
+        )
+
+    def hsm_refusal(self) -> tuple[int, float | None]:
+        """How many states wait on a refusal, and for how many seconds the oldest has."""
+        ledger = self.ledger
+        since = ledger.refused_since()
+        return ledger.refused_count, None if since is None else self.clock() - since
+
+    def hsm_failed(self, patch: HsmPatch, *, error: str | None = None) -> None:
+        """``patch`` did not get through: its states stay wanted and are sent again."""
+        if error is not None:
+            self.hsm.last_error = error
+        self.hsm.patches_failed += 1
+        self.ledger.settle(patch, delivered=False)
+
+    def wake_hsm(self) -> None:
+        """Tell the notifier that the ledger may have work."""
+        self._hsm_work.set()
+
+    async def wait_hsm_work(self) -> None:
+        """Sleep until the ledger may have new work or the parameters changed."""
+        event = self._hsm_work
+        async with trio.open_nursery() as nursery:
+            for waited in (event, self.params_changed):
+
+                async def wait_then_cancel(waited: trio.Event = waited) -> None:
+                    await waited.wait()
+                    nursery.cancel_scope.cancel()
+
+                nursery.start_soon(wait_then_cancel)
+        if event.is_set() and event is self._hsm_work:
+            self._hsm_work = trio.Event()
+
+    # -- replicas: who detects and notifies (#7) -------------------------------------------
+
+    @property
+    def leading(self) -> bool:
+        """Whether this replica runs detection and the notifiers."""
+        return self._leading
+
+    def follow(self) -> None:
+        """Start as a follower: another replica (or a later election) leads."""
+        self._leading = False
+        self.store.role = "follower"
+        self._poke_detector()
+
+    def lead_acquired(self, ledger: HsmLedger) -> None:
+        """This replica leads now, with ``ledger`` (loaded from the store) as HSM's books."""
+        self.ledger = ledger
+        self._leading = True
+        self.store.role = "leader"
+
+    def lead_lost(self) -> None:
+        """Another replica leads now: stop detecting and notifying, drop the HSM books."""
+        self._leading = False
+        self.store.role = "follower"
+        self.ledger.on_change = None
+        dirty = self._store_dirty
+        if dirty:
+            # Deleting a dead node's record is the leader's job, together with its "dead";
+            # a follower must not delete it alone (the next leader judges the node again).
+            dirty.difference_update([x for x in dirty if x not in self.tracker])
+        self.ledger = HsmLedger()
+        self._poke_detector()
+
+    def resign(self) -> None:
+        """On shutdown: stop leading at once (the lease is given up next)."""
+        self._leading = False
+
+    # -- the store's write-behind (#7) -----------------------------------------------------
+
+    def track_store_changes(self) -> None:
+        """From now on, remember which components changed, for a store to write."""
+        if self._store_dirty is None:
+            self._store_dirty = set()
+
+    def mark_dirty(self, xnames: Iterable[str]) -> None:
+        """Remember that these components changed and must be written to the store."""
+        if self._store_dirty is not None:
+            self._store_dirty.update(xnames)
+
+    def is_dirty(self, xname: str) -> bool:
+        """Whether ``xname`` has a change the store does not have yet."""
+        return self._store_dirty is not None and xname in self._store_dirty
+
+    def take_dirty(self) -> set[str]:
+        """The components changed since the last call (the store writes them now)."""
+        dirty = self._store_dirty or set()
+        if self._store_dirty is not None:
+            self._store_dirty = set()
+        return dirty
+
+    @property
+    def dirty_count(self) -> int:
+        """How many components have changes the store does not have yet."""
+        return len(self._store_dirty or ())
+
     # -- queries --------------------------------------------------------------------------
 
     def is_heartbeating(self, xname: str) -> bool:
@@ -258,7 +519,7 @@ class Engine:
     # -- internals ------------------------------------------------------------------------
 
     def _publish(self, transitions: Sequence[Transition]) -> None:
-        if not self.leading:  # the leader reports every change, from the store's watch (#7)
+        if not self._leading:  # the leader reports every change, from the store's watch (#7)
             return
         ledger = self.ledger
         wave = self._wave
@@ -288,7 +549,7 @@ class Engine:
                 )
         for listener in self.listeners:
             listener(transitions)
-        self.hsm_work.set()
+        self._hsm_work.set()
 
     def poke_detector(self) -> None:
         """Make the detector look again now (parameters or leadership changed)."""
@@ -296,7 +557,3 @@ class Engine:
 
     def _poke_detector(self) -> None:
         self._detector_wakeup.set()
-
-
-def _apply_log_level(debug: int) -> None:
-    logging.getLogger("hbtd").setLevel(logging.DEBUG if debug > 0 else logging.INFO)

@@ -20,7 +20,7 @@ from hypercorn.config import Config
 from hypercorn.trio import serve as hypercorn_serve
 
 from .core import Params
-from .engine import Engine
+from .engine import DEFAULT_MAX_COMPONENTS, Engine
 from .http import HeartbeatFastPath, Operability, create_quart_app
 from .notify import (
     TelemetryPublisher,
@@ -30,7 +30,7 @@ from .notify import (
     run_hsm_ready_poller,
     run_telemetry,
 )
-from .ops import Metrics
+from .ops import Metrics, apply_debug_level
 from .store import DEFAULT_LEASE_TTL, SharedState, Store
 
 __all__ = ["SHUTDOWN_FLUSH_LIMIT", "run_detector", "run_tracker_tasks", "serve"]
@@ -114,6 +114,7 @@ async def serve(
     replica: str = "hbtd",
     lease_ttl: float = DEFAULT_LEASE_TTL,
     reuse_port: bool = False,
+    max_components: int = DEFAULT_MAX_COMPONENTS,
     task_status: trio.TaskStatus[list[str]] = trio.TASK_STATUS_IGNORED,
 ) -> None:
     """Run the tracker until ``shutdown_trigger`` returns (default: SIGTERM or SIGINT).
@@ -129,12 +130,15 @@ async def serve(
         replica: this process's name in the store.
         lease_ttl: seconds the leader's lease lasts with a store.
         reuse_port: listen with SO_REUSEPORT, so several workers share the port.
+        max_components: the most components tracked at once (for a new engine).
         task_status: started with the list of URLs the server listens on.
 
     Raises:
         StoreUnavailable: the store did not answer at start.
     """
-    engine = engine or Engine(params)
+    engine = engine or Engine(params, max_components=max_components)
+    # The process's logging follows Debug as PATCH /params changes it (the engine only says so).
+    engine.params_listeners.append(lambda changed: apply_debug_level(changed.debug))
     ops = ops or Operability()
     telemetry = telemetry or TelemetryPublisher()
     engine.listeners.append(telemetry)  # only appends to its buffer (#6)

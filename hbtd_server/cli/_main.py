@@ -19,6 +19,7 @@ import click
 import trio
 
 from ..core import Params, parse_go_uint, parse_telemetry_host
+from ..engine import DEFAULT_MAX_COMPONENTS
 from ..notify import DEFAULT_CAPACITY, TelemetryPublisher
 from ..ops import configure_logging
 from ..service import serve
@@ -170,6 +171,16 @@ def _option(*names: str, env: str, help: str, **kwargs: Any) -> Callable[[_F], _
     "dropped and counted (extension).",
 )
 @_option(
+    "--max_components",
+    "--max-components",
+    "max_components",
+    env="HBTD_MAX_COMPONENTS",
+    type=click.IntRange(min=1),
+    default=DEFAULT_MAX_COMPONENTS,
+    help="The most components tracked (and HSM changes pending) at once; a heartbeat from a "
+    "new component beyond it gets 503 (extension).",
+)
+@_option(
     "--debug",
     env="HBTD_DEBUG",
     type=GO_UINT,
@@ -222,6 +233,7 @@ def main(host: str, **values: Any) -> None:
         )
         values["telemetry_host"] = ""
     telemetry = TelemetryPublisher(capacity=values.pop("telemetry_buffer"))
+    max_components = values.pop("max_components")
     shared = store_from_cli(values, kv_url=values["kv_url"], port=values["port"])
     try:
         params = Params(**values)
@@ -241,6 +253,7 @@ def main(host: str, **values: Any) -> None:
                 replica=shared.replica_name,
                 lease_ttl=shared.lease_ttl,
                 reuse_port=shared.workers > 1,
+                max_components=max_components,
                 shutdown_trigger=worker_shutdown if worker_index() is not None else None,
             )
         )

@@ -3,7 +3,7 @@
 Import from here, never from the ``_`` modules.
 """
 
-from ._errors import HbtdError, InvalidRequest, NotFound, PayloadTooLarge
+from ._errors import ComponentLimit, HbtdError, InvalidRequest, NotFound, PayloadTooLarge
 from ._gojson import go_json
 from ._goparse import parse_go_bool, parse_go_int, parse_go_uint
 from ._guard import GuardSettings, GuardStatus, SilenceGuard
@@ -14,7 +14,7 @@ from ._heartbeat import (
     decode_json_body,
     parse_heartbeat,
 )
-from ._hsm_ledger import DEFAULT_MAX_IDS_PER_PATCH, HsmLedger, HsmPatch
+from ._hsm_ledger import DEFAULT_MAX_IDS_PER_PATCH, HsmLedger, HsmPatch, RefusalBackoff
 from ._params import DEFAULT_PARAMS, PARAM_NAMES, Params, parse_telemetry_host
 from ._states import TRANSITIONS, HbState, HsmTarget, Kind, Trigger, state_diagram
 from ._tracker import SHUTDOWN_STATUS, ComponentView, Tracker, Transition
@@ -29,6 +29,7 @@ __all__ = [
     "PARAM_NAMES",
     "SHUTDOWN_STATUS",
     "TRANSITIONS",
+    "ComponentLimit",
     "ComponentView",
     "GuardSettings",
     "GuardStatus",
@@ -43,6 +44,7 @@ __all__ = [
     "NotFound",
     "Params",
     "PayloadTooLarge",
+    "RefusalBackoff",
     "SilenceGuard",
     "Tracker",
     "Transition",

@@ -3,7 +3,8 @@
     HbtdError (500)
     ├── InvalidRequest (400)   a client sent something the API cannot take
     │   └── PayloadTooLarge (413)
-    └── NotFound (404)
+    ├── NotFound (404)
+    └── ComponentLimit (503)   tracking as many components as allowed; a new one must wait
 
 The API renders every ``HbtdError`` as an RFC 7807 problem; any other exception is a bug and a
 500.
@@ -11,7 +12,7 @@ The API renders every ``HbtdError`` as an RFC 7807 problem; any other exception 
 
 from __future__ import annotations
 
-__all__ = ["HbtdError", "InvalidRequest", "NotFound", "PayloadTooLarge"]
+__all__ = ["ComponentLimit", "HbtdError", "InvalidRequest", "NotFound", "PayloadTooLarge"]
 
 
 class HbtdError(Exception):
@@ -44,3 +45,10 @@ class NotFound(HbtdError):
 
     status_hint = 404
     title = "Not Found"
+
+
+class ComponentLimit(HbtdError):
+    """A heartbeat from a new component while as many as allowed are tracked (#13)."""
+
+    status_hint = 503
+    title = "Service Unavailable"

@@ -3,7 +3,10 @@
 Checks and their detail strings follow upstream, in upstream's order: JSON shape and field types
 (``Invalid JSON data type``, ``Invalid data type in <Field> field``), then missing fields
 (``Missing Component field``, ``Missing Status field``, ``Missing Timestamp field``), then the
-name (``Invalid Component Name``) and the NID (``Invalid NID``). Keys match case-insensitively,
+name (``Invalid Component Name``) and the NID (``Invalid NID``). Only nodes beat (#13): a name
+of any other HMS type (``s0``, ``all``, ``p1``, a BMC...) is an ``Invalid Component Name`` too,
+and a string holding NUL or a lone surrogate (which no node sends, and which breaks encoders
+downstream) is refused. Keys match case-insensitively,
 so ``TimeStamp`` and ``Timestamp`` both work. Hostname and NID are optional, as the API document
 says. Names are normalized; the path form is validated too (upstream takes any string there).
 """
@@ -16,7 +19,7 @@ from typing import Any
 
 from ._errors import InvalidRequest, PayloadTooLarge
 from ._goparse import parse_go_int
-from ._xname import hms_type, normalize, verify_normalize
+from ._xname import is_node, normalize, verify_normalize
 
 __all__ = [
     "MAX_FIELD_LENGTH",
@@ -107,14 +110,14 @@ def parse_heartbeat(body: bytes, *, path_xname: str | None = None) -> Heartbeat:
 
     if path_xname is not None:
         xname = verify_normalize(path_xname)
-        if xname is None:
+        if xname is None or not is_node(xname):
             raise InvalidRequest("Invalid Component Name")
         return Heartbeat(xname, status, timestamp)
 
     # Upstream's check is on the name exactly as sent (upper case is refused); it is then
     # normalized so that every endpoint agrees on the key.
     component = values["Component"]
-    if hms_type(component) is None:
+    if not is_node(component):
         raise InvalidRequest("Invalid Component Name")
     nid_text = values.get("NID")
     nid = None
@@ -137,5 +140,20 @@ def _string_fields(document: dict[str, Any], fields: tuple[str, ...]) -> dict[st
             raise InvalidRequest(f"Invalid data type in {field} field")
         if len(value) > MAX_FIELD_LENGTH:
             raise InvalidRequest(f"{field} field is longer than {MAX_FIELD_LENGTH} characters")
+        if not _clean(value):
+            raise InvalidRequest(f"Invalid characters in {field} field")
         values[field] = value
     return values
+
+
+def _clean(value: str) -> bool:
+    # No NUL, no lone surrogate (JSON's "\ud800" decodes to one; UTF-8 cannot encode it).
+    if "\x00" in value:
+        return False
+    if value.isascii():
+        return True
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True

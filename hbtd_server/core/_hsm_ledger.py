@@ -6,19 +6,25 @@ as a few bulk PATCHes and settles them. Latest-wins falls out for free, because 
 wanted state exists; and nothing is lost on a failure, because an unacknowledged state simply
 stays in the difference. Sans-IO: the notifier that sends is elsewhere.
 
-A round is ``take()`` then one ``settle()`` per patch; rounds do not overlap, so a component is
-never in two PATCHes at once and HSM cannot apply them out of order.
+A round is ``take()`` then one ``settle()`` or ``refuse()`` per patch; rounds do not overlap,
+so a component is never in two PATCHes at once and HSM cannot apply them out of order.
+
+A state HSM *refuses* (a 4xx) is never forgotten (#13): it stays wanted, held back until its
+own retry time (a capped exponential backoff per component), and only a newer wanted state
+replaces it. ``refused_count`` and ``refused_since`` say how many wait on a refusal, and since
+when, for ``/health`` and the metrics.
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
 from ._states import Kind
 
-__all__ = ["DEFAULT_MAX_IDS_PER_PATCH", "HsmLedger", "HsmPatch"]
+__all__ = ["DEFAULT_MAX_IDS_PER_PATCH", "HsmLedger", "HsmPatch", "RefusalBackoff"]
 
 #: Upstream sends a whole category in one PATCH; chunks keep a machine-wide wave's requests
 #: (about 12,000 IDs) to a size HSM answers well inside Sm_timeout.
@@ -54,6 +60,35 @@ class HsmPatch:
         return HsmPatch(self.kind, self.xnames[:middle]), HsmPatch(self.kind, self.xnames[middle:])
 
 
+@dataclass(frozen=True, slots=True)
+class RefusalBackoff:
+    """How long a refused state waits before it is sent again.
+
+    Attributes:
+        first: seconds before the first retry.
+        cap: the longest wait, however often it was refused.
+    """
+
+    first: float
+    cap: float
+
+    def __post_init__(self) -> None:
+        if not 0 < self.first <= self.cap:
+            raise ValueError(f"need 0 < first <= cap, got {self.first} and {self.cap}")
+
+    def delay(self, attempts: int) -> float:
+        """Seconds to wait after the ``attempts``-th refusal in a row (1, 2, ...)."""
+        return min(self.first * 2.0 ** min(max(attempts - 1, 0), 30), self.cap)
+
+
+@dataclass(slots=True)
+class _Refusal:
+    kind: Kind  # the refused state; a different wish ends the refusal
+    since: float  # when it was first refused
+    attempts: int  # refusals in a row
+    cause: str
+
+
 class HsmLedger:
     """Wanted and acknowledged HSM states per component.
 
@@ -68,15 +103,31 @@ class HsmLedger:
         self._pending: dict[str, Kind] = {}
         self._in_flight: dict[str, Kind] = {}
         self._acked: dict[str, Kind] = {}
-        self.rejected_total = 0
+        # Refused states waiting for their retry time (never also in _pending), and the
+        # refusal history of every state not yet acknowledged since a refusal (#13).
+        self._held: dict[str, tuple[Kind, float]] = {}
+        self._refusals: dict[str, _Refusal] = {}
         #: Called with a component's name whenever its wanted or acknowledged state may have
         #: changed, so a persistent store can write it back (#7). Must not raise.
         self.on_change: Callable[[str], None] | None = None
 
     def want(self, xname: str, kind: Kind) -> None:
-        """Record that HSM should show ``kind`` for ``xname``; it replaces any older wish."""
+        """Record that HSM should show ``kind`` for ``xname``; it replaces any older wish.
+
+        The same state wanted again while it waits on a refusal keeps waiting (its backoff
+        runs on); a different one replaces it and is sent at once.
+        """
+        held = self._held.get(xname)
+        if held is not None:
+            if held[0] is kind:
+                return
+            del self._held[xname]
+        refusal = self._refusals.get(xname)
+        if refusal is not None and refusal.kind is not kind:
+            del self._refusals[xname]
         if xname not in self._in_flight and self._acked.get(xname) is kind:
             self._pending.pop(xname, None)  # HSM already shows it: nothing to send
+            self._refusals.pop(xname, None)
         else:
             self._pending[xname] = kind
         if self.on_change is not None:
@@ -89,18 +140,45 @@ class HsmLedger:
 
     @property
     def pending_count(self) -> int:
-        """Components whose wanted state HSM has not acknowledged (in flight included)."""
-        return len(self._pending) + sum(1 for x in self._in_flight if x not in self._pending)
+        """Components whose wanted state HSM has not acknowledged (in flight and held included)."""
+        in_flight_only = sum(1 for x in self._in_flight if x not in self._pending)
+        return len(self._pending) + len(self._held) + in_flight_only
 
-    def has_work(self) -> bool:
-        """Whether :meth:`take` would return anything."""
-        return bool(self._pending)
+    @property
+    def refused_count(self) -> int:
+        """Components whose wanted state HSM refused and has not acknowledged since."""
+        return len(self._refusals)
 
-    def take(self) -> list[HsmPatch]:
+    def refused_since(self) -> float | None:
+        """When the oldest refusal still unresolved began, or None when there is none."""
+        return min((r.since for r in self._refusals.values()), default=None)
+
+    def refusal_causes(self) -> set[str]:
+        """The causes of the refusals still unresolved."""
+        return {r.cause for r in self._refusals.values()}
+
+    def has_work(self, now: float | None = None) -> bool:
+        """Whether :meth:`take` would return anything (held states count once due at ``now``)."""
+        if self._pending:
+            return True
+        return now is not None and any(at <= now for _, at in self._held.values())
+
+    def next_retry(self) -> float | None:
+        """The earliest time a held, refused state is due again, or None."""
+        return min((at for _, at in self._held.values()), default=None)
+
+    def take(self, now: float | None = None) -> list[HsmPatch]:
         """Every pending state, grouped by kind into as few PATCHes as the chunk size allows.
 
-        The components taken are in flight until :meth:`settle` or :meth:`reject`.
+        Args:
+            now: held (refused) states due by then are taken too; None takes none of them.
+
+        The components taken are in flight until :meth:`settle` or :meth:`refuse`.
         """
+        if now is not None and self._held:
+            due = [x for x, (_, at) in self._held.items() if at <= now]
+            for xname in due:
+                self._pending[xname] = self._held.pop(xname)[0]
         groups: dict[Kind, list[str]] = {}
         for xname, kind in self._pending.items():
             groups.setdefault(kind, []).append(xname)
@@ -128,6 +206,9 @@ class HsmLedger:
                 continue
             if delivered:
                 self._acked[xname] = sent
+                refusal = self._refusals.get(xname)
+                if refusal is not None and refusal.kind is sent:
+                    del self._refusals[xname]
                 if self._pending.get(xname) is sent:
                     del self._pending[xname]
                 if on_change is not None:
@@ -135,13 +216,42 @@ class HsmLedger:
             else:
                 self._pending.setdefault(xname, sent)
 
-    def reject(self, patch: HsmPatch) -> None:
-        """HSM refused these components for good (a 4xx for them alone): stop sending them."""
+    def refuse(
+        self,
+        patch: HsmPatch,
+        *,
+        now: float,
+        cause: str,
+        backoff: RefusalBackoff,
+        not_before: float = -math.inf,
+    ) -> None:
+        """HSM refused ``patch`` (a 4xx): hold its states back, wanted still, and retry later.
+
+        Each component waits ``backoff.delay(n)`` after its ``n``-th refusal in a row, and at
+        least until ``not_before`` (HSM refusing everything: the notifier's own backoff).
+        A newer wish that came while the patch was in flight is pending already: it goes next.
+
+        Args:
+            patch: a patch from :meth:`take`.
+            now: when HSM answered.
+            cause: why, in a few words (one log line per cause; ``refusal_causes``).
+            backoff: the per-component backoff.
+            not_before: no retry before this time.
+        """
         for xname in patch.xnames:
-            if self._in_flight.pop(xname, None) is not None:
-                self.rejected_total += 1
-                if self.on_change is not None:
-                    self.on_change(xname)
+            sent = self._in_flight.pop(xname, None)
+            if sent is None:
+                continue
+            newer = self._pending.get(xname)
+            if newer is not None and newer is not sent:
+                continue
+            self._pending.pop(xname, None)
+            refusal = self._refusals.get(xname)
+            if refusal is None or refusal.kind is not sent:
+                refusal = self._refusals[xname] = _Refusal(sent, now, 0, cause)
+            refusal.attempts += 1
+            refusal.cause = cause
+            self._held[xname] = (sent, max(now + backoff.delay(refusal.attempts), not_before))
 
     def acked(self, xname: str) -> Kind | None:
         """The last state HSM acknowledged for ``xname``, if any."""
@@ -149,18 +259,27 @@ class HsmLedger:
 
     def wanted(self, xname: str) -> Kind | None:
         """The newest state not yet acknowledged for ``xname``, if any."""
-        return self._pending.get(xname) or self._in_flight.get(xname)
+        pending = self._pending.get(xname)
+        if pending is not None:
+            return pending
+        held = self._held.get(xname)
+        return held[0] if held is not None else self._in_flight.get(xname)
 
     def export(self, xname: str) -> tuple[Kind | None, Kind | None]:
         """``(wanted, acknowledged)`` for ``xname``: what a persistent store keeps (#7).
 
-        A state refused for good (:meth:`reject`) is no longer wanted.
+        A refused state is still wanted, so it is persisted and resent like any other.
         """
         return self.wanted(xname), self._acked.get(xname)
 
     def exported(self) -> Iterable[str]:
         """Every component the ledger knows anything about."""
-        return {*self._acked, *self._pending, *self._in_flight}
+        return {*self._acked, *self._pending, *self._held, *self._in_flight}
+
+    def wishes(self) -> list[tuple[str, Kind]]:
+        """Every wanted state not acknowledged yet (pending, held or in flight)."""
+        names = {*self._pending, *self._held, *self._in_flight}
+        return [(x, kind) for x in names if (kind := self.wanted(x)) is not None]
 
     def restore(self, entries: Mapping[str, tuple[Kind | None, Kind | None]]) -> None:
         """Load ``(wanted, acknowledged)`` pairs saved by :meth:`export`, e.g. after a restart.

@@ -19,7 +19,10 @@ from ._states import TRANSITIONS, HbState, Kind, Trigger
 
 __all__ = ["SHUTDOWN_STATUS", "ComponentView", "Tracker", "Transition"]
 
-#: A heartbeat with this Status says "I am going away": the component is forgotten quietly.
+#: A heartbeat with this Status says "I am going away": a live component is forgotten quietly.
+#: From a component in warning it is an ordinary heartbeat (#13): a real agent announces its
+#: shutdown while it still beats, so one request for a node already silent must not silence
+#: its death for good.
 SHUTDOWN_STATUS = "Shutdown"
 
 
@@ -129,13 +132,14 @@ class Tracker:
             xname: the normalized component name.
             now: when it was received.
             timestamp: the sender's TimeStamp, kept for telemetry.
-            status: the sender's Status. ``SHUTDOWN_STATUS`` forgets the component.
+            status: the sender's Status. ``SHUTDOWN_STATUS`` forgets a live component; from
+                one in warning it counts as a heartbeat (a restart).
 
         Returns:
             A *started* or *restarted* transition, or None when the component was alive.
         """
         record = self._records.get(xname)
-        if status == SHUTDOWN_STATUS:
+        if status == SHUTDOWN_STATUS and (record is None or record.state is HbState.ALIVE):
             if record is not None:
                 self._drop(xname, record)  # its heap entries go stale and are skipped
             return None

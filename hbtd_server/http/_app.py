@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import time
 from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
 from typing import TypeVar, cast
 
 from quart import Quart, Response, request
@@ -135,6 +137,7 @@ def create_quart_app(
                 # Extensions: upstream's three members keep upstream's exact strings.
                 "HsmDetail": engine.hsm.detail(engine.params),
                 "HsmPending": engine.ledger.pending_count,
+                **_describe_refusals(engine),  # HsmRefused, HsmRefusedSince (#13)
                 "SilenceGuard": _describe_guard(engine),
                 "KvUnflushed": engine.store.unflushed,  # the store's extensions (#7)
                 "KvRole": engine.store.role,
@@ -222,6 +225,14 @@ async def _heartbeat(engine: Engine, path_xname: str | None) -> Response:
         return _empty(200)
     count_rejected_heartbeat(engine, problem)
     return _problem(problem.status_hint, problem.detail, problem.title, _HEARTBEAT_INSTANCE)
+
+
+def _describe_refusals(engine: Engine) -> dict[str, object]:
+    count, age = engine.hsm_refusal()
+    since = ""
+    if age is not None:
+        since = datetime.fromtimestamp(time.time() - age, UTC).isoformat(timespec="seconds")
+    return {"HsmRefused": count, "HsmRefusedSince": since.replace("+00:00", "Z")}
 
 
 def _describe_guard(engine: Engine) -> str:

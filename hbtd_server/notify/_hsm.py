@@ -9,7 +9,9 @@ ledger, newest-wins, and the notifier tries again every Interval.
 from __future__ import annotations
 
 import logging
+import math
 import socket
+from dataclasses import dataclass
 
 import httpx
 import trio
@@ -60,7 +62,7 @@ async def run_hsm_ready_poller(
     while True:
         params = engine.params
         if params.nosm:
-            engine.hsm.ready = None
+            engine.hsm_readiness(None, "")
         else:
             ready, reason = await _ask_ready(client, params.sm_url, params.sm_timeout)
             _record_readiness(engine, ready, reason)
@@ -85,16 +87,13 @@ async def _ask_ready(client: httpx.AsyncClient, sm_url: str, limit: float) -> tu
 
 
 def _record_readiness(engine: Engine, ready: bool, reason: str) -> None:
-    hsm = engine.hsm
-    if ready and hsm.ready is not True:
+    before = engine.hsm_readiness(ready, reason)
+    if ready and before is not True:
         log.info("HSM is ready at %s", engine.params.sm_url)
-        engine.hsm_work.set()  # anything held back can go now
-    elif not ready and hsm.ready is not False:
+    elif not ready and before is not False:
         log.warning(
             "HSM is not ready (%s); holding %d changes", reason, engine.ledger.pending_count
         )
-    hsm.ready = ready
-    hsm.reason = reason
 
 
 async def run_hsm_notifier(
@@ -107,11 +106,14 @@ async def run_hsm_notifier(
     """Send the ledger's difference to HSM, for ever."""
     task_status.started()
     while True:
-        while not (engine.ledger.has_work() and _may_send(engine)):
-            event = engine.hsm_work
-            await _wait_any(event, engine.params_changed)
-            if event is engine.hsm_work:
-                engine.hsm_work = trio.Event()
+        while not (engine.hsm_may_send() and engine.ledger.has_work(engine.clock())):
+            # Refused states come due by themselves; so does the end of a refusal backoff.
+            if engine.hsm_may_send():
+                wake = engine.ledger.next_retry() or math.inf
+            else:
+                wake = _gate(engine)
+            with trio.move_on_at(wake):
+                await engine.wait_hsm_work()
         await trio.sleep(batch_window)
         if not await send_round(engine, client):
             # HSM failed some PATCHes: they wait in the ledger; Interval paces the retry.
@@ -119,13 +121,19 @@ async def run_hsm_notifier(
                 await engine.params_changed.wait()
 
 
-def _may_send(engine: Engine) -> bool:
-    return not engine.params.nosm and engine.hsm.ready is True
+def _gate(engine: Engine) -> float:
+    until = engine.hsm.refused_until
+    return until if until > engine.clock() else math.inf
 
 
 async def send_round(engine: Engine, client: httpx.AsyncClient) -> bool:
-    """Take every pending change and send it. Returns whether all of it was delivered."""
-    patches = engine.ledger.take()
+    """Take every pending change and send it.
+
+    Returns:
+        False if some PATCH failed for a passing reason (HSM down, slow, 5xx); a refusal
+        (4xx) is not one: refused states wait on their own backoff.
+    """
+    patches = engine.ledger.take(engine.clock())
     if not patches:
         return True
     outcome = {"failed": 0}
@@ -133,7 +141,7 @@ async def send_round(engine: Engine, client: httpx.AsyncClient) -> bool:
 
     async def deliver(patch: HsmPatch) -> None:
         async with limiter:
-            if not await _send_patch(engine, client, patch):
+            if not await _send_patch(engine, client, patch, _Round()):
                 outcome["failed"] += 1
 
     async with trio.open_nursery() as nursery:
@@ -142,12 +150,30 @@ async def send_round(engine: Engine, client: httpx.AsyncClient) -> bool:
     return outcome["failed"] == 0
 
 
-async def _send_patch(engine: Engine, client: httpx.AsyncClient, patch: HsmPatch) -> bool:
-    """Send one PATCH with retries; settle it in the ledger. Returns whether it was delivered.
+@dataclass(slots=True)
+class _Round:
+    # What one top-level patch's bisection found so far (#13).
+    delivered: int = 0
+    refused_alone: int = 0
+    refused_all: str | None = None  # set once HSM is seen to refuse every ID it is sent
 
-    A 4xx (other than 408 and 429) is HSM refusing the content: the batch is split in halves
-    until the refused IDs are found and dropped, so one bad ID never holds back the others.
+
+async def _send_patch(
+    engine: Engine, client: httpx.AsyncClient, patch: HsmPatch, found: _Round
+) -> bool:
+    """Send one PATCH with retries; settle it in the ledger.
+
+    A 401, 403 or other 4xx (but 400, 408 and 429) is HSM or its gateway refusing us: the
+    states are held, and nothing is sent until a backoff ends. A 400 is HSM refusing the
+    content: the batch is split in halves until the refused IDs are found and held, so one
+    bad ID never holds back the others. Nothing refused is ever dropped (#13).
+
+    Returns:
+        False if it failed for a passing reason (unreachable, timeout, 5xx, 408, 429).
     """
+    if found.refused_all is not None:  # HSM refuses every ID: hold the rest without asking
+        engine.hsm_refused(patch, cause=found.refused_all, whole=True, detail=engine.hsm.last_error)
+        return True
     params = engine.params
     url = f"{params.sm_url.rstrip('/')}/State/Components/BulkStateData"
     body = patch.body()
@@ -158,33 +184,40 @@ async def _send_patch(engine: Engine, client: httpx.AsyncClient, patch: HsmPatch
                 await trio.sleep(min(0.25 * 2**attempt, 2.0))
             started = trio.current_time()
             outcome = "timeout"  # kept if Sm_timeout cancels the request
+            error: str | None = None
             try:
                 response = await client.patch(url, json=body)
                 outcome = _patch_outcome(response.status_code)
-            except httpx.HTTPError as error:
+                if response.status_code not in _SUCCESS:
+                    error = f"HTTP {response.status_code}: {response.text[:200]}"
+            except httpx.HTTPError as failure:
                 outcome = "unreachable"
-                engine.hsm.last_error = f"{error.__class__.__name__}: {error}"
+                error = f"{failure.__class__.__name__}: {failure}"
                 continue
             finally:
-                engine.hsm.observe_patch(outcome, trio.current_time() - started)
+                engine.hsm_attempt(outcome, trio.current_time() - started, error=error)
             status = response.status_code
             if status in _SUCCESS:
-                engine.ledger.settle(patch, delivered=True)
-                engine.hsm.patches_sent += 1
+                engine.hsm_delivered(patch)
+                found.delivered += 1
                 return True
-            engine.hsm.last_error = f"HTTP {status}: {response.text[:200]}"
-            if 400 <= status < 500 and status not in (408, 429):
-                return await _isolate_refused(engine, client, patch, status)
+            if outcome == "refused":
+                detail = error or f"HTTP {status}"
+                if status != 400:
+                    cause = f"HTTP {status} for whole batches (HSM or its gateway refuses us)"
+                    engine.hsm_refused(patch, cause=cause, whole=True, detail=detail)
+                    return True
+                return await _isolate_refused(engine, client, patch, found, detail)
+    timed_out = None
     if status is None and not engine.hsm.last_error:
-        engine.hsm.last_error = f"no answer within {params.sm_timeout} s"
-    engine.hsm.patches_failed += 1
+        timed_out = f"no answer within {params.sm_timeout} s"
+    engine.hsm_failed(patch, error=timed_out)
     log.warning(
         "HSM PATCH of %d component(s) to %s failed (%s); will resend",
         len(patch.xnames),
         patch.kind.hsm.message,
         engine.hsm.last_error,
     )
-    engine.ledger.settle(patch, delivered=False)
     return False
 
 
@@ -198,27 +231,29 @@ def _patch_outcome(status: int) -> str:
 
 
 async def _isolate_refused(
-    engine: Engine, client: httpx.AsyncClient, patch: HsmPatch, status: int
+    engine: Engine, client: httpx.AsyncClient, patch: HsmPatch, found: _Round, detail: str
 ) -> bool:
     if len(patch.xnames) == 1:
-        log.error(
-            "HSM refused %s for %s (HTTP %d: %s); not resending it",
-            patch.kind.hsm.message,
-            patch.xnames[0],
-            status,
-            engine.hsm.last_error,
-        )
-        engine.ledger.reject(patch)
+        found.refused_alone += 1
+        if found.refused_alone >= 2 and not found.delivered:
+            # Two single IDs refused and none accepted: HSM refuses everything, not these IDs.
+            # Bisecting further would cost two requests per ID; hold the rest and back off.
+            found.refused_all = "HTTP 400 for every component tried"
+            engine.hsm_refused(patch, cause=found.refused_all, whole=True, detail=detail)
+        else:
+            engine.hsm_refused(
+                patch, cause="HTTP 400 for single components", whole=False, detail=detail
+            )
         return True
     first, second = patch.split()
-    delivered_first = await _send_patch(engine, client, first)
-    delivered_second = await _send_patch(engine, client, second)
+    delivered_first = await _send_patch(engine, client, first, found)
+    delivered_second = await _send_patch(engine, client, second, found)
     return delivered_first and delivered_second
 
 
 async def flush_hsm(engine: Engine, client: httpx.AsyncClient, *, within: float) -> None:
     """On shutdown: hand what is pending to HSM, giving up after ``within`` seconds."""
-    if not engine.ledger.has_work() or engine.params.nosm:
+    if not (engine.ledger.has_work() and engine.hsm_may_send(need_ready=False)):
         return
     with trio.move_on_after(within) as scope:
         await send_round(engine, client)
@@ -227,14 +262,3 @@ async def flush_hsm(engine: Engine, client: httpx.AsyncClient, *, within: float)
         log.warning("shutting down with %d HSM change(s) not delivered", left)
     else:
         log.info("delivered pending HSM changes before exit")
-
-
-async def _wait_any(*events: trio.Event) -> None:
-    async with trio.open_nursery() as nursery:
-        for event in events:
-
-            async def wait_then_cancel(event: trio.Event = event) -> None:
-                await event.wait()
-                nursery.cancel_scope.cancel()
-
-            nursery.start_soon(wait_then_cancel)

@@ -5,7 +5,7 @@ Import from here, never from the ``_`` modules.
 
 from __future__ import annotations
 
-from ._logs import LOG_FORMATS, JsonFormatter, LogFormat, configure_logging
+from ._logs import LOG_FORMATS, JsonFormatter, LogFormat, apply_debug_level, configure_logging
 from ._metrics import (
     HEARTBEAT_REJECTION_REASONS,
     METRICS_CONTENT_TYPE,
@@ -25,6 +25,7 @@ __all__ = [
     "LogFormat",
     "Metrics",
     "TelemetryCounters",
+    "apply_debug_level",
     "configure_logging",
     "count_rejected_heartbeat",
     "heartbeat_rejection_reason",

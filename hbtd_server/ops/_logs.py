@@ -6,7 +6,8 @@ A JSON line carries ``timestamp`` (UTC, ISO 8601, milliseconds), ``level``, ``lo
 template itself, which is as stable as the code line that logs it. Fields are whatever else
 the call passed in ``extra``; positional arguments of other records go in ``args``.
 
-Verbosity follows ``Debug`` (flag or ``PATCH /params``, applied live by the engine): 0 is
+Verbosity follows ``Debug`` (flag or ``PATCH /params``, applied live by the service through
+:func:`apply_debug_level`; the engine itself never touches process-wide logging): 0 is
 INFO, with transitions summarised per wave; 1 adds one line per transition with both clocks;
 2 adds one line per heartbeat.
 """
@@ -19,7 +20,7 @@ import sys
 from datetime import UTC, datetime
 from typing import Any, Literal, TextIO
 
-__all__ = ["LOG_FORMATS", "JsonFormatter", "LogFormat", "configure_logging"]
+__all__ = ["LOG_FORMATS", "JsonFormatter", "LogFormat", "apply_debug_level", "configure_logging"]
 
 LogFormat = Literal["text", "json"]
 #: The values of ``--log-format``.
@@ -79,5 +80,15 @@ def configure_logging(*, log_format: LogFormat, debug: int, stream: TextIO | Non
     # Debug is the tracker's own verbosity (the ``hbtd`` loggers), which PATCH /params changes
     # live; libraries stay at INFO whatever it is.
     root.setLevel(logging.INFO)
-    logging.getLogger("hbtd").setLevel(logging.DEBUG if debug else logging.INFO)
+    apply_debug_level(debug)
     logging.getLogger("httpx").setLevel(logging.WARNING)
+
+
+def apply_debug_level(debug: int) -> None:
+    """Set the ``hbtd`` loggers' level from ``Debug``: 0 is INFO, more is DEBUG.
+
+    The logging tree is process-wide, so only the process's owner calls this (the command line
+    at start, the service when ``PATCH /params`` changes ``Debug``), never an engine: several
+    engines may share one process (tests, the simulator).
+    """
+    logging.getLogger("hbtd").setLevel(logging.DEBUG if debug else logging.INFO)

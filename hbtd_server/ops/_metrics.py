@@ -29,7 +29,7 @@ from prometheus_client.exposition import CONTENT_TYPE_PLAIN_0_0_4
 from prometheus_client.metrics_core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
-from ..core import HbtdError, Kind, PayloadTooLarge, Transition
+from ..core import ComponentLimit, HbtdError, Kind, PayloadTooLarge, Transition
 from ..engine import Engine
 
 __all__ = [
@@ -61,6 +61,8 @@ HEARTBEAT_REJECTION_REASONS = (
     "missing_timestamp",
     "invalid_xname",
     "invalid_nid",
+    "invalid_characters",
+    "component_limit",
     "other",
 )
 
@@ -110,6 +112,8 @@ def heartbeat_rejection_reason(error: HbtdError) -> str:
     """The ``reason`` label for a refused heartbeat, one of ``HEARTBEAT_REJECTION_REASONS``."""
     if isinstance(error, PayloadTooLarge):
         return "too_large"
+    if isinstance(error, ComponentLimit):
+        return "component_limit"
     detail = error.detail
     reason = _REASON_BY_DETAIL.get(detail)
     if reason is not None:
@@ -118,6 +122,8 @@ def heartbeat_rejection_reason(error: HbtdError) -> str:
         return "wrong_field_type"
     if " field is longer than " in detail:
         return "field_too_long"
+    if detail.startswith("Invalid characters in "):
+        return "invalid_characters"
     return "other"
 
 
@@ -259,10 +265,17 @@ class _EngineCollector(Collector):
             "Components whose latest state HSM has not acknowledged yet (in flight included).",
             engine.ledger.pending_count,
         )
-        yield _counter(
-            "hbtd_hsm_refused_components",
-            "Components HSM refused for good (a 4xx for them alone); not resent.",
-            engine.ledger.rejected_total,
+        refused, age = engine.hsm_refusal()
+        yield _gauge(
+            "hbtd_hsm_refused_changes",
+            "Components whose wanted state HSM refused (a 4xx) and has not accepted since; "
+            "they are held and retried with backoff, never dropped.",
+            refused,
+        )
+        yield _gauge(
+            "hbtd_hsm_refused_oldest_seconds",
+            "Seconds since the oldest refusal still unresolved began (0 when none).",
+            age or 0.0,
         )
         yield _gauge(
             "hbtd_hsm_ready",
@@ -281,6 +294,12 @@ class _EngineCollector(Collector):
         )
 
         params = engine.params
+        yield _gauge(
+            "hbtd_component_limit",
+            "The most components tracked (and HSM changes pending) at once; a heartbeat from a "
+            "new component beyond it is refused (reason component_limit).",
+            engine.max_components,
+        )
         yield _gauge("hbtd_warntime_seconds", "Warntime in force.", params.warntime)
         yield _gauge("hbtd_errtime_seconds", "Errtime in force.", params.errtime)
 

@@ -197,15 +197,13 @@ class Persistence:
         self.flushes = 0
         self.ops_written = 0
         self._last_contact = -float("inf")
-        engine.store_dirty = set()
+        engine.track_store_changes()
         engine.store.role = "leader" if engine.leading else "follower"
         engine.listeners.append(self._on_transitions)
 
     def _on_transitions(self, transitions: Sequence[Transition]) -> None:
         # Warnings change a record's state; deaths delete it. Written with the next flush.
-        dirty = self.engine.store_dirty
-        if dirty is not None:
-            dirty.update(t.xname for t in transitions)
+        self.engine.mark_dirty(t.xname for t in transitions)
 
     def offset(self) -> float:
         """Wall-clock epoch seconds minus the engine's clock."""
@@ -280,7 +278,7 @@ class Persistence:
         engine.tracker.restore(views, engine.clock())
         ledger.on_change = self.hsm_dirty.add if engine.leading else None
         if ledger.has_work():
-            engine.hsm_work.set()
+            engine.wake_hsm()
         engine.poke_detector()
 
     def records(self, found: Mapping[str, bytes]) -> list[ComponentView]:
@@ -299,14 +297,13 @@ class Persistence:
 
     def pending(self) -> int:
         """Components (and parameters) whose latest state is not in the store yet."""
-        dirty = self.engine.store_dirty or set()
-        return len(dirty | self.hsm_dirty) + self.params_dirty
+        hsm_only = sum(1 for x in self.hsm_dirty if not self.engine.is_dirty(x))
+        return self.engine.dirty_count + hsm_only + self.params_dirty
 
     def take_ops(self) -> list[list[Op]]:
         """Take what changed as transactions; a component's keys share one transaction."""
         engine = self.engine
-        hb_dirty = engine.store_dirty or set()
-        engine.store_dirty = set()
+        hb_dirty = engine.take_dirty()
         hsm_dirty = set(self.hsm_dirty)
         self.hsm_dirty.clear()  # cleared, not replaced: the ledger's on_change adds to it
         offset = self.offset()
@@ -342,11 +339,9 @@ class Persistence:
     def give_back(self, txn: Iterable[Op]) -> None:
         """Mark the components of a transaction that failed as changed again."""
         engine = self.engine
-        if engine.store_dirty is None:
-            engine.store_dirty = set()
         for key, _ in txn:
             if key.startswith(HB):
-                engine.store_dirty.add(key[len(HB) :])
+                engine.mark_dirty((key[len(HB) :],))
             elif key.startswith(HSM):
                 self.hsm_dirty.add(key[len(HSM) :])
             elif key == PARAMS_KEY:

@@ -108,8 +108,7 @@ class Replica:
             if key.startswith(HB):
                 xname = key[len(HB) :]
                 if event.value is None:
-                    dirty = engine.store_dirty
-                    if dirty is None or xname not in dirty:  # else our newer record follows
+                    if not engine.is_dirty(xname):  # else our newer record follows
                         engine.tracker.forget(xname)
                     continue
                 if event.value.endswith(self._own_suffix):
@@ -185,9 +184,7 @@ class Replica:
         # store and could not write. Restored with the grace, such a node is judged again.
         for view in self.persistence.records(found):
             views.setdefault(view.xname, view)
-        engine.ledger = HsmLedger()
-        engine.leading = True
-        engine.store.role = "leader"
+        engine.lead_acquired(HsmLedger())
         self.takeovers += 1
         self.persistence.restore(list(views.values()), hsm)
         log.warning(
@@ -201,22 +198,13 @@ class Replica:
     def _step_down(self) -> None:
         engine = self.engine
         log.warning("replica %s lost the lead; another replica detects now", self.name)
-        engine.leading = False
-        engine.store.role = "follower"
-        engine.ledger.on_change = None
-        dirty = engine.store_dirty
-        if dirty:
-            # Deleting a dead node's record is the leader's job, together with its "dead";
-            # a follower must not delete it alone (the next leader judges the node again).
-            dirty.difference_update([x for x in dirty if x not in engine.tracker])
-        engine.ledger = HsmLedger()
+        engine.lead_lost()
         self.persistence.hsm_dirty.clear()
-        engine.poke_detector()
 
     async def resign(self) -> None:
         """On shutdown: give the lead up at once, so another replica takes over sooner."""
         if self.engine.leading:
-            self.engine.leading = False
+            self.engine.resign()
             with trio.move_on_after(1.0), contextlib.suppress(StoreUnavailable):
                 await self.store.release()
 
@@ -247,8 +235,7 @@ class SharedState:
         Raises:
             StoreUnavailable: the store did not answer.
         """
-        engine.leading = False
-        engine.poke_detector()
+        engine.follow()
         persistence = Persistence(engine, store, replica=name, wall=wall)
         revision = await persistence.start()
         return cls(persistence, Replica(persistence, lease_ttl=lease_ttl), revision)

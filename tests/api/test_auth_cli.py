@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from hbtd_server.cli import _main as cli  # patched: logging setup and the fd limit
+from hbtd_server.cli import _main as cli
 from hbtd_server.http import AdminAuth, Operability
 
 

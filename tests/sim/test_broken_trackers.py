@@ -60,8 +60,8 @@ class ReplayingLedger(HsmLedger):
         self._queue.append((xname, kind))
         super().want(xname, kind)
 
-    def take(self) -> list[HsmPatch]:
-        super().take()  # marks everything pending as in flight
+    def take(self, now: float | None = None) -> list[HsmPatch]:
+        super().take(now)  # marks everything pending as in flight
         queue, self._queue = self._queue, []
         return [HsmPatch(kind, (xname,)) for xname, kind in queue]
 

@@ -6,6 +6,7 @@ so these tests need no socket and no real time.
 
 from __future__ import annotations
 
+import itertools
 from dataclasses import dataclass
 from typing import Any
 
@@ -159,11 +160,108 @@ async def test_one_refused_id_does_not_hold_back_the_others(
         await trio.sleep(2)
         nursery.cancel_scope.cancel()
     assert all(hsm.component(x).state == "Ready" for x in NAMES)
-    assert rig.engine.ledger.rejected_total == 1
-    assert rig.engine.ledger.pending_count == 0
+    # The refused ID is not forgotten (#13): it stays wanted, held on its own backoff.
+    assert rig.engine.ledger.refused_count == 1
+    assert rig.engine.ledger.wanted("not-an-xname") is Kind.STARTED
+    assert rig.engine.ledger.pending_count == 1
     refused = [r for r in rig.patches() if r.status == 400]
     assert refused  # the bisection found it
     assert len(rig.patches()) <= 2 * 8 + 2  # about 2 * log2(129) requests, not 129
+
+
+async def test_a_refused_id_is_retried_on_its_own_capped_backoff(
+    autojump_clock: trio.testing.MockClock,
+) -> None:
+    hsm = MockHsm(nodes=NAMES)
+    async with trio.open_nursery() as nursery:
+        rig = await start_rig(nursery, params(Interval="5"), hsm)
+        rig.engine.ledger.want("not-an-xname", Kind.STARTED)
+        rig.engine.wake_hsm()
+        start = trio.current_time()
+        await trio.sleep(700)
+        nursery.cancel_scope.cancel()
+    tries = [r.time - start for r in rig.patches()]
+    gaps = [round(b - a) for a, b in itertools.pairwise(tries)]
+    # Interval, doubling, capped at REFUSAL_BACKOFF_CAP (180 s): never given up.
+    assert gaps == [5, 10, 20, 40, 80, 160, 180, 180]
+    count, age = rig.engine.hsm_refusal()
+    assert count == 1
+    assert age == pytest.approx(700 - tries[0], abs=1)  # since the first refusal
+
+
+async def test_401_holds_everything_without_bisecting_and_backs_off(
+    autojump_clock: trio.testing.MockClock, caplog: pytest.LogCaptureFixture
+) -> None:
+    hsm = MockHsm(nodes=NAMES, faults=Faults(mode="error", error_status=401))
+    async with trio.open_nursery() as nursery:
+        rig = await start_rig(nursery, params(Interval="5", Warntime="100", Errtime="200"), hsm)
+        rig.beat(*NAMES)
+        await trio.sleep(40)
+        assert rig.engine.hsm_refusal()[0] == len(NAMES)
+        assert rig.engine.ledger.wanted(NAMES[0]) is Kind.STARTED
+        hsm.set_faults(Faults())
+        await trio.sleep(60)
+        nursery.cancel_scope.cancel()
+    refused = [r for r in rig.patches() if r.status == 401]
+    assert {len(r.body["ComponentIDs"]) for r in refused} == {len(NAMES)}  # never split
+    gaps = [round(b.time - a.time) for a, b in itertools.pairwise(refused)]
+    assert gaps == [5, 10, 20]
+    assert all(hsm.component(x).state == "Ready" for x in NAMES)
+    assert rig.engine.hsm_refusal() == (0, None)
+    assert rig.engine.ledger.pending_count == 0
+    lines = [r.getMessage() for r in caplog.records if r.name == "hbtd.hsm"]
+    assert len([line for line in lines if line.startswith("HSM refuses")]) == 1  # per cause
+    assert len([line for line in lines if line.startswith("HSM accepts again")]) == 1
+
+
+async def test_400_then_401_during_a_failure_wave_ends_with_hsm_at_the_truth(
+    autojump_clock: trio.testing.MockClock, caplog: pytest.LogCaptureFixture
+) -> None:
+    # #13's acceptance: HSM refuses with 400 for a stretch, then 401, while half the machine
+    # dies and a few nodes restart; after it recovers, every state arrives.
+    hsm = MockHsm(nodes=NAMES)
+    dead, restarted = set(NAMES[:64]), set(NAMES[64:72])
+    async with trio.open_nursery() as nursery:
+        rig = await start_rig(nursery, params(Interval="5", Warntime="10", Errtime="30"), hsm)
+        silent: set[str] = set()
+
+        async def fleet() -> None:
+            while True:
+                rig.beat(*[x for x in NAMES if x not in silent])
+                await trio.sleep(1)
+
+        nursery.start_soon(fleet)
+        await trio.sleep(3)  # every node started and acknowledged
+        assert all(hsm.component(x).state == "Ready" for x in NAMES)
+        hsm.set_faults(Faults(mode="error", error_status=400))
+        silent |= dead | restarted
+        await trio.sleep(15)  # all of them warned (refused)
+        silent -= restarted  # these come back: restarted
+        await trio.sleep(45)  # the dead ones are declared dead (refused)
+        hsm.set_faults(Faults(mode="error", error_status=401))
+        refusing = len(rig.patches())
+        await trio.sleep(60)
+        during_401 = len(rig.patches()) - refusing
+        count, age = rig.engine.hsm_refusal()
+        assert count == len(dead) + len(restarted)  # "restarted" waits too
+        assert age is not None
+        assert age > 80
+        hsm.set_faults(Faults())
+        await trio.sleep(200)  # the longest backoff is 180 s
+        nursery.cancel_scope.cancel()
+    for xname in NAMES:
+        component = hsm.component(xname)
+        expected = ("Standby", "Alert") if xname in dead else ("Ready", "OK")
+        assert (component.state, component.flag) == expected, xname
+    assert rig.engine.hsm_refusal() == (0, None)
+    assert rig.engine.ledger.pending_count == 0
+    assert during_401 <= 6  # backing off, not bisecting: about one PATCH per backoff step
+    causes = [
+        r.getMessage().split(":")[0]
+        for r in caplog.records
+        if r.getMessage().startswith("HSM refuses")
+    ]
+    assert len(causes) == len(set(causes)) >= 2  # one line per cause, not one per attempt
 
 
 async def test_nosm_sends_nothing_at_all(autojump_clock: trio.testing.MockClock) -> None:

@@ -11,9 +11,10 @@ import json
 import httpx
 import pytest
 
-from hbtd_server.core import DEFAULT_MAX_IDS_PER_PATCH, HsmLedger, HsmPatch, Kind
+from hbtd_server.core import DEFAULT_MAX_IDS_PER_PATCH, HsmLedger, HsmPatch, Kind, RefusalBackoff
 
 A, B, C, D = "x0c0s0b0n0", "x0c0s0b0n1", "x0c0s0b0n2", "x0c0s0b0n3"
+BACKOFF = RefusalBackoff(first=5, cap=60)
 
 
 def summary(patches: list[HsmPatch]) -> list[tuple[Kind, tuple[str, ...]]]:
@@ -251,28 +252,72 @@ def test_settling_split_halves_independently() -> None:
     assert summary(ledger.take()) == [(Kind.STARTED, (C, D))]
 
 
-def test_reject_drops_for_good_and_counts() -> None:
+def test_a_refused_state_stays_wanted_and_is_held_until_its_retry_time() -> None:
+    # #13: a 4xx no longer drops a state; it waits on its own backoff.
     ledger = HsmLedger()
     ledger.want_all([(A, Kind.STARTED), (B, Kind.STARTED)])
-    [patch] = ledger.take()
+    [patch] = ledger.take(now=0)
     refused, accepted = patch.split()
-    ledger.reject(refused)
+    ledger.refuse(refused, now=10, cause="HTTP 400", backoff=BACKOFF)
     ledger.settle(accepted, delivered=True)
-    assert ledger.rejected_total == 1
-    assert ledger.acked(A) is None
-    assert ledger.wanted(A) is None
-    assert ledger.acked(B) is Kind.STARTED
-    assert not ledger.has_work()
-    assert ledger.pending_count == 0
+    assert ledger.wanted(A) is Kind.STARTED
+    assert ledger.export(A) == (Kind.STARTED, None)  # persisted like any pending change
+    assert (ledger.refused_count, ledger.refused_since(), ledger.pending_count) == (1, 10, 1)
+    assert ledger.refusal_causes() == {"HTTP 400"}
+    assert not ledger.has_work(now=14.9)
+    assert ledger.take(now=14.9) == []
+    assert ledger.next_retry() == 15
+    assert ledger.has_work(now=15)
+    assert summary(ledger.take(now=15)) == [(Kind.STARTED, (A,))]
 
 
-def test_reject_keeps_a_newer_wish() -> None:
+def test_refusals_back_off_doubling_up_to_the_cap_and_clear_on_delivery() -> None:
+    ledger = HsmLedger()
+    ledger.want(A, Kind.DEAD)
+    now, waits = 0.0, []
+    for _ in range(6):
+        [patch] = ledger.take(now=now)
+        ledger.refuse(patch, now=now, cause="HTTP 401", backoff=BACKOFF)
+        retry = ledger.next_retry()
+        assert retry is not None
+        waits.append(retry - now)
+        now = retry
+    assert waits == [5, 10, 20, 40, 60, 60]
+    assert ledger.refused_since() == 0  # since the first refusal
+    [patch] = ledger.take(now=now)
+    ledger.settle(patch, delivered=True)
+    assert (ledger.refused_count, ledger.refused_since(), ledger.pending_count) == (0, None, 0)
+    assert ledger.acked(A) is Kind.DEAD
+
+
+def test_not_before_holds_a_refused_state_longer() -> None:
     ledger = HsmLedger()
     ledger.want(A, Kind.STARTED)
-    [patch] = ledger.take()
+    [patch] = ledger.take(now=0)
+    ledger.refuse(patch, now=0, cause="HTTP 403", backoff=BACKOFF, not_before=30)
+    assert ledger.next_retry() == 30
+
+
+def test_only_a_newer_wish_replaces_a_refused_state() -> None:
+    ledger = HsmLedger()
     ledger.want(A, Kind.WARNING)
-    ledger.reject(patch)
-    assert summary(ledger.take()) == [(Kind.WARNING, (A,))]
+    [patch] = ledger.take(now=0)
+    ledger.refuse(patch, now=0, cause="HTTP 400", backoff=BACKOFF)
+    ledger.want(A, Kind.WARNING)  # the same state again: it keeps waiting on its backoff
+    assert not ledger.has_work(now=1)
+    ledger.want(A, Kind.DEAD)  # a newer state goes at once
+    assert ledger.refused_count == 0
+    assert summary(ledger.take(now=1)) == [(Kind.DEAD, (A,))]
+
+
+def test_a_wish_made_while_in_flight_goes_next_even_if_the_old_one_is_refused() -> None:
+    ledger = HsmLedger()
+    ledger.want(A, Kind.STARTED)
+    [patch] = ledger.take(now=0)
+    ledger.want(A, Kind.WARNING)
+    ledger.refuse(patch, now=0, cause="HTTP 400", backoff=BACKOFF)
+    assert summary(ledger.take(now=0)) == [(Kind.WARNING, (A,))]
+    assert ledger.refused_count == 0
 
 
 def test_settling_twice_or_unknown_components_is_harmless() -> None:
@@ -281,9 +326,9 @@ def test_settling_twice_or_unknown_components_is_harmless() -> None:
     [patch] = ledger.take()
     ledger.settle(patch, delivered=True)
     ledger.settle(patch, delivered=False)  # already settled: nothing comes back
-    ledger.reject(HsmPatch(Kind.DEAD, (B,)))
-    assert not ledger.has_work()
-    assert ledger.rejected_total == 0
+    ledger.refuse(HsmPatch(Kind.DEAD, (B,)), now=0, cause="HTTP 400", backoff=BACKOFF)
+    assert not ledger.has_work(now=100)
+    assert ledger.refused_count == 0
     assert ledger.acked(A) is Kind.STARTED
 
 
@@ -362,7 +407,7 @@ def test_every_change_is_observed() -> None:
     [patch] = ledger.take()
     ledger.settle(HsmPatch(Kind.STARTED, (A,)), delivered=True)
     ledger.settle(HsmPatch(Kind.STARTED, (B,)), delivered=False)  # nothing changed for B
-    ledger.reject(HsmPatch(Kind.STARTED, (C,)))
-    assert changed == [A, B, C, A, C]
-    assert ledger.export(C) == (None, None)
+    ledger.refuse(HsmPatch(Kind.STARTED, (C,)), now=0, cause="HTTP 400", backoff=BACKOFF)
+    assert changed == [A, B, C, A]  # a refusal changes neither the wanted nor the acked state
+    assert ledger.export(C) == (Kind.STARTED, None)
     assert patch.xnames == (A, B, C)

@@ -11,7 +11,7 @@ import pytest
 
 from hbtd_server import Engine
 from hbtd_server.core import DEFAULT_PARAMS, Heartbeat
-from hbtd_server.ops import JsonFormatter, configure_logging
+from hbtd_server.ops import JsonFormatter, apply_debug_level, configure_logging
 
 NAMES = [f"x1000c0s{s}b0n{n}" for s in range(8) for n in range(2)]
 
@@ -85,6 +85,8 @@ def test_waves_are_summarised_and_debug_applies_live(restore_logging: None) -> N
     configure_logging(log_format="json", debug=0, stream=stream)
     clock = Clock()
     engine = Engine(DEFAULT_PARAMS, clock=clock)
+    # What the service does: the process's loggers follow Debug (#16).
+    engine.params_listeners.append(lambda params: apply_debug_level(params.debug))
     for name in NAMES:
         engine.heartbeat(Heartbeat(name, "OK", "2026-11-25T10:00:00+00:00"))
     engine.flush_wave_log()
@@ -124,3 +126,11 @@ def test_waves_are_summarised_and_debug_applies_live(restore_logging: None) -> N
     clock.now += 30.0
     engine.detect()
     assert [line["level"] for line in lines(stream)[before:]] == []
+
+
+def test_an_engine_leaves_the_process_logging_alone(restore_logging: None) -> None:
+    # Several engines may share a process (tests, the simulator): Debug is the caller's (#16).
+    configure_logging(log_format="text", debug=0, stream=io.StringIO())
+    engine = Engine(DEFAULT_PARAMS, clock=Clock())
+    engine.set_params(engine.params.patched({"Debug": "2"}))
+    assert logging.getLogger("hbtd").level == logging.INFO

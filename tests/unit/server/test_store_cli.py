@@ -6,7 +6,7 @@ import pytest
 from click.testing import CliRunner
 
 from hb_sim.ports import free_port
-from hbtd_server.cli import _main as cli  # patched: logging setup and the fd limit
+from hbtd_server.cli import _main as cli
 
 
 @pytest.fixture(autouse=True)

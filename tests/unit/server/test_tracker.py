@@ -156,6 +156,20 @@ def test_shutdown_status_forgets_quietly() -> None:
     assert beat(tracker, X, 101.0).kind is Kind.STARTED  # type: ignore[union-attr]
 
 
+def test_shutdown_from_a_component_in_warning_is_a_heartbeat_and_its_death_still_comes() -> None:
+    # #13: one request must not silence a death. A node already silent announces nothing.
+    tracker = Tracker(warntime=10, errtime=30)
+    beat(tracker, X, 0.0)
+    [warning] = tracker.advance(10.0)
+    assert warning.kind is Kind.WARNING
+    restarted = beat(tracker, X, 12.0, status=SHUTDOWN_STATUS)
+    assert restarted is not None
+    assert restarted.kind is Kind.RESTARTED
+    assert X in tracker
+    assert [t.kind for t in tracker.advance(22.0)] == [Kind.WARNING]
+    assert [t.kind for t in tracker.advance(42.0)] == [Kind.DEAD]
+
+
 def test_shutdown_from_unknown_component_is_ignored() -> None:
     tracker = Tracker(warntime=10, errtime=30)
     assert beat(tracker, X, 0.0, status=SHUTDOWN_STATUS) is None
