@@ -16,7 +16,7 @@ from quart import Quart, Response, request
 from quart_trio import QuartTrio
 from werkzeug.exceptions import HTTPException, MethodNotAllowed, RequestEntityTooLarge
 
-from ._auth import AdminAuth, auth_hook
+from ._auth import PROMETHEUS_PATH, AdminAuth, auth_hook
 from ._engine import Engine
 from ._metrics import METRICS_CONTENT_TYPE, Metrics, count_rejected_heartbeat
 from ._openapi import openapi_json
@@ -156,6 +156,15 @@ def create_quart_app(
         @route("/metrics", ["GET"])
         async def metrics_text() -> Response:
             return Response(metrics.render(), content_type=METRICS_CONTENT_TYPE)
+
+        # Prometheus scrapes /metrics unless told otherwise (#15).
+        app.add_url_rule(
+            PROMETHEUS_PATH,
+            "prometheus_metrics",
+            metrics_text,
+            methods=["GET"],
+            provide_automatic_options=False,
+        )
 
     if admin is not None:
         app.before_request(auth_hook(admin))

@@ -247,17 +247,3 @@ async def test_switched_off_and_on_and_moved_by_patch(
     assert members["MsgBusDetail"] == f"publishing to {other.bootstrap}, topic other-topic"
     assert "telemetry off: discarded 20 held message(s), none will be sent" in log
     assert "telemetry bus changed to" in log
-
-
-async def test_invalid_telemetry_host_on_the_command_line(start_hbtd: StartHbtd) -> None:
-    async with (
-        start_hbtd(*QUIET, "--telemetry_host", "kafka:notaport:topic") as hbtd,
-        tracker_client(hbtd) as client,
-    ):
-        await beat(client, nodes(3))
-        members = await bus(client)
-        log = hbtd.log()
-    assert "ignoring --telemetry_host 'kafka:notaport:topic': expected host:port:topic" in log
-    assert members["MsgBus"] == "Not Connected"
-    assert members["MsgBusQueued"] == 3  # held until a valid host is PATCHed in
-    assert "telemetry host is not set or is invalid" in str(members["MsgBusLastError"])
