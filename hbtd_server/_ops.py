@@ -25,7 +25,7 @@ class Operability:
     """How the service is exposed and observed.
 
     Attributes:
-        metrics: serve ``/hmi/v1/metrics`` and keep its histograms.
+        metrics: serve ``/metrics`` and ``/hmi/v1/metrics`` and keep their histograms.
         certfile: PEM certificate chain; with ``keyfile``, the server speaks HTTPS only.
         keyfile: PEM private key of ``certfile``.
         admin: the admin token and what it protects; None leaves everything open.
@@ -74,7 +74,7 @@ _OPTIONS = (
         show_default=True,
         type=click.Choice(["on", "off"]),
         default="on",
-        help="Serve Prometheus metrics at /hmi/v1/metrics.",
+        help="Serve Prometheus metrics at /metrics and /hmi/v1/metrics.",
     ),
     click.option(
         "--certfile",

@@ -146,3 +146,18 @@ def test_values_that_look_like_flags_are_left_alone() -> None:
 
 def test_short_options_are_not_rewritten() -> None:
     assert go_style_args(cli.main, ["-h"]) == (["-h"], set())
+
+
+def test_an_on_off_flag_takes_its_value_only_after_equals() -> None:
+    # As in Go: `--nosm false` is --nosm followed by a stray argument, which is refused.
+    result = CliRunner().invoke(cli.main, ["--nosm", "false"])
+    assert result.exit_code == 2
+    assert "unexpected extra argument (false)" in result.output
+
+
+def test_shell_completion_knows_the_flags() -> None:
+    # docs/operations.md, "Shell completion": click's completion, through the Go-flag command.
+    env = {"_HBTD_COMPLETE": "bash_complete", "COMP_WORDS": "hbtd --warn", "COMP_CWORD": "1"}
+    result = CliRunner().invoke(cli.main, [], env=env, prog_name="hbtd")
+    assert result.exit_code == 0
+    assert "plain,--warntime" in result.output.splitlines()
