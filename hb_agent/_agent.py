@@ -4,9 +4,10 @@ Theory of operation: :meth:`Agent.run` opens a nursery with three kinds of task:
 
 * the heartbeat loop: send at once, then every ``interval`` (jittered, measured from the start
   of each attempt so a slow answer does not add drift); after a retryable failure, the next
-  attempt comes after a :class:`~hb_agent._backoff.Backoff` delay instead, which is never more
-  than one interval. It catches everything: network or server trouble is logged (rate-limited
-  by :class:`~hb_agent._outage.OutageLog`), never fatal.
+  attempt comes after a :class:`~hb_agent._backoff.Backoff` delay instead, which is never
+  shorter than the interval (so a failing fleet never sends faster than a healthy one) and by
+  default at most the interval plus its jitter. It catches everything: network or server
+  trouble is logged (rate-limited by :class:`~hb_agent._outage.OutageLog`), never fatal.
 * the ``/params`` reader: at start, then every ``params_refresh``; it caps the backoff at a
   third of Warntime and warns once when the interval is too long for that Warntime.
 * the probes (:mod:`hb_agent._probes`), which only ever write to a board the loop reads.
@@ -59,7 +60,8 @@ class AgentOptions:
     Attributes:
         interval: time between heartbeats (upstream senders use 3 s).
         jitter: each interval is drawn from ``interval * [1 - jitter, 1 + jitter]``.
-        max_backoff: the longest wait after a failure; None means ``interval``.
+        max_backoff: the longest wait after a failure; None means the interval plus its
+            jitter. Never below the interval (see ``hb_agent._backoff``).
         announce_shutdown: send a ``Shutdown`` heartbeat when stopped.
         stop_timeout: the most :meth:`Agent.stop` may take.
         params_refresh: how often to re-read the tracker's ``/params``.
@@ -120,8 +122,9 @@ class Agent:
         self._rng = rng or random.Random()
         self._wall_clock = wall_clock
         self._board = ProbeBoard(self._options.probes)
-        self._backoff_limit = self._options.max_backoff or self._options.interval
-        self._backoff = Backoff(cap=self._backoff_limit, rng=self._rng)
+        interval = self._options.interval
+        self._backoff_limit = self._options.max_backoff or interval * (1 + self._options.jitter)
+        self._backoff = Backoff(floor=interval, cap=self._backoff_limit, rng=self._rng)
         self._outage = OutageLog(logger=_log)
         self._scope: trio.CancelScope | None = None
         self._stopping = False
@@ -272,10 +275,11 @@ class Agent:
     def apply_params(self, params: TrackerParams) -> None:
         """Adapt to the tracker's parameters: cap the backoff, check the interval.
 
-        The backoff never exceeds a third of Warntime, so at least two retries fit before the
-        tracker warns. The interval is "comfortably shorter" than Warntime when it is at most a
-        third of it (upstream's defaults, 3 s against 10 s, pass); otherwise one late or lost
-        heartbeat can already raise a warning. The warning is logged once per Warntime value.
+        The backoff never exceeds a third of Warntime (nor goes below the interval), so at
+        least two retries fit before the tracker warns when the interval allows it. The
+        interval is "comfortably shorter" than Warntime when it is at most a third of it
+        (upstream's defaults, 3 s against 10 s, pass); otherwise one late or lost heartbeat
+        can already raise a warning. The warning is logged once per Warntime value.
 
         Args:
             params: what ``GET /params`` said.

@@ -1,10 +1,16 @@
-"""Exponential backoff with jitter, for retrying a heartbeat the tracker did not take.
+"""Retry delays for a heartbeat the tracker did not take: never sooner than a healthy beat.
 
-The cap is the point: it is at most one heartbeat interval (and at most a third of the
-tracker's Warntime once ``/params`` has been read), so a retrying agent never sends more slowly
-than a healthy one, heartbeats resume within one interval of the tracker coming back, and a
-fleet that lost its tracker never sends faster in total than it does when all is well. The
-short first delays retry a single lost heartbeat long before Warntime is near.
+The point is the fleet's total rate. When a tracker restarts or is overloaded, thousands of
+agents fail at once; if each retried sooner than its interval, the fleet would send more than
+a healthy fleet exactly when the tracker can least take it (the earlier "equal jitter" below
+the interval did: about 1.33 times the healthy rate while a tracker recovered). So every
+delay is at least the heartbeat interval (the floor), and the random part lies above it
+("full jitter above the interval"): a failing agent never sends more often than a healthy
+one, and a fleet that failed together spreads out instead of retrying in step.
+
+The cap bounds the wait, so heartbeats resume soon after the tracker is back: by default the
+interval plus its jitter, and at most a third of the tracker's Warntime once ``/params`` has
+been read (never below the floor: a retry cannot beat more often than the agent already does).
 """
 
 from __future__ import annotations
@@ -15,30 +21,39 @@ import random
 __all__ = ["Backoff"]
 
 
-class Backoff:
-    """Delays ``first, 2*first, 4*first, ...`` up to ``cap``, each drawn from ``[d/2, d]``.
+def _positive(name: str, value: float) -> float:
+    if not (math.isfinite(value) and value > 0):
+        raise ValueError(f"backoff {name} must be a positive number, not {value!r}")
+    return value
 
-    "Equal jitter": half of each delay is fixed, so retries never bunch up at zero, and half is
-    random, so a fleet that failed together does not retry together.
+
+class Backoff:
+    """Delays drawn from ``[floor, min(cap, floor * 2**(k + 1))]`` after the k-th failure.
 
     Args:
-        cap: the longest delay, in seconds.
-        first: the first delay before jitter; defaults to ``cap / 8``.
+        floor: the shortest delay: the heartbeat interval.
+        cap: the longest delay; a cap below the floor counts as the floor.
         rng: the random source (tests pass a seeded one).
+
+    Raises:
+        ValueError: when ``floor`` or ``cap`` is not a positive finite number.
     """
 
-    def __init__(
-        self, *, cap: float, first: float | None = None, rng: random.Random | None = None
-    ) -> None:
+    def __init__(self, *, floor: float, cap: float, rng: random.Random | None = None) -> None:
         self._rng = rng or random.Random()
-        self._cap = 0.0
-        self._first = first
+        self._floor = _positive("floor", floor)
+        self._cap = floor
         self._attempt = 0
         self.set_cap(cap)
 
     @property
+    def floor(self) -> float:
+        """The shortest delay, in seconds."""
+        return self._floor
+
+    @property
     def cap(self) -> float:
-        """The longest delay, in seconds."""
+        """The longest delay, in seconds (never below the floor)."""
         return self._cap
 
     def set_cap(self, cap: float) -> None:
@@ -47,9 +62,7 @@ class Backoff:
         Raises:
             ValueError: when ``cap`` is not a positive finite number.
         """
-        if not (math.isfinite(cap) and cap > 0):
-            raise ValueError(f"backoff cap must be a positive number, not {cap!r}")
-        self._cap = cap
+        self._cap = max(self._floor, _positive("cap", cap))
 
     def reset(self) -> None:
         """Start again from the first delay (after a success)."""
@@ -57,8 +70,7 @@ class Backoff:
 
     def next_delay(self) -> float:
         """Return the delay before the next retry and advance the sequence."""
-        first = min(self._first if self._first is not None else self._cap / 8, self._cap)
         # The exponent is bounded so a months-long outage cannot overflow the float.
-        ceiling = min(self._cap, first * 2.0 ** min(self._attempt, 60))
+        ceiling = min(self._cap, self._floor * 2.0 ** min(self._attempt + 1, 60))
         self._attempt += 1
-        return self._rng.uniform(ceiling / 2, ceiling)
+        return self._rng.uniform(self._floor, ceiling)

@@ -35,7 +35,9 @@ def tracker_base(url: str) -> str:
 
     ``htburl=`` on the kernel command line is the full heartbeat URL
     (``https://api-gw-service-nmn.local/apis/hbtd/hmi/v1/heartbeat``); operators also give the
-    base itself. Both are accepted: a trailing ``/heartbeat`` (and slashes) is removed.
+    base itself, or only the tracker's address (``http://host:28500``, as ``hb-sim watch``
+    takes it). All are accepted: a trailing ``/heartbeat`` (and slashes) is removed, and
+    ``/hmi/v1`` is added to a URL with no path.
 
     Args:
         url: an ``http://`` or ``https://`` URL.
@@ -51,7 +53,13 @@ def tracker_base(url: str) -> str:
         base = base[: -len("/heartbeat")].rstrip("/")
     parts = urlsplit(base)
     if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise IdentityError(f"tracker URL {url!r} is not an http:// or https:// URL with a host")
+        raise IdentityError(
+            f"tracker URL {url!r} is not an http:// or https:// URL with a host; expected "
+            "http://HOST:PORT, the API base http://HOST:PORT/hmi/v1, or the heartbeat URL "
+            "http://HOST:PORT/hmi/v1/heartbeat"
+        )
+    if parts.path in ("", "/"):
+        base += "/hmi/v1"  # only the tracker's address: its API lives under /hmi/v1 (#15)
     return base
 
 

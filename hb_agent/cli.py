@@ -109,7 +109,8 @@ def _identity_options(function: _F) -> _F:
             "--url",
             envvar=_env("url"),
             show_envvar=True,
-            help="Tracker base (http://host:28500/hmi/v1) or heartbeat URL, like htburl=.",
+            help="The tracker: http://host:28500, its API base http://host:28500/hmi/v1, or the "
+            "heartbeat URL (as htburl= gives it).",
         ),
         click.option(
             "--log-level",
@@ -302,16 +303,20 @@ def send(ctx: click.Context, /, status: str | None, **params: Any) -> None:
     _, resolved = _resolve(ctx, params)
     client = _client(resolved, params)
 
-    async def once() -> None:
+    async def once() -> str:
         async with client:
             sender = _sender(client, resolved, params)
             agent = Agent(sender=sender, options=AgentOptions(root=params["root"]))
-            await agent.send_once(status)
+            sent = status if status is not None else agent.current_status()
+            await agent.send_once(sent)
+            return sent
 
     try:
-        trio.run(once)
+        sent = trio.run(once)
     except SendError as exc:
         raise _Failure(f"heartbeat not sent: {exc}") from exc
+    # One line, so a script or an operator sees what was done (#15).
+    click.echo(f"heartbeat sent: {resolved.xname} Status {sent!r} to {resolved.url}")
 
 
 @main.command()

@@ -84,6 +84,17 @@ async def _wait_for_signal() -> None:
             return
 
 
+class _NoRunningOn(logging.Filter):
+    """Drops hypercorn's "Running on ..." line: ``serve`` logs "listening on ..." itself."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not str(record.msg).startswith("Running on")
+
+
+_hypercorn_log = logging.getLogger("hypercorn.error")
+_hypercorn_log.addFilter(_NoRunningOn())
+
+
 def hypercorn_config(
     *, host: str, port: int, certfile: Path | None = None, keyfile: Path | None = None
 ) -> Config:
@@ -94,7 +105,7 @@ def hypercorn_config(
         config.keyfile = str(keyfile)
     config.bind = [f"[{host}]:{port}" if ":" in host else f"{host}:{port}"]
     config.accesslog = None  # one line per heartbeat would drown everything else
-    config.errorlog = logging.getLogger("hypercorn.error")
+    config.errorlog = _hypercorn_log
     # Nodes beat every few seconds: keep their connections open between beats.
     config.keep_alive_timeout = 30
     config.graceful_timeout = 2

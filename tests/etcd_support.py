@@ -21,10 +21,10 @@ ETCD_STARTUP_LIMIT = 15.0
 
 
 def etcd_binary() -> str:
-    """The etcd-server binary; scripts/install-services installs Debian's ``etcd-server``."""
+    """The etcd-server binary; scripts/install-test-deps installs Debian's ``etcd-server``."""
     path = shutil.which("etcd")
     if path is None:
-        raise RuntimeError("etcd not found: run scripts/install-services (apt etcd-server)")
+        raise RuntimeError("etcd not found: run scripts/install-test-deps (apt etcd-server)")
     return path
 
 

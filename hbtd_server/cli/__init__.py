@@ -5,6 +5,7 @@ Import from here, never from the ``_`` modules.
 
 from __future__ import annotations
 
+from ._goflags import GoFlagCommand, go_style_args
 from ._main import main
 from ._ops_options import operability_from_cli, operability_options
 from ._store_options import StoreOptions, store_from_cli, store_options
@@ -12,7 +13,9 @@ from ._workers import WORKER_ENV, run_workers, worker_index, worker_shutdown
 
 __all__ = [
     "WORKER_ENV",
+    "GoFlagCommand",
     "StoreOptions",
+    "go_style_args",
     "main",
     "operability_from_cli",
     "operability_options",

@@ -7,6 +7,7 @@ Numbers take upstream's Go syntax (``0x20`` is 32). Flags win over the environme
 
 from __future__ import annotations
 
+import errno
 import gc
 import logging
 import resource
@@ -24,6 +25,7 @@ from ..notify import DEFAULT_CAPACITY, TelemetryPublisher
 from ..ops import configure_logging
 from ..service import serve
 from ..store import StoreUnavailable
+from ._goflags import GoFlagCommand
 from ._ops_options import operability_from_cli, operability_options
 from ._store_options import store_from_cli, store_options
 from ._workers import run_workers, worker_index, worker_shutdown
@@ -31,6 +33,17 @@ from ._workers import run_workers, worker_index, worker_shutdown
 __all__ = ["main"]
 
 log = logging.getLogger("hbtd")
+
+#: Exit codes (docs/operations.md): 0 after a clean stop (SIGTERM or SIGINT), 2 for a bad
+#: flag or value (click's usage errors), and these.
+EXIT_CANNOT_START = 1
+EXIT_INTERRUPTED = 130  # Ctrl-C before the service was up, as a shell reports SIGINT
+
+_LISTEN_ERRORS = {
+    errno.EADDRINUSE: "another process has port {port}: stop it or choose another --port",
+    errno.EACCES: "ports below 1024 need root or CAP_NET_BIND_SERVICE: choose another --port",
+    errno.EADDRNOTAVAIL: "{host} is not an address of this machine: check --host",
+}
 
 
 def _tune_garbage_collector() -> None:
@@ -55,16 +68,26 @@ def _raise_open_file_limit() -> None:
 class _GoUint(click.ParamType):  # type: ignore[type-arg]
     name = "integer"
 
+    def __init__(self, *, maximum: int | None = None, what: str = "a non-negative integer"):
+        self._maximum = maximum
+        self._what = what
+
     def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> int:
         if isinstance(value, int):
-            return value
-        try:
-            return parse_go_uint(str(value).strip())
-        except ValueError:
-            self.fail(f"{value!r} is not a non-negative integer", param, ctx)
+            number = value
+        else:
+            try:
+                number = parse_go_uint(str(value).strip())
+            except ValueError:
+                self.fail(f"{value!r} is not {self._what}", param, ctx)
+        if self._maximum is not None and number > self._maximum:
+            self.fail(f"{value!r} is not {self._what}", param, ctx)
+        return number
 
 
 GO_UINT = _GoUint()
+#: 0 asks the system for a free port (tests use it).
+PORT = _GoUint(maximum=65535, what="a TCP port (0 to 65535)")
 
 
 _F = TypeVar("_F", bound=Callable[..., Any])
@@ -76,8 +99,11 @@ def _option(*names: str, env: str, help: str, **kwargs: Any) -> Callable[[_F], _
     )
 
 
-@click.command(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
-@_option("--port", env="HBTD_PORT", type=GO_UINT, default=28500, help="HTTP port to listen on.")
+@click.command(
+    cls=GoFlagCommand,
+    context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100},
+)
+@_option("--port", env="HBTD_PORT", type=PORT, default=28500, help="HTTP port to listen on.")
 @_option("--host", env="HBTD_HOST", default="0.0.0.0", help="Address to listen on.")
 @_option(
     "--warntime",
@@ -225,13 +251,9 @@ def main(host: str, **values: Any) -> None:
     """
     configure_logging(log_format=values.pop("log_format"), debug=values["debug"])
     ops = operability_from_cli(values)
+    _check_urls(values)
     _raise_open_file_limit()
     _tune_garbage_collector()
-    if values["telemetry_host"] and parse_telemetry_host(values["telemetry_host"]) is None:
-        log.error(
-            "ignoring --telemetry_host %r: expected host:port:topic", values["telemetry_host"]
-        )
-        values["telemetry_host"] = ""
     telemetry = TelemetryPublisher(capacity=values.pop("telemetry_buffer"))
     max_components = values.pop("max_components")
     shared = store_from_cli(values, kv_url=values["kv_url"], port=values["port"])
@@ -257,9 +279,59 @@ def main(host: str, **values: Any) -> None:
                 shutdown_trigger=worker_shutdown if worker_index() is not None else None,
             )
         )
-    except StoreUnavailable as error:
-        log.error("cannot use the store at --kv_url %s: %s", params.kv_url, error)
-        sys.exit(1)
-    except OSError as error:
-        log.error("cannot serve on %s:%d: %s", host, params.port, error)
-        sys.exit(1)
+    except BaseException as error:  # each known failure becomes one line
+        sys.exit(_exit_for(error, host=host, params=params))
+
+
+def _check_urls(values: dict[str, Any]) -> None:
+    # Refused at start as PATCH /params refuses them, rather than failing later in the log.
+    sm_url: str = values["sm_url"]
+    if not sm_url.startswith(("http://", "https://")):
+        raise click.UsageError(
+            f"--sm_url {sm_url!r} is not an http:// or https:// URL "
+            "(for example http://cray-smd/hsm/v2)"
+        )
+    host: str = values["telemetry_host"]
+    if host and parse_telemetry_host(host) is None:
+        raise click.UsageError(
+            f"--telemetry_host {host!r} is not host:port:topic "
+            "(for example kafka:9092:cray-hmsheartbeat-notifications)"
+        )
+
+
+def _exit_for(error: BaseException, *, host: str, params: Params) -> int:
+    """Log one line for a failure that stopped the service and return its exit code.
+
+    Raises:
+        BaseException: ``error`` itself when it is none of the failures known here (a bug).
+    """
+    if _find(error, KeyboardInterrupt):
+        log.info("interrupted before the service was up")
+        return EXIT_INTERRUPTED
+    if store_error := _find(error, StoreUnavailable):
+        log.error("cannot use the store at --kv_url %s: %s", params.kv_url, store_error)
+        return EXIT_CANNOT_START
+    if (os_error := _find(error, OSError)) and os_error.errno in _LISTEN_ERRORS:
+        log.error(
+            "cannot listen on %s:%d: %s; %s",
+            host,
+            params.port,
+            os_error.strerror or os_error,
+            _LISTEN_ERRORS[os_error.errno].format(port=params.port, host=host),
+        )
+        return EXIT_CANNOT_START
+    raise error
+
+
+_E = TypeVar("_E", bound=BaseException)
+
+
+def _find(error: BaseException, kind: type[_E]) -> _E | None:
+    # trio raises what fails inside a nursery wrapped in (nested) exception groups.
+    if isinstance(error, kind):
+        return error
+    if isinstance(error, BaseExceptionGroup):
+        for inner in error.exceptions:
+            if found := _find(inner, kind):
+                return found
+    return None

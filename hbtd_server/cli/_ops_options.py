@@ -41,7 +41,7 @@ _OPTIONS = (
         show_default=True,
         type=click.Choice(["on", "off"]),
         default="on",
-        help="Serve Prometheus metrics at /hmi/v1/metrics.",
+        help="Serve Prometheus metrics at /metrics and /hmi/v1/metrics.",
     ),
     click.option(
         "--certfile",

@@ -13,7 +13,7 @@ from ._app import (
     accept_heartbeat,
     create_quart_app,
 )
-from ._auth import ADMIN_ENDPOINTS, READ_ENDPOINTS, AdminAuth, auth_hook
+from ._auth import ADMIN_ENDPOINTS, PROMETHEUS_PATH, READ_ENDPOINTS, AdminAuth, auth_hook
 from ._fastpath import HeartbeatFastPath
 from ._openapi import OPENAPI_RESOURCE, load_openapi, openapi_json
 from ._options import Operability
@@ -26,6 +26,7 @@ __all__ = [
     "MAX_REQUEST_BODY",
     "OPENAPI_RESOURCE",
     "PROBLEM_CONTENT_TYPE",
+    "PROMETHEUS_PATH",
     "READ_ENDPOINTS",
     "AdminAuth",
     "HeartbeatFastPath",

@@ -30,7 +30,7 @@ from ..core import (
 from ..engine import Engine
 from ..notify import msgbus_health
 from ..ops import METRICS_CONTENT_TYPE, Metrics, count_rejected_heartbeat
-from ._auth import AdminAuth, auth_hook
+from ._auth import PROMETHEUS_PATH, AdminAuth, auth_hook
 from ._openapi import openapi_json
 from ._problem import PROBLEM_CONTENT_TYPE, problem_body
 
@@ -165,6 +165,15 @@ def create_quart_app(
         @route("/metrics", ["GET"])
         async def metrics_text() -> Response:
             return Response(metrics.render(), content_type=METRICS_CONTENT_TYPE)
+
+        # Prometheus scrapes /metrics unless told otherwise (#15).
+        app.add_url_rule(
+            PROMETHEUS_PATH,
+            "prometheus_metrics",
+            metrics_text,
+            methods=["GET"],
+            provide_automatic_options=False,
+        )
 
     if admin is not None:
         app.before_request(auth_hook(admin))

@@ -26,11 +26,13 @@ from werkzeug.exceptions import RequestEntityTooLarge
 
 from ._problem import PROBLEM_CONTENT_TYPE, problem_body
 
-__all__ = ["ADMIN_ENDPOINTS", "READ_ENDPOINTS", "AdminAuth", "auth_hook"]
+__all__ = ["ADMIN_ENDPOINTS", "PROMETHEUS_PATH", "READ_ENDPOINTS", "AdminAuth", "auth_hook"]
 
 log = logging.getLogger("hbtd.auth")
 
 _ROOT = "/hmi/v1"
+#: Metrics are also served at Prometheus' default path, outside the API root (#15).
+PROMETHEUS_PATH = "/metrics"
 #: (method, Quart rule) pairs the token always protects.
 ADMIN_ENDPOINTS = frozenset({("PATCH", _ROOT + "/params")})
 #: The pairs ``--protect reads`` adds.
@@ -41,6 +43,7 @@ READ_ENDPOINTS = frozenset(
         ("GET", _ROOT + "/hbstate/<xname>"),
         ("GET", _ROOT + "/health"),
         ("GET", _ROOT + "/metrics"),
+        ("GET", PROMETHEUS_PATH),
     }
 )
 _MAX_TOKEN_BYTES = 4096

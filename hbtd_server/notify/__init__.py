@@ -7,6 +7,7 @@ Import from here, never from the ``_`` modules.
 from __future__ import annotations
 
 from ._hsm import (
+    AWAY_REPEAT,
     BATCH_WINDOW,
     READY_POLL_PERIOD,
     flush_hsm,
@@ -28,6 +29,7 @@ from ._telemetry import (
 from ._telemetry_message import MESSAGE_ID, encode_message
 
 __all__ = [
+    "AWAY_REPEAT",
     "BATCH_WINDOW",
     "CONNECTED",
     "DEFAULT_CAPACITY",

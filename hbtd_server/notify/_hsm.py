@@ -20,6 +20,7 @@ from ..core import HsmPatch
 from ..engine import Engine
 
 __all__ = [
+    "AWAY_REPEAT",
     "BATCH_WINDOW",
     "READY_POLL_PERIOD",
     "flush_hsm",
@@ -34,6 +35,8 @@ log = logging.getLogger("hbtd.hsm")
 BATCH_WINDOW = 0.2
 #: Upstream polls ``/service/ready`` every 5 s.
 READY_POLL_PERIOD = 5.0
+#: While HSM stays unreachable, the warning is repeated this often, with a count.
+AWAY_REPEAT = 300.0
 #: At most this many PATCHes in flight at once (upstream: one per category, so 4).
 MAX_CONCURRENT_PATCHES = 4
 _SUCCESS = frozenset({200, 202, 204})
@@ -59,13 +62,14 @@ async def run_hsm_ready_poller(
 ) -> None:
     """Poll ``{Sm_url}/service/ready`` for ever; only a 200 means ready."""
     task_status.started()
+    away = _AwayReport()
     while True:
         params = engine.params
         if params.nosm:
             engine.hsm_readiness(None, "")
         else:
             ready, reason = await _ask_ready(client, params.sm_url, params.sm_timeout)
-            _record_readiness(engine, ready, reason)
+            _record_readiness(engine, ready, reason, away)
         # While HSM is away, look again every Interval, so held changes go soon after it is back.
         period = READY_POLL_PERIOD if engine.hsm.ready else min(READY_POLL_PERIOD, params.interval)
         with trio.move_on_after(period):
@@ -86,14 +90,65 @@ async def _ask_ready(client: httpx.AsyncClient, sm_url: str, limit: float) -> tu
     return True, ""
 
 
-def _record_readiness(engine: Engine, ready: bool, reason: str) -> None:
+class _AwayReport:
+    """One WARNING when HSM goes away, then one every ``AWAY_REPEAT`` seconds with a count.
+
+    HSM is often not up yet when the tracker starts (or is down for maintenance); a line per
+    poll would drown the log, and one line only would leave an operator unsure it persists.
+    """
+
+    def __init__(self) -> None:
+        self.since: float | None = None
+        self.failed = 0
+        self.next_report = 0.0
+
+    def failed_check(self, engine: Engine, reason: str) -> None:
+        now = trio.current_time()
+        self.failed += 1
+        if self.since is None:
+            self.since = now
+        elif now < self.next_report:
+            return
+        self.next_report = now + AWAY_REPEAT
+        held = engine.ledger.pending_count
+        # An answer other than 200 means HSM is up but says it is not ready yet.
+        what = "not ready" if " answered " in reason else "not reachable"
+        if self.failed == 1:
+            log.warning(
+                "HSM %s at %s (%s); holding %d change(s), checking every %g s",
+                what,
+                engine.params.sm_url,
+                reason,
+                held,
+                min(READY_POLL_PERIOD, engine.params.interval),
+            )
+        else:
+            log.warning(
+                "HSM %s at %s for %d min (%d failed checks; last: %s); holding %d change(s)",
+                what,
+                engine.params.sm_url,
+                round((now - self.since) / 60),
+                self.failed,
+                reason,
+                held,
+            )
+
+    def back(self, engine: Engine) -> None:
+        if self.failed:
+            log.info(
+                "HSM is ready at %s after %d failed check(s)", engine.params.sm_url, self.failed
+            )
+        else:
+            log.info("HSM is ready at %s", engine.params.sm_url)
+        self.since, self.failed, self.next_report = None, 0, 0.0
+
+
+def _record_readiness(engine: Engine, ready: bool, reason: str, away: _AwayReport) -> None:
     before = engine.hsm_readiness(ready, reason)
     if ready and before is not True:
-        log.info("HSM is ready at %s", engine.params.sm_url)
-    elif not ready and before is not False:
-        log.warning(
-            "HSM is not ready (%s); holding %d changes", reason, engine.ledger.pending_count
-        )
+        away.back(engine)
+    elif not ready:
+        away.failed_check(engine, reason)
 
 
 async def run_hsm_notifier(

@@ -216,6 +216,13 @@ class TelemetryPublisher:
             if was_enabled:
                 self._discard_all()
             target = None
+        elif not host:
+            # Upstream's default (Use_telemetry 1, no host) logged an error every 5 s and held
+            # changes for a bus nobody named; with no host, telemetry is simply off (#15).
+            log.info(
+                "telemetry off: no telemetry host; to publish heartbeat changes on Kafka, give "
+                "--telemetry_host host:port:topic or PATCH /params Telemetry_host"
+            )
         elif target is None:
             self.last_error = (
                 f"telemetry host is not set or is invalid: {host!r} (expected host:port:topic)"
@@ -245,7 +252,7 @@ class TelemetryPublisher:
 
     def __call__(self, transitions: Sequence[Transition]) -> None:
         """Buffer one message per transition. Never blocks, never waits on Kafka."""
-        if not self._enabled:
+        if not (self._enabled and self._host):
             return
         waiting = self._waiting
         for transition in transitions:
@@ -273,6 +280,8 @@ class TelemetryPublisher:
         target = self._target
         if not self._enabled:
             detail = "telemetry off (Use_telemetry is 0)"
+        elif not self._host:
+            detail = "telemetry off (Telemetry_host is not set)"
         elif target is None:
             detail = "Telemetry_host is not set or is invalid; holding changes"
         elif self.connected:

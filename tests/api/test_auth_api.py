@@ -107,6 +107,17 @@ async def test_reads_are_open_by_default_and_protected_on_request(
     assert allowed.status_code == 200
 
 
+async def test_metrics_at_prometheus_default_path_are_guarded_like_the_api_path(
+    admin_client: httpx.AsyncClient, reads_client: httpx.AsyncClient
+) -> None:
+    # #15: /metrics as well as /hmi/v1/metrics, with the same content and the same guard.
+    assert (await admin_client.get("/metrics")).status_code == 200
+    assert (await reads_client.get("/metrics")).status_code == 401
+    allowed = await reads_client.get("/metrics", headers=GOOD)
+    assert allowed.status_code == 200
+    assert "hbtd_detection_lateness_seconds" in allowed.text
+
+
 @pytest.mark.parametrize(
     ("method", "path", "status"),
     [

@@ -5,21 +5,11 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner
 
-from hbtd_server.cli import _main as cli
 from hbtd_server.http import AdminAuth, Operability
+from tests.cli_support import invoke_hbtd as run
 
-
-@pytest.fixture(autouse=True)
-def no_logging_setup(monkeypatch: pytest.MonkeyPatch) -> None:
-    # The command configures the root logger; pytest's own handlers must stay in place.
-    monkeypatch.setattr(cli, "configure_logging", lambda **_: None)
-
-
-def run(*args: str, env: dict[str, str] | None = None) -> tuple[int, str]:
-    result = CliRunner().invoke(cli.main, list(args), env=env)
-    return result.exit_code, result.output
+pytestmark = pytest.mark.usefixtures("quiet_cli")
 
 
 def test_protect_reads_needs_a_token_file() -> None:

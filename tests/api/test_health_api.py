@@ -7,12 +7,17 @@ the store is embedded, so readiness is 204 while the process answers at all.
 from __future__ import annotations
 
 import dataclasses
+import json
+import re
+from pathlib import Path
 
 import httpx
 import pytest
 
 from hbtd_server.engine import Engine
 from tests.api.conftest import API
+
+OPERATIONS_PAGE = Path(__file__).resolve().parents[2] / "docs" / "operations.md"
 
 
 @pytest.mark.parametrize("path", [pytest.param("liveness", id="liveness"),
@@ -65,3 +70,14 @@ async def test_health_hsm_status(
     assert document["HsmStatus"] == expected
     if expected == "Not ready":
         assert document["HsmDetail"] in {"HTTP 503", "HSM traffic disabled (Nosm)"}
+
+
+async def test_the_operations_page_shows_every_health_member(client: httpx.AsyncClient) -> None:
+    # #15: the example in docs/operations.md names every member /health has, in its order.
+    page = OPERATIONS_PAGE.read_text()
+    health_section = page[page.index("## Health") : page.index("## Metrics")]
+    example = re.search(r"```json\n(.*?)```", health_section, flags=re.DOTALL)
+    assert example is not None
+    documented = json.loads(example.group(1))
+    served = (await client.get(f"{API}/health")).json()
+    assert list(documented) == list(served)

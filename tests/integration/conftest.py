@@ -5,7 +5,7 @@ from __future__ import annotations
 import signal
 import subprocess
 import sys
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Callable, Generator, Iterator
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -16,6 +16,8 @@ import trio
 
 from hb_sim.ports import free_port
 from tests.etcd_support import EtcdServer
+
+from .fleet_watch import INCONCLUSIVE
 
 STARTUP_LIMIT = 15.0  # generous: CI machines are loaded
 
@@ -111,3 +113,15 @@ def etcd_server(tmp_path: Path) -> Iterator[EtcdServer]:
         yield server
     finally:
         server.stop()
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(
+    item: pytest.Item, call: pytest.CallInfo[None]
+) -> Generator[None, pytest.TestReport, pytest.TestReport]:
+    """Show why a live test was inconclusive (see ``fleet_watch``) in pytest's summary."""
+    report = yield
+    if INCONCLUSIVE and report.skipped and isinstance(report.longrepr, tuple):
+        path, line, _ = report.longrepr
+        report.longrepr = (path, line, INCONCLUSIVE.pop())
+    return report

@@ -145,9 +145,14 @@ async def test_heartbeats_survive_a_tracker_restart_and_sigterm_is_fast(tmp_path
 
             # `hb-agent send`: one heartbeat, exit status 0 when it was taken.
             root = node_tree(tmp_path, "x1000c0s0b0n1")
+            # Given only the tracker's address, as `hb-sim watch --target` takes it (#15).
             send = [sys.executable, "-m", "hb_agent", "send", "--config", ""]
-            send += ["--root", str(root), "--url", url]
-            assert (await trio.run_process(send, capture_stderr=True)).returncode == 0
+            send += ["--root", str(root), "--url", url.removesuffix("/hmi/v1")]
+            sent = await trio.run_process(send, capture_stderr=True, capture_stdout=True)
+            assert sent.returncode == 0
+            assert sent.stdout.decode().splitlines() == [
+                f"heartbeat sent: x1000c0s0b0n1 Status 'OK' to {url}"
+            ]
             assert await heartbeating(client, "x1000c0s0b0n1")()
 
             # The tracker dies. The agent keeps trying, and says so without flooding the log.

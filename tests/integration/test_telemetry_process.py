@@ -19,6 +19,7 @@ import trio
 from hb_sim.fleet import LiveFleet
 
 from .conftest import HbtdProcess, StartHbtd
+from .fleet_watch import FleetWatch, inconclusive_if_late
 from .kafka_mock import MockKafkaCluster, TopicReader, read_topic, read_until
 
 pytestmark = pytest.mark.integration
@@ -91,63 +92,70 @@ async def test_thousand_components_every_change_in_order(
     """
     names = nodes(1000)
     steady = [f"x3000c0s{i}b0n0" for i in range(8)]
-    async with (
-        start_hbtd(
-            "--nosm",
-            "--warntime",
-            "2",
-            "--errtime",
-            "4",
-            "--use_telemetry",
-            "1",
-            "--telemetry_host",
-            kafka.telemetry_host(TOPIC),
-        ) as hbtd,
-        tracker_client(hbtd) as client,
-        trio.open_nursery() as nursery,
-    ):
-        with read_topic(kafka.bootstrap, TOPIC) as reader:
-            fleet = LiveFleet(
-                targets=[f"http://127.0.0.1:{hbtd.port}"], xnames=names + steady, interval=1.0
-            )
-            await nursery.start(fleet.run)
-            await read_until(reader, lambda r: infos(r, STARTED) == 1008, within=15)
-            fleet.silence(names)
-            # Every node warns within Warntime + one period of the silence, and none is dead
-            # before Errtime - one period: resuming as soon as all warned leaves ~0.8 s.
-            await read_until(reader, lambda r: infos(r, WARNING) == 1000, within=10)
-            fleet.resume(names)
-            await read_until(reader, lambda r: infos(r, RESTARTED) == 1000, within=10)
-            fleet.silence(names)
-            await read_until(reader, lambda r: infos(r, DEAD) == 1000, within=15)
-            fleet.resume(names)
-            await read_until(reader, lambda r: infos(r, STARTED) == 2008, within=10)
-            await trio.to_thread.run_sync(reader.poll, 0.3)  # nothing extra may follow
-            health = await bus(client)
-            nursery.cancel_scope.cancel()
-        assert await hbtd.terminate() == 0
-    assert not fleet.rejected
-    expected = [STARTED, WARNING, RESTARTED, WARNING, DEAD, STARTED]
-    assert reader.by_component() == {name: expected for name in names} | {
-        name: [STARTED] for name in steady
-    }
-    for key, document, raw in reader.messages:
-        assert list(document) == [
-            "MessageID",
-            "ID",
-            "NewState",
-            "NewFlag",
-            "LastHBTimeStamp",
-            "Info",
-        ]
-        assert raw == json.dumps(document, separators=(",", ":")).encode()  # compact
-        assert document["MessageID"] == "Heartbeat Change Notification"
-        assert document["ID"] == key
-        assert (document["NewState"], document["NewFlag"]) == STATE_AND_FLAG[document["Info"]]
-        assert document["LastHBTimeStamp"].startswith("20")  # the sender's TimeStamp
-    assert health["MsgBus"] == "Connected and OPEN"
-    assert (health["MsgBusQueued"], health["MsgBusDropped"]) == (0, 0)
-    assert health["MsgBusDelivered"] == 6008
+    # On a loaded machine the fleet can fall behind: then a failure is inconclusive (#15).
+    watch = FleetWatch(tolerance=0.5)
+    with inconclusive_if_late(watch):
+        async with (
+            start_hbtd(
+                "--nosm",
+                "--warntime",
+                "2",
+                "--errtime",
+                "4",
+                "--use_telemetry",
+                "1",
+                "--telemetry_host",
+                kafka.telemetry_host(TOPIC),
+            ) as hbtd,
+            tracker_client(hbtd) as client,
+            trio.open_nursery() as nursery,
+        ):
+            with read_topic(kafka.bootstrap, TOPIC) as reader:
+                fleet = LiveFleet(
+                    targets=[f"http://127.0.0.1:{hbtd.port}"],
+                    xnames=names + steady,
+                    interval=1.0,
+                )
+                await nursery.start(fleet.run)
+                watch.follow(fleet)
+                await nursery.start(watch.run)
+                await read_until(reader, lambda r: infos(r, STARTED) == 1008, within=15)
+                fleet.silence(names)
+                # Every node warns within Warntime + one period of the silence, and none is dead
+                # before Errtime - one period: resuming as soon as all warned leaves ~0.8 s.
+                await read_until(reader, lambda r: infos(r, WARNING) == 1000, within=10)
+                fleet.resume(names)
+                await read_until(reader, lambda r: infos(r, RESTARTED) == 1000, within=10)
+                fleet.silence(names)
+                await read_until(reader, lambda r: infos(r, DEAD) == 1000, within=15)
+                fleet.resume(names)
+                await read_until(reader, lambda r: infos(r, STARTED) == 2008, within=10)
+                await trio.to_thread.run_sync(reader.poll, 0.3)  # nothing extra may follow
+                health = await bus(client)
+                nursery.cancel_scope.cancel()
+            assert await hbtd.terminate() == 0
+        assert not fleet.rejected
+        expected = [STARTED, WARNING, RESTARTED, WARNING, DEAD, STARTED]
+        assert reader.by_component() == {name: expected for name in names} | {
+            name: [STARTED] for name in steady
+        }
+        for key, document, raw in reader.messages:
+            assert list(document) == [
+                "MessageID",
+                "ID",
+                "NewState",
+                "NewFlag",
+                "LastHBTimeStamp",
+                "Info",
+            ]
+            assert raw == json.dumps(document, separators=(",", ":")).encode()  # compact
+            assert document["MessageID"] == "Heartbeat Change Notification"
+            assert document["ID"] == key
+            assert (document["NewState"], document["NewFlag"]) == STATE_AND_FLAG[document["Info"]]
+            assert document["LastHBTimeStamp"].startswith("20")  # the sender's TimeStamp
+        assert health["MsgBus"] == "Connected and OPEN"
+        assert (health["MsgBusQueued"], health["MsgBusDropped"]) == (0, 0)
+        assert health["MsgBusDelivered"] == 6008
 
 
 async def test_broker_down_at_start_then_lost_mid_run_with_overflow(
@@ -249,17 +257,3 @@ async def test_switched_off_and_on_and_moved_by_patch(
     assert members["MsgBusDetail"] == f"publishing to {other.bootstrap}, topic other-topic"
     assert "telemetry off: discarded 20 held message(s), none will be sent" in log
     assert "telemetry bus changed to" in log
-
-
-async def test_invalid_telemetry_host_on_the_command_line(start_hbtd: StartHbtd) -> None:
-    async with (
-        start_hbtd(*QUIET, "--telemetry_host", "kafka:notaport:topic") as hbtd,
-        tracker_client(hbtd) as client,
-    ):
-        await beat(client, nodes(3))
-        members = await bus(client)
-        log = hbtd.log()
-    assert "ignoring --telemetry_host 'kafka:notaport:topic': expected host:port:topic" in log
-    assert members["MsgBus"] == "Not Connected"
-    assert members["MsgBusQueued"] == 3  # held until a valid host is PATCHed in
-    assert "telemetry host is not set or is invalid" in str(members["MsgBusLastError"])

@@ -23,6 +23,10 @@ from hb_agent import (
         ("https://10.2.100.50/apis/hbtd/hmi/v1/heartbeat/", "https://10.2.100.50/apis/hbtd/hmi/v1"),
         ("http://host:28500/hmi/v1", "http://host:28500/hmi/v1"),
         ("  http://host:28500/hmi/v1/  ", "http://host:28500/hmi/v1"),
+        # Only the address, as `hb-sim watch --target` takes it (#15).
+        ("http://host:28500", "http://host:28500/hmi/v1"),
+        ("http://host:28500/", "http://host:28500/hmi/v1"),
+        ("https://hbtd.local/heartbeat", "https://hbtd.local/hmi/v1"),
     ],
 )
 def test_tracker_base_strips_the_heartbeat_path(url: str, base: str) -> None:
@@ -31,8 +35,9 @@ def test_tracker_base_strips_the_heartbeat_path(url: str, base: str) -> None:
 
 @pytest.mark.parametrize("url", ["ftp://host/hmi/v1", "host:28500/hmi/v1", "http:///hmi/v1", ""])
 def test_tracker_base_rejects_non_http_urls(url: str) -> None:
-    with pytest.raises(IdentityError, match="not an http"):
+    with pytest.raises(IdentityError, match="not an http") as refused:
         tracker_base(url)
+    assert "expected http://HOST:PORT, the API base http://HOST:PORT/hmi/v1" in str(refused.value)
 
 
 def test_timestamp_has_microseconds_and_offset() -> None:

@@ -7,6 +7,7 @@ so these tests need no socket and no real time.
 from __future__ import annotations
 
 import itertools
+import logging
 from dataclasses import dataclass
 from typing import Any
 
@@ -18,7 +19,7 @@ import trio.testing
 from hb_sim import Faults, MockHsm, RecordedRequest, create_mock_hsm_app
 from hbtd_server import Engine
 from hbtd_server.core import DEFAULT_PARAMS, Heartbeat, Kind, Params
-from hbtd_server.notify import run_hsm_notifier, run_hsm_ready_poller
+from hbtd_server.notify import AWAY_REPEAT, run_hsm_notifier, run_hsm_ready_poller
 from hbtd_server.service import run_detector
 
 NAMES = [f"x1000c{c}s{s}b0n{n}" for c in range(8) for s in range(8) for n in range(2)]
@@ -278,3 +279,44 @@ async def test_nosm_sends_nothing_at_all(autojump_clock: trio.testing.MockClock)
         nursery.cancel_scope.cancel()
     [patch] = rig.delivered()
     assert patch.body["Flag"] == "Alert"
+
+
+async def test_an_unreachable_hsm_is_reported_once_then_every_few_minutes(
+    autojump_clock: trio.testing.MockClock, caplog: pytest.LogCaptureFixture
+) -> None:
+    # #15: one WARNING when HSM is away, repeated with a count while it stays away.
+    hsm = MockHsm(nodes=NAMES, faults=Faults(mode="down"))
+    with caplog.at_level(logging.INFO, logger="hbtd.hsm"):
+        async with trio.open_nursery() as nursery:
+            rig = await start_rig(nursery, params(), hsm)
+            await trio.sleep(AWAY_REPEAT * 2 + 10)
+            hsm.set_faults(Faults())
+            await trio.sleep(10)
+            nursery.cancel_scope.cancel()
+    assert rig.engine.hsm.ready is True
+    lines = [(r.levelname, r.getMessage()) for r in caplog.records if r.name == "hbtd.hsm"]
+    assert [level for level, _ in lines] == ["WARNING", "WARNING", "WARNING", "INFO"]
+    assert lines[0][1].startswith("HSM not ready at http://hsm/hsm/v2 (")
+    assert "checking every 5 s" in lines[0][1]
+    checks = AWAY_REPEAT / 5  # one readiness check every Interval
+    assert f"for 5 min ({checks + 1:.0f} failed checks; last: " in lines[1][1]
+    assert f"for 10 min ({2 * checks + 1:.0f} failed checks; last: " in lines[2][1]
+    assert lines[3][1].startswith("HSM is ready at http://hsm/hsm/v2 after ")
+
+
+async def test_hsm_refusing_connections_is_not_reachable(
+    autojump_clock: trio.testing.MockClock, caplog: pytest.LogCaptureFixture
+) -> None:
+    def refuse(request: httpx.Request) -> httpx.Response:
+        raise httpx.ConnectError("All connection attempts failed", request=request)
+
+    engine = Engine(params())
+    client = httpx.AsyncClient(transport=httpx.MockTransport(refuse))
+    with caplog.at_level(logging.INFO, logger="hbtd.hsm"):
+        async with trio.open_nursery() as nursery:
+            await nursery.start(run_hsm_ready_poller, engine, client)
+            await trio.sleep(60)
+            nursery.cancel_scope.cancel()
+    [line] = [r.getMessage() for r in caplog.records if r.name == "hbtd.hsm"]
+    assert line.startswith("HSM not reachable at http://hsm/hsm/v2 (http://hsm/hsm/v2/service/")
+    assert "ConnectError" in line

@@ -3,22 +3,11 @@
 from __future__ import annotations
 
 import pytest
-from click.testing import CliRunner
 
 from hb_sim.ports import free_port
-from hbtd_server.cli import _main as cli
+from tests.cli_support import invoke_hbtd as run
 
-
-@pytest.fixture(autouse=True)
-def no_logging_setup(monkeypatch: pytest.MonkeyPatch) -> None:
-    # The command configures the root logger; pytest's own handlers must stay in place.
-    monkeypatch.setattr(cli, "configure_logging", lambda **_: None)
-    monkeypatch.setattr(cli, "_raise_open_file_limit", lambda: None)
-
-
-def run(*args: str, env: dict[str, str] | None = None) -> tuple[int, str]:
-    result = CliRunner().invoke(cli.main, list(args), env=env)
-    return result.exit_code, result.output
+pytestmark = pytest.mark.usefixtures("quiet_cli")
 
 
 @pytest.mark.parametrize("url", ["etcd:2379", "ftp://etcd", "http://etcd:99999"])

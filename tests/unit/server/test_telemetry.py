@@ -9,6 +9,7 @@ blocking call takes one virtual millisecond. The real broker is exercised in
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import logging
 from collections.abc import Callable
@@ -357,19 +358,47 @@ async def test_a_new_telemetry_host_reconnects_and_sends_what_is_held(
     assert detail == "publishing to 127.0.0.2:9093, topic other-topic"
 
 
-async def test_an_unset_or_invalid_host_holds_changes(
+async def test_no_host_means_telemetry_off_and_nothing_held(
     autojump_clock: trio.testing.MockClock, caplog: pytest.LogCaptureFixture
 ) -> None:
     broker = FakeBroker()
     publisher = make_publisher(broker)
-    publisher.configure(params(host=""))
+    with caplog.at_level(logging.INFO, logger="hbtd.telemetry"):
+        publisher.configure(params(host=""))
+    async with trio.open_nursery() as nursery:
+        await nursery.start(publisher.run)
+        publisher(wave(3))
+        await trio.sleep(5)
+        health = publisher.health()
+        assert (health.status, health.queued, health.last_error) == (NOT_CONNECTED, 0, "")
+        assert health.detail == "telemetry off (Telemetry_host is not set)"
+        assert broker.producers == []
+        publisher.configure(params())  # a host given later turns it on
+        publisher(wave(2, start=3))
+        await until(lambda: publisher.delivered == 2)
+        nursery.cancel_scope.cancel()
+    [line] = [r for r in caplog.records if "telemetry off" in r.getMessage()]
+    assert line.levelname == "INFO"
+    assert "--telemetry_host host:port:topic" in line.getMessage()
+    assert not [r for r in caplog.records if r.levelno >= logging.WARNING]
+
+
+async def test_an_invalid_host_holds_changes(
+    autojump_clock: trio.testing.MockClock, caplog: pytest.LogCaptureFixture
+) -> None:
+    broker = FakeBroker()
+    publisher = make_publisher(broker)
+    # Neither the command line nor PATCH /params lets such a host in; Params itself does.
+    publisher.configure(dataclasses.replace(params(), telemetry_host="kafka:notaport:topic"))
     async with trio.open_nursery() as nursery:
         await nursery.start(publisher.run)
         publisher(wave(3))
         await trio.sleep(5)
         health = publisher.health()
         assert (health.status, health.queued) == (NOT_CONNECTED, 3)
-        assert "telemetry host is not set or is invalid: ''" in health.last_error
+        assert "telemetry host is not set or is invalid: 'kafka:notaport:topic'" in (
+            health.last_error
+        )
         assert broker.producers == []
         publisher.configure(params())
         await until(lambda: publisher.delivered == 3)
