@@ -18,6 +18,7 @@ from typing import Any, TypeVar
 import click
 import trio
 
+from ._http_cli import http_from_cli, http_options
 from ._logs import configure_logging
 from ._ops import operability_from_cli, operability_options
 from ._service import serve
@@ -205,6 +206,7 @@ def _option(*names: str, env: str, help: str, **kwargs: Any) -> Callable[[_F], _
     help="Silence guard: the longest alerts are held, in seconds.",
 )
 @operability_options
+@http_options
 @store_options
 def main(host: str, **values: Any) -> None:
     """Heartbeat Tracker Service: HBTD API v1 on /hmi/v1, reporting to HSM.
@@ -214,6 +216,7 @@ def main(host: str, **values: Any) -> None:
     """
     configure_logging(log_format=values.pop("log_format"), debug=values["debug"])
     ops = operability_from_cli(values)
+    http = http_from_cli(values)
     _raise_open_file_limit()
     _tune_garbage_collector()
     if values["telemetry_host"] and parse_telemetry_host(values["telemetry_host"]) is None:
@@ -241,6 +244,7 @@ def main(host: str, **values: Any) -> None:
                 replica=shared.replica_name,
                 lease_ttl=shared.lease_ttl,
                 reuse_port=shared.workers > 1,
+                http=http,
                 shutdown_trigger=worker_shutdown if worker_index() is not None else None,
             )
         )
