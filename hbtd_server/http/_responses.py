@@ -7,6 +7,7 @@ from email.utils import formatdate
 from http import HTTPStatus
 
 from .._problem import PROBLEM_CONTENT_TYPE, problem_body
+from ..core import PayloadTooLarge
 
 __all__ = ["CONTINUE", "DateCache", "problem_response", "response_head", "status_line"]
 
@@ -78,7 +79,12 @@ def response_head(
 
 
 def problem_response(status: int, detail: str, instance: str, *, date: bytes) -> bytes:
-    """A whole RFC 7807 response that closes the connection (for errors of the server's own)."""
-    body = problem_body(status, detail, instance)
+    """A whole RFC 7807 response that closes the connection (for errors of the server's own).
+
+    A 413 is titled as the API titles it, so a body over the server's cap and one over an
+    endpoint's own cap read alike.
+    """
+    title = PayloadTooLarge.title if status == 413 else None
+    body = problem_body(status, detail, instance, title)
     headers = [(b"content-type", _PROBLEM_TYPE), (b"content-length", str(len(body)).encode())]
     return response_head(status, headers, date=date, keep_alive=False, http_10=False) + body
