@@ -47,6 +47,11 @@ class ResponseParser:
         """Parse more bytes."""
         self._parser.feed_data(data)
 
+    def finish_at_eof(self) -> None:
+        """The server closed: a response without a length ends here (HTTP/1.0 style)."""
+        if self._current.status and not self._current.complete:
+            self._finish()
+
     def on_message_begin(self) -> None:
         self._current = RawResponse()
 
@@ -82,6 +87,7 @@ async def read_responses(
     while len(parser.responses) < count:
         data = await stream.receive_some(65536)
         if not data:
+            parser.finish_at_eof()
             return parser.responses, True
         parser.feed(data)
     return parser.responses, False

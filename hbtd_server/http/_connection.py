@@ -141,7 +141,6 @@ class Connection:
             if not isinstance(event, RequestHead):  # pragma: no cover - the reader's contract
                 raise AssertionError(f"expected a request head, got {event!r}")
             self._answering = True
-            self._response_started = False
             self._requests += 1
             self._timer.deadline = trio.current_time() + self._limits.send_timeout
             path = split_target(event.target)[0]
@@ -151,6 +150,7 @@ class Connection:
             else:
                 keep = await self._answer_asgi(event, path)
             self._answering = False
+            self._response_started = False
             if not keep or self._closing:
                 return
 
