@@ -1,6 +1,7 @@
 """Wires the tracker together in one trio nursery and runs it until told to stop.
 
-Tasks: the HTTP server (hypercorn's trio worker), the detector (sleeps until the next
+Tasks: the HTTP server (the lean trio + httptools server of #12, or hypercorn's trio worker
+with ``--http-server hypercorn``), the detector (sleeps until the next
 deadline), the HSM readiness poller and notifier, the telemetry publisher (#6), and the wave
 logger. On SIGTERM or SIGINT the server stops accepting, pending HSM changes and held telemetry
 messages get a short, bounded chance to go out, and the process exits 0.
@@ -21,7 +22,15 @@ from hypercorn.trio import serve as hypercorn_serve
 
 from .core import Params
 from .engine import DEFAULT_MAX_COMPONENTS, Engine
-from .http import HeartbeatFastPath, Operability, create_quart_app
+from .http import (
+    HeartbeatFastPath,
+    HeartbeatRoutes,
+    HttpSettings,
+    Limits,
+    Operability,
+    create_quart_app,
+)
+from .http import serve as lean_serve
 from .notify import (
     TelemetryPublisher,
     flush_hsm,
@@ -96,9 +105,19 @@ _hypercorn_log.addFilter(_NoRunningOn())
 
 
 def hypercorn_config(
-    *, host: str, port: int, certfile: Path | None = None, keyfile: Path | None = None
+    *,
+    host: str,
+    port: int,
+    certfile: Path | None = None,
+    keyfile: Path | None = None,
+    limits: Limits | None = None,
 ) -> Config:
-    """Hypercorn settings for the tracker (HTTPS only when given a certificate and key)."""
+    """Hypercorn settings for the tracker (HTTPS only when given a certificate and key).
+
+    Of ``limits``, hypercorn honours the keep-alive timeout, the header block cap and the
+    shutdown timeout.
+    """
+    limits = limits or Limits()
     config = Config()
     if certfile is not None and keyfile is not None:
         config.certfile = str(certfile)
@@ -107,8 +126,9 @@ def hypercorn_config(
     config.accesslog = None  # one line per heartbeat would drown everything else
     config.errorlog = _hypercorn_log
     # Nodes beat every few seconds: keep their connections open between beats.
-    config.keep_alive_timeout = 30
-    config.graceful_timeout = 2
+    config.keep_alive_timeout = limits.keep_alive_timeout
+    config.graceful_timeout = limits.shutdown_timeout
+    config.h11_max_incomplete_size = limits.max_header_bytes
     config.backlog = 1024
     return config
 
@@ -126,6 +146,7 @@ async def serve(
     lease_ttl: float = DEFAULT_LEASE_TTL,
     reuse_port: bool = False,
     max_components: int = DEFAULT_MAX_COMPONENTS,
+    http: HttpSettings | None = None,
     task_status: trio.TaskStatus[list[str]] = trio.TASK_STATUS_IGNORED,
 ) -> None:
     """Run the tracker until ``shutdown_trigger`` returns (default: SIGTERM or SIGINT).
@@ -142,6 +163,7 @@ async def serve(
         lease_ttl: seconds the leader's lease lasts with a store.
         reuse_port: listen with SO_REUSEPORT, so several workers share the port.
         max_components: the most components tracked at once (for a new engine).
+        http: which HTTP server, and its limits (default: the lean server, default limits).
         task_status: started with the list of URLs the server listens on.
 
     Raises:
@@ -155,10 +177,10 @@ async def serve(
     engine.listeners.append(telemetry)  # only appends to its buffer (#6)
     metrics = Metrics(engine, telemetry=telemetry) if ops.metrics else None
     quart_app = create_quart_app(engine, metrics=metrics, admin=ops.admin)
-    app = HeartbeatFastPath(engine, quart_app)
+    http = http or HttpSettings()
     trigger = shutdown_trigger or _wait_for_signal
     log.info("hbtd starting with %s", _describe(params))
-    log.info("serving %s", ops.describe())
+    log.info("serving %s, %s HTTP server", ops.describe(), http.server)
     shared = None
     if store is not None:  # loaded before anything runs; a dead store fails the start (#7)
         shared = await SharedState.open(engine, store, name=replica, lease_ttl=lease_ttl)
@@ -167,18 +189,37 @@ async def serve(
             await nursery.start(shared.run)
         await nursery.start(run_tracker_tasks, engine, client)
         await nursery.start(run_telemetry, engine, telemetry)
-        config = hypercorn_config(
-            host=host, port=params.port, certfile=ops.certfile, keyfile=ops.keyfile
-        )
-        if reuse_port:
-            config.workers = 2  # hypercorn sets SO_REUSEPORT on its sockets when workers > 1
         server_done = trio.Event()
 
         async def run_server(*, task_status: trio.TaskStatus[list[str]]) -> None:
             try:
-                await hypercorn_serve(
-                    cast(Any, app), config, shutdown_trigger=trigger, task_status=task_status
-                )
+                if http.server == "hypercorn":
+                    await _run_hypercorn(
+                        HeartbeatFastPath(engine, quart_app),
+                        hypercorn_config(
+                            host=host,
+                            port=params.port,
+                            certfile=ops.certfile,
+                            keyfile=ops.keyfile,
+                            limits=http.limits,
+                        ),
+                        reuse_port=reuse_port,
+                        shutdown_trigger=trigger,
+                        task_status=task_status,
+                    )
+                else:
+                    await lean_serve(
+                        cast(Any, quart_app),
+                        inline=HeartbeatRoutes(engine),
+                        host=host,
+                        port=params.port,
+                        limits=http.limits,
+                        certfile=ops.certfile,
+                        keyfile=ops.keyfile,
+                        reuse_port=reuse_port,
+                        shutdown_trigger=trigger,
+                        task_status=task_status,
+                    )
             finally:
                 server_done.set()
 
@@ -195,6 +236,21 @@ async def serve(
             await shared.shutdown(within=SHUTDOWN_FLUSH_LIMIT)
         nursery.cancel_scope.cancel()
     log.info("Done. Exiting.")
+
+
+async def _run_hypercorn(
+    app: HeartbeatFastPath,
+    config: Config,
+    *,
+    reuse_port: bool,
+    shutdown_trigger: Callable[[], Awaitable[None]],
+    task_status: trio.TaskStatus[list[str]],
+) -> None:
+    if reuse_port:
+        config.workers = 2  # hypercorn sets SO_REUSEPORT on its sockets when workers > 1
+    await hypercorn_serve(
+        cast(Any, app), config, shutdown_trigger=shutdown_trigger, task_status=task_status
+    )
 
 
 def _describe(params: Params) -> str:

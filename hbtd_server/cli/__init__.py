@@ -6,6 +6,7 @@ Import from here, never from the ``_`` modules.
 from __future__ import annotations
 
 from ._goflags import GoFlagCommand, go_style_args
+from ._http_options import http_from_cli, http_options
 from ._main import main
 from ._ops_options import operability_from_cli, operability_options
 from ._store_options import StoreOptions, store_from_cli, store_options
@@ -16,6 +17,8 @@ __all__ = [
     "GoFlagCommand",
     "StoreOptions",
     "go_style_args",
+    "http_from_cli",
+    "http_options",
     "main",
     "operability_from_cli",
     "operability_options",

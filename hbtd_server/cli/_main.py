@@ -26,6 +26,7 @@ from ..ops import configure_logging
 from ..service import serve
 from ..store import StoreUnavailable
 from ._goflags import GoFlagCommand
+from ._http_options import http_from_cli, http_options
 from ._ops_options import operability_from_cli, operability_options
 from ._store_options import store_from_cli, store_options
 from ._workers import run_workers, worker_index, worker_shutdown
@@ -242,6 +243,7 @@ def _option(*names: str, env: str, help: str, **kwargs: Any) -> Callable[[_F], _
     help="Silence guard: the longest alerts are held, in seconds.",
 )
 @operability_options
+@http_options
 @store_options
 def main(host: str, **values: Any) -> None:
     """Heartbeat Tracker Service: HBTD API v1 on /hmi/v1, reporting to HSM.
@@ -252,6 +254,7 @@ def main(host: str, **values: Any) -> None:
     configure_logging(log_format=values.pop("log_format"), debug=values["debug"])
     ops = operability_from_cli(values)
     _check_urls(values)
+    http = http_from_cli(values)
     _raise_open_file_limit()
     _tune_garbage_collector()
     telemetry = TelemetryPublisher(capacity=values.pop("telemetry_buffer"))
@@ -276,6 +279,7 @@ def main(host: str, **values: Any) -> None:
                 lease_ttl=shared.lease_ttl,
                 reuse_port=shared.workers > 1,
                 max_components=max_components,
+                http=http,
                 shutdown_trigger=worker_shutdown if worker_index() is not None else None,
             )
         )

@@ -16,7 +16,13 @@ from ..ops import count_rejected_heartbeat
 from ._app import accept_heartbeat
 from ._problem import PROBLEM_CONTENT_TYPE, problem_body
 
-__all__ = ["HeartbeatFastPath"]
+__all__ = [
+    "NOT_A_HEARTBEAT",
+    "HeartbeatFastPath",
+    "heartbeat_route",
+    "heartbeat_too_large",
+    "rejected_heartbeat",
+]
 
 _FULL_PATH = "/hmi/v1/heartbeat"
 _XNAME_PREFIX = "/hmi/v1/heartbeat/"
@@ -25,6 +31,35 @@ _OK_START = {"type": "http.response.start", "status": 200, "headers": [(b"conten
 _OK_BODY = {"type": "http.response.body", "body": b""}
 
 ASGIApp = Any  # the ASGI callable protocol; Quart's own type is not exported in a stable place
+
+#: What :func:`heartbeat_route` returns for any other request.
+NOT_A_HEARTBEAT = ""
+
+
+def heartbeat_route(method: str, path: str) -> str | None:
+    """Which heartbeat route a request is for, shared with the lean server (#12).
+
+    Returns:
+        None for ``POST /hmi/v1/heartbeat``, the xname for ``POST /hmi/v1/heartbeat/{xname}``,
+        and :data:`NOT_A_HEARTBEAT` (an empty string) for every other request.
+    """
+    if method == "POST":
+        if path == _FULL_PATH:
+            return None
+        if path.startswith(_XNAME_PREFIX) and "/" not in path[_PREFIX_LENGTH:]:
+            return path[_PREFIX_LENGTH:]  # empty for ".../heartbeat/": not a heartbeat
+    return NOT_A_HEARTBEAT
+
+
+def heartbeat_too_large() -> PayloadTooLarge:
+    """The error for a heartbeat body over ``MAX_HEARTBEAT_BODY`` (both heartbeat paths)."""
+    return PayloadTooLarge(f"Request body is larger than {MAX_HEARTBEAT_BODY} bytes")
+
+
+def rejected_heartbeat(engine: Engine, error: HbtdError) -> bytes:
+    """Count a refused heartbeat and return its problem document (both heartbeat paths)."""
+    count_rejected_heartbeat(engine, error)
+    return problem_body(error.status_hint, error.detail, _FULL_PATH, error.title)
 
 
 class HeartbeatFastPath:
@@ -35,16 +70,11 @@ class HeartbeatFastPath:
         self.app = app
 
     async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
-        if scope["type"] == "http" and scope["method"] == "POST":
-            path: str = scope["path"]
-            if path == _FULL_PATH:
-                await self._heartbeat(None, receive, send)
+        if scope["type"] == "http":
+            xname = heartbeat_route(scope["method"], scope["path"])
+            if xname != NOT_A_HEARTBEAT:
+                await self._heartbeat(xname, receive, send)
                 return
-            if path.startswith(_XNAME_PREFIX) and "/" not in path[_PREFIX_LENGTH:]:
-                xname = path[_PREFIX_LENGTH:]
-                if xname:
-                    await self._heartbeat(xname, receive, send)
-                    return
         await self.app(scope, receive, send)
 
     async def _heartbeat(self, xname: str | None, receive: Any, send: Any) -> None:
@@ -52,8 +82,7 @@ class HeartbeatFastPath:
             body = await _read_body(receive)
             accept_heartbeat(self.engine, body, xname)
         except HbtdError as error:
-            count_rejected_heartbeat(self.engine, error)
-            document = problem_body(error.status_hint, error.detail, _FULL_PATH, error.title)
+            document = rejected_heartbeat(self.engine, error)
             await send(
                 {
                     "type": "http.response.start",
@@ -82,6 +111,6 @@ async def _read_body(receive: Any) -> bytes:
         chunk = message.get("body", b"")
         size += len(chunk)
         if size > MAX_HEARTBEAT_BODY:
-            raise PayloadTooLarge(f"Request body is larger than {MAX_HEARTBEAT_BODY} bytes")
+            raise heartbeat_too_large()
         chunks.append(chunk)
     return b"".join(chunks)

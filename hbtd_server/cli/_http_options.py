@@ -1,0 +1,132 @@
+"""``hbtd``'s HTTP server flags (#12): which server, and the lean server's limits.
+
+They are not HBTD parameters (``/params`` does not show them), so they travel apart from
+``Params``, like the operability flags.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+import click
+
+from ..http import HTTP_SERVERS, HttpSettings, Limits
+
+__all__ = ["http_from_cli", "http_options"]
+
+_DEFAULTS = Limits()
+_F = TypeVar("_F", bound=Callable[..., Any])
+
+
+def _flag(name: str, help: str, **kwargs: Any) -> Callable[[_F], _F]:
+    dashed = f"--{name}"
+    underscored = f"--{name.replace('-', '_')}"
+    return click.option(
+        dashed,
+        underscored,
+        name.replace("-", "_"),
+        envvar=f"HBTD_{name.replace('-', '_').upper()}",
+        show_envvar=True,
+        show_default=True,
+        help=help,
+        **kwargs,
+    )
+
+
+_SECONDS = click.FloatRange(min=0, min_open=True)
+_OPTIONS = (
+    _flag(
+        "http-server",
+        "HTTP server: 'lean' (trio + httptools, heartbeats answered on the connection) or "
+        "'hypercorn' (hypercorn's trio worker, as before).",
+        type=click.Choice(HTTP_SERVERS),
+        default="lean",
+    ),
+    _flag(
+        "keep-alive-timeout",
+        "Seconds an idle connection stays open between requests.",
+        type=_SECONDS,
+        default=_DEFAULTS.keep_alive_timeout,
+    ),
+    _flag(
+        "head-timeout",
+        "Seconds a request line and headers may take from their first byte (and a new "
+        "connection to send its first request); then 408 and close. Lean server only.",
+        type=_SECONDS,
+        default=_DEFAULTS.head_timeout,
+    ),
+    _flag(
+        "body-timeout",
+        "Seconds a whole request body may take; then 408 and close. Lean server only.",
+        type=_SECONDS,
+        default=_DEFAULTS.body_timeout,
+    ),
+    _flag(
+        "send-timeout",
+        "Seconds an answer may take to compute and send; then the connection closes. Lean "
+        "server only.",
+        type=_SECONDS,
+        default=_DEFAULTS.send_timeout,
+    ),
+    _flag(
+        "max-header-bytes",
+        "Largest request line plus headers; beyond it 431 and close.",
+        type=click.IntRange(min=256),
+        default=_DEFAULTS.max_header_bytes,
+    ),
+    _flag(
+        "max-body-bytes",
+        "Largest request body; beyond it 413 and close (from Content-Length, before reading). "
+        "Endpoints keep their own smaller caps. Lean server only.",
+        type=click.IntRange(min=0),
+        default=_DEFAULTS.max_body_bytes,
+    ),
+    _flag(
+        "max-connections",
+        "Most open connections; beyond it new ones are closed at once. 0: the open-file limit "
+        "less a reserve of max(64, a tenth). Lean server only.",
+        type=click.IntRange(min=0),
+        default=0,
+    ),
+    _flag(
+        "shutdown-timeout",
+        "Seconds requests in progress get to finish on SIGTERM/SIGINT.",
+        type=click.FloatRange(min=0),
+        default=_DEFAULTS.shutdown_timeout,
+    ),
+)
+
+_KEYS = (
+    "http_server",
+    "keep_alive_timeout",
+    "head_timeout",
+    "body_timeout",
+    "send_timeout",
+    "max_header_bytes",
+    "max_body_bytes",
+    "max_connections",
+    "shutdown_timeout",
+)
+
+
+def http_options(command: _F) -> _F:
+    """Add the HTTP server flags to a click command."""
+    for option in reversed(_OPTIONS):
+        command = option(command)
+    return command
+
+
+def http_from_cli(values: dict[str, Any]) -> HttpSettings:
+    """Take the HTTP server flags out of a command's keyword arguments.
+
+    Raises:
+        click.UsageError: an inconsistent combination.
+    """
+    given = {key: values.pop(key) for key in _KEYS}
+    server = given.pop("http_server")
+    given["max_connections"] = given["max_connections"] or None
+    try:
+        return HttpSettings(server=server, limits=Limits(**given))
+    except ValueError as error:
+        raise click.UsageError(str(error)) from None

@@ -1,0 +1,257 @@
+"""The lean HTTP/1.1 server: accept loops, the connection cap, graceful shutdown (#12).
+
+``serve`` is shaped like hypercorn's: it takes a ``shutdown_trigger`` and reports the URLs it
+listens on through ``task_status``. On the trigger it stops accepting, closes idle connections,
+lets requests in progress finish within ``Limits.shutdown_timeout``, then runs the app's
+lifespan shutdown and returns.
+
+The process must never run out of file descriptors because of its clients: beyond
+``Limits.max_connections`` a new connection is accepted and closed at once. If the limit is
+reached anyway (EMFILE/ENFILE), accepting pauses briefly and the log gets one line when it
+starts and one with the count when it ends, never a traceback per attempt.
+"""
+
+from __future__ import annotations
+
+import errno
+import logging
+import ssl
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+
+import trio
+
+from ._asgi import ASGIApp, Lifespan
+from ._connection import Connection, Site
+from ._heartbeat import InlineRoutes
+from ._limits import Limits
+from ._listeners import listener_urls, make_ssl_context, open_listeners
+
+__all__ = ["BurstLog", "LeanServer", "serve"]
+
+log = logging.getLogger("hbtd.http")
+
+_OUT_OF_RESOURCES = frozenset({errno.EMFILE, errno.ENFILE, errno.ENOMEM, errno.ENOBUFS})
+#: Pause between accept attempts while out of file descriptors.
+_ACCEPT_RETRY_SECONDS = 0.1
+
+
+class BurstLog:
+    """Logs a repeated condition once when it starts and once, with a count, when it ends.
+
+    Args:
+        logger: where to log.
+        what: the condition, e.g. ``"connection cap 1000 reached"``.
+        action: what happens each time, e.g. ``"closed new connections"``.
+        clock: seconds, for the burst's duration.
+    """
+
+    def __init__(
+        self,
+        logger: logging.Logger,
+        what: str,
+        action: str,
+        clock: Callable[[], float] = trio.current_time,
+    ) -> None:
+        self._log = logger
+        self._what = what
+        self._action = action
+        self._clock = clock
+        self.count = 0
+        self._since = 0.0
+        self._detail = ""
+
+    @property
+    def active(self) -> bool:
+        """The condition is on."""
+        return self.count > 0
+
+    def hit(self, detail: str = "") -> None:
+        """The condition happened (again)."""
+        if self.count == 0:
+            self._since = self._clock()
+            self._detail = detail
+            suffix = f" ({detail})" if detail else ""
+            self._log.warning("%s%s: %s until it clears", self._what, suffix, self._action)
+        self.count += 1
+
+    def clear(self) -> None:
+        """The condition is over: log how often it happened."""
+        if self.count:
+            self._log.warning(
+                "%s: cleared after %.1f s; %s %d time(s)",
+                self._what,
+                self._clock() - self._since,
+                self._action,
+                self.count,
+            )
+            self.count = 0
+
+
+class LeanServer:
+    """Accepts connections for ``site`` and serves each in its own task.
+
+    Args:
+        site: what to serve.
+        ssl_context: serve HTTPS with this; None for plain HTTP.
+    """
+
+    def __init__(self, site: Site, *, ssl_context: ssl.SSLContext | None = None) -> None:
+        self.site = site
+        self._ssl_context = ssl_context
+        self._cap = site.limits.connection_cap()
+        self._connections: set[Connection] = set()
+        self._changed = trio.Event()
+        self._shutting_down = False
+        self.at_cap = BurstLog(
+            log, f"connection cap {self._cap} reached", "closing new connections at once"
+        )
+        self.out_of_fds = BurstLog(
+            log, "out of file descriptors", "pausing accept for 0.1 s each time"
+        )
+
+    @property
+    def connection_count(self) -> int:
+        """Connections open now."""
+        return len(self._connections)
+
+    async def serve(
+        self,
+        listeners: list[trio.SocketListener],
+        *,
+        shutdown_trigger: Callable[[], Awaitable[None]],
+        task_status: trio.TaskStatus[list[str]] = trio.TASK_STATUS_IGNORED,
+    ) -> None:
+        """Serve on ``listeners`` until ``shutdown_trigger`` returns, then shut down cleanly.
+
+        Args:
+            listeners: listening sockets (they are closed on return).
+            shutdown_trigger: an async function whose return starts the shutdown.
+            task_status: started with the URLs served.
+        """
+        lifespan = Lifespan(self.site.app)
+        try:
+            async with trio.open_nursery() as outer:
+                await outer.start(lifespan.run)
+                async with trio.open_nursery() as connections:
+                    async with trio.open_nursery() as acceptors:
+                        for listener in listeners:
+                            acceptors.start_soon(self._accept_loop, listener, connections)
+                        task_status.started(
+                            listener_urls(listeners, tls=self._ssl_context is not None)
+                        )
+                        await shutdown_trigger()
+                        acceptors.cancel_scope.cancel()
+                    for listener in listeners:
+                        await listener.aclose()
+                    await self._drain()
+                    connections.cancel_scope.cancel()
+                await lifespan.shutdown()
+        finally:
+            for listener in listeners:
+                listener.socket.close()
+
+    async def _drain(self) -> None:
+        self._shutting_down = True
+        for connection in list(self._connections):
+            connection.begin_shutdown()
+        busy = len(self._connections)
+        with trio.move_on_after(self.site.limits.shutdown_timeout) as scope:
+            while self._connections:
+                await self._changed.wait()
+        if scope.cancelled_caught:
+            log.warning(
+                "shutdown: %d of %d connection(s) still busy after %.1f s; closing them",
+                len(self._connections),
+                busy,
+                self.site.limits.shutdown_timeout,
+            )
+
+    async def _accept_loop(
+        self, listener: trio.abc.Listener[trio.SocketStream], nursery: trio.Nursery
+    ) -> None:
+        while True:
+            try:
+                stream = await listener.accept()
+            except OSError as error:
+                if error.errno not in _OUT_OF_RESOURCES:
+                    raise
+                self.out_of_fds.hit(errno.errorcode.get(error.errno or 0, str(error)))
+                await trio.sleep(_ACCEPT_RETRY_SECONDS)
+                continue
+            self.out_of_fds.clear()
+            if len(self._connections) >= self._cap:
+                self.at_cap.hit()
+                stream.socket.close()
+                continue
+            self.at_cap.clear()
+            connection = self._connection(stream)
+            self._connections.add(connection)
+            nursery.start_soon(self._run_connection, connection)
+
+    def _connection(self, stream: trio.SocketStream) -> Connection:
+        try:
+            client = _address(stream.socket.getpeername())
+            server = _address(stream.socket.getsockname())
+        except OSError:
+            client = server = None
+        if self._ssl_context is None:
+            return Connection(stream, self.site, client=client, server=server)
+        tls = trio.SSLStream(stream, self._ssl_context, server_side=True, https_compatible=True)
+        return Connection(tls, self.site, scheme="https", client=client, server=server)
+
+    async def _run_connection(self, connection: Connection) -> None:
+        try:
+            await connection.run()
+        except Exception:
+            log.exception("bug: a connection failed")
+        finally:
+            self._connections.discard(connection)
+            if self._shutting_down:
+                self._changed.set()
+                self._changed = trio.Event()
+
+
+def _address(address: object) -> tuple[str, int] | None:
+    if isinstance(address, tuple) and len(address) >= 2:
+        return str(address[0]), int(address[1])
+    return None
+
+
+async def serve(
+    app: ASGIApp,
+    *,
+    host: str,
+    port: int,
+    limits: Limits | None = None,
+    inline: InlineRoutes | None = None,
+    certfile: Path | None = None,
+    keyfile: Path | None = None,
+    reuse_port: bool = False,
+    shutdown_trigger: Callable[[], Awaitable[None]],
+    task_status: trio.TaskStatus[list[str]] = trio.TASK_STATUS_IGNORED,
+) -> None:
+    """Serve ``app`` (and ``inline`` routes) over HTTP/1.1 until ``shutdown_trigger`` returns.
+
+    Args:
+        app: the ASGI app.
+        host: the address to listen on (``""``: all of both families).
+        port: the port (0 picks one).
+        limits: timeouts and sizes (defaults: :class:`Limits`).
+        inline: routes answered on the connection, without ASGI.
+        certfile: with ``keyfile``, serve HTTPS only.
+        keyfile: the private key of ``certfile``.
+        reuse_port: listen with SO_REUSEPORT (several worker processes on one port).
+        shutdown_trigger: an async function whose return starts a clean shutdown.
+        task_status: started with the list of URLs served.
+
+    Raises:
+        OSError: the address cannot be bound, or the certificate files read.
+    """
+    ssl_context = None
+    if certfile is not None and keyfile is not None:
+        ssl_context = make_ssl_context(certfile, keyfile)
+    site = Site(app, inline=inline, limits=limits or Limits())
+    listeners = await open_listeners(host, port, reuse_port=reuse_port)
+    server = LeanServer(site, ssl_context=ssl_context)
+    await server.serve(listeners, shutdown_trigger=shutdown_trigger, task_status=task_status)
