@@ -22,6 +22,7 @@ from pathlib import Path
 import httpx
 
 from bench._procs import cpu_seconds, free_port, rss_bytes, stop, wait_for_port
+from hbtd_server.cli import hbtd_command
 
 RSS_TARGET_MB = 40.0
 CPU_TARGET_PERCENT = 0.1
@@ -51,13 +52,7 @@ def measure(
         url = f"http://127.0.0.1:{port}/hmi/v1"
         tracker = subprocess.Popen(
             [
-                sys.executable,
-                "-m",
-                "hbtd_server",
-                "--host",
-                "127.0.0.1",
-                "--port",
-                str(port),
+                *hbtd_command(port=port),
                 "--nosm",
             ],
             stdout=subprocess.DEVNULL,

@@ -18,6 +18,7 @@ import subprocess
 import sys
 
 from bench._procs import cpu_seconds, free_port, start_pinned, stop, wait_for_port
+from hbtd_server.cli import hbtd_command
 
 SERVER_CPU = 1
 LOAD_CPU = 0
@@ -28,13 +29,7 @@ def server_command(which: str, port: int) -> list[str]:
     if which == "noop":
         return [sys.executable, "-m", "bench.noop_server", str(port)]
     return [
-        sys.executable,
-        "-m",
-        "hbtd_server",
-        "--host",
-        "127.0.0.1",
-        "--port",
-        str(port),
+        *hbtd_command(port=port),
         "--nosm",
         "--warntime",
         "3600",

@@ -23,7 +23,6 @@ import argparse
 import os
 import statistics
 import subprocess
-import sys
 import tempfile
 import time
 from collections.abc import Iterator
@@ -36,6 +35,7 @@ import trio
 from bench._procs import cpu_seconds, free_port, start_pinned, stop, wait_for_port
 from bench.heartbeat_throughput import run_load
 from hb_sim.fleet import LiveFleet
+from hbtd_server.cli import hbtd_command
 from tests.etcd_support import EtcdServer
 
 SERVER_CPU = 1
@@ -65,8 +65,7 @@ def etcd() -> Iterator[EtcdServer]:
 @contextmanager
 def hbtd(port: int, *args: str, pin: bool = True) -> Iterator[subprocess.Popen[bytes]]:
     """An ``hbtd`` pinned to the server CPU (workers inherit the pinning) unless ``pin`` is off."""
-    command = [sys.executable, "-m", "hbtd_server", "--host", "127.0.0.1", "--port", str(port)]
-    command += ["--nosm", "--warntime", "3600", "--errtime", "7200", *args]
+    command = hbtd_command("--nosm", "--warntime", "3600", "--errtime", "7200", *args, port=port)
     process = start_pinned(command, cpu=SERVER_CPU if pin else None)
     try:
         wait_for_port(port)

@@ -21,6 +21,7 @@ import tracemalloc
 from bench._procs import cpu_seconds, free_port, rss_bytes, start_pinned, stop, wait_for_port
 from bench.load import node_names
 from hbtd_server import Engine
+from hbtd_server.cli import hbtd_command
 from hbtd_server.core import DEFAULT_PARAMS, Heartbeat
 
 
@@ -50,13 +51,7 @@ def idle_cpu(count: int, seconds: float) -> tuple[float, int]:
     port = free_port()
     server = start_pinned(
         [
-            sys.executable,
-            "-m",
-            "hbtd_server",
-            "--host",
-            "127.0.0.1",
-            "--port",
-            str(port),
+            *hbtd_command(port=port),
             "--nosm",
             "--warntime",
             "3600",

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import signal
 import subprocess
-import sys
 import tempfile
 from collections.abc import Sequence
 from pathlib import Path
@@ -13,6 +12,8 @@ from urllib.parse import urlsplit
 
 import httpx
 import trio
+
+from hbtd_server.cli import hbtd_command
 
 from ..errors import HbSimError
 from ..ports import free_port
@@ -45,13 +46,7 @@ class TrackerProcess:
             with self.log.open("ab") as log:
                 self.process = await trio.lowlevel.open_process(
                     [
-                        sys.executable,
-                        "-m",
-                        "hbtd_server",
-                        "--host",
-                        "127.0.0.1",
-                        "--port",
-                        str(self.port),
+                        *hbtd_command(port=self.port),
                         "--sm_url",
                         f"{self.hsm_url}/hsm/v2",
                         "--use_telemetry",

@@ -5,6 +5,7 @@ Import from here, never from the ``_`` modules.
 
 from __future__ import annotations
 
+from ._command import hbtd_command
 from ._goflags import GoFlagCommand, go_style_args
 from ._http_options import http_from_cli, http_options
 from ._main import main
@@ -17,6 +18,7 @@ __all__ = [
     "GoFlagCommand",
     "StoreOptions",
     "go_style_args",
+    "hbtd_command",
     "http_from_cli",
     "http_options",
     "main",

@@ -20,6 +20,8 @@ from types import FrameType
 
 import trio
 
+from ._command import hbtd_command
+
 __all__ = ["WORKER_ENV", "run_workers", "worker_index", "worker_shutdown"]
 
 log = logging.getLogger("hbtd")
@@ -38,7 +40,7 @@ def worker_index() -> int | None:
 
 def run_workers(count: int) -> int:
     """Run ``count`` workers with this process's command line; returns the exit code."""
-    command = [sys.executable, "-m", "hbtd_server", *sys.argv[1:]]
+    command = hbtd_command(*sys.argv[1:], host=None)
     read_end, write_end = os.pipe()  # the write end stays open, unused, while we live
     children = [
         subprocess.Popen(

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import signal
 import subprocess
-import sys
 from collections.abc import AsyncIterator, Callable, Generator, Iterator
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from dataclasses import dataclass
@@ -15,6 +14,7 @@ import pytest
 import trio
 
 from hb_sim.ports import free_port
+from hbtd_server.cli import hbtd_command
 from tests.etcd_support import EtcdServer
 
 from .fleet_watch import INCONCLUSIVE
@@ -69,13 +69,7 @@ async def launch_hbtd(log_dir: Path, port: int, *args: str) -> AsyncIterator[Hbt
     with log_path.open("wb") as log_file:
         process = await trio.lowlevel.open_process(
             [
-                sys.executable,
-                "-m",
-                "hbtd_server",
-                "--host",
-                "127.0.0.1",
-                "--port",
-                str(port),
+                *hbtd_command(port=port),
                 *args,
             ],
             stdout=log_file,

@@ -18,6 +18,7 @@ import pytest
 import trio
 
 from hb_sim.ports import free_port
+from hbtd_server.cli import hbtd_command
 
 from .conftest import wait_until_live
 
@@ -32,13 +33,7 @@ async def start_tracker(port: int, log_path: Path, *args: str) -> trio.Process:
     with log_path.open("ab") as log_file:
         process = await trio.lowlevel.open_process(
             [
-                sys.executable,
-                "-m",
-                "hbtd_server",
-                "--host",
-                "127.0.0.1",
-                "--port",
-                str(port),
+                *hbtd_command(port=port),
                 *args,
             ],
             stdout=log_file,

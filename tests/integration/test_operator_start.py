@@ -5,13 +5,13 @@ from __future__ import annotations
 import signal
 import socket
 import subprocess
-import sys
 
 import httpx
 import pytest
 import trio
 
 from hb_sim.ports import free_port
+from hbtd_server.cli import hbtd_command
 
 from .conftest import StartHbtd
 
@@ -68,7 +68,7 @@ async def test_metrics_at_prometheus_default_path_too(start_hbtd: StartHbtd) -> 
 
 def run_hbtd(*args: str, within: float = 30) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "hbtd_server", "--host", "127.0.0.1", *args],
+        hbtd_command(*args),
         capture_output=True,
         text=True,
         timeout=within,

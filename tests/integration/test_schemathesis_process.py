@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -29,6 +28,7 @@ from schemathesis.specs.openapi.checks import (
 )
 
 from hb_sim.ports import free_port
+from hbtd_server.cli import hbtd_command
 from hbtd_server.http import load_openapi
 
 from .conftest import STARTUP_LIMIT
@@ -52,13 +52,7 @@ def hbtd_base_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     with log_path.open("wb") as log_file:
         process = subprocess.Popen(
             [
-                sys.executable,
-                "-m",
-                "hbtd_server",
-                "--host",
-                "127.0.0.1",
-                "--port",
-                str(port),
+                *hbtd_command(port=port),
                 "--nosm",
                 "--use_telemetry",
                 "0",

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import ssl
 import subprocess
-import sys
 from pathlib import Path
 
 import httpx
@@ -13,6 +12,7 @@ import trio
 import trustme
 
 from hb_sim.ports import free_port
+from hbtd_server.cli import hbtd_command
 
 from .conftest import STARTUP_LIMIT
 
@@ -32,13 +32,7 @@ async def test_serves_https_only_with_the_given_certificate(tmp_path: Path) -> N
     with log_path.open("wb") as log_file:
         process = await trio.lowlevel.open_process(
             [
-                sys.executable,
-                "-m",
-                "hbtd_server",
-                "--host",
-                "127.0.0.1",
-                "--port",
-                str(port),
+                *hbtd_command(port=port),
                 "--nosm",
                 "--certfile",
                 str(certfile),

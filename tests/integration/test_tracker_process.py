@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import sys
-
 import httpx
 import pytest
 import trio
 
 from hb_sim.ports import free_port
+from hbtd_server.cli import hbtd_command
 
 from .conftest import StartHbtd, wait_until_live
 
@@ -48,13 +47,13 @@ async def test_sigterm_delivers_pending_changes_then_exits_0(start_hbtd: StartHb
     [
         (["--warntime", "30", "--errtime", "10"], "must be greater than warntime"),
         (["--interval", "0"], "'interval' must be at least 1"),
-        (["--port", "eighty"], "is not a non-negative integer"),
+        (["--port", "eighty"], "is not a TCP port (0 to 65535)"),
         (["--kv_url", "ftp://nowhere"], "expected 'mem:' or etcd endpoints"),
     ],
 )
 async def test_bad_flags_are_refused_clearly(args: list[str], message: str) -> None:
     result = await trio.run_process(
-        [sys.executable, "-m", "hbtd_server", *args],
+        hbtd_command(*args, host=None),
         capture_stdout=True,
         capture_stderr=True,
         check=False,

@@ -18,6 +18,7 @@ import pytest
 import trio
 
 from hb_sim.ports import free_port
+from hbtd_server.cli import hbtd_command
 from tests.integration.conftest import HbtdProcess, wait_until_live
 from tests.sim.test_mock_hsm_process import LISTENING, hb_sim_command, read_until
 
@@ -38,13 +39,7 @@ async def hbtd(tmp_path: Path) -> AsyncIterator[HbtdProcess]:
     with log_path.open("wb") as log_file:
         process = await trio.lowlevel.open_process(
             [
-                sys.executable,
-                "-m",
-                "hbtd_server",
-                "--host",
-                "127.0.0.1",
-                "--port",
-                str(port),
+                *hbtd_command(port=port),
                 "--nosm",
             ],
             stdout=log_file,
