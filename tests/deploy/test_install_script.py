@@ -38,6 +38,21 @@ def test_a_dry_run_names_every_destination_and_changes_nothing(tmp_path: Path) -
     for path in PLACED:
         assert str(root / path) in result.stdout, path
     assert f"ln -sfn /opt/hbtd-py/bin/hbtd {root}/usr/bin/hbtd" in result.stdout
+    assert "hbtd-py[server] @ file://" in result.stdout  # the tracker's extra
+    assert not root.exists()
+
+
+def test_an_agent_only_dry_run_places_the_agent_alone(tmp_path: Path) -> None:
+    wheel = tmp_path / "hbtd_py-0.1.0-py3-none-any.whl"
+    wheel.write_bytes(b"not read in a dry run")
+    root = tmp_path / "root"
+    result = install("--dry-run", "--agent-only", "--root", str(root), "--wheel", str(wheel))
+    assert result.returncode == 0, result.stderr
+    for path in ("usr/bin/hb-agent", "etc/systemd/system/hb-agent.service", "etc/hb-agent.yaml"):
+        assert str(root / path) in result.stdout, path
+    for path in ("usr/bin/hbtd", "etc/systemd/system/hbtd.service", "etc/sysconfig/hbtd"):
+        assert str(root / path) not in result.stdout, path
+    assert "[server]" not in result.stdout  # the bare package: no web stack on a node
     assert not root.exists()
 
 
