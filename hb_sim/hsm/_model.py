@@ -342,6 +342,9 @@ class MockHsm:
             HsmProblem: as HSM answers (400, or 500 for undecodable JSON).
         """
         update = decode_struct(decode_json(body), "smd.CompUpdate", COMP_UPDATE_FIELDS)
+        refused = self._faults.refusal(update.get("ComponentIDs", []))
+        if refused is not None:
+            raise refused
         return self.set_state(
             update.get("ComponentIDs", []),
             update.get("State", ""),
@@ -368,6 +371,9 @@ class MockHsm:
         body_id = update.get("ID", "")
         if body_id and body_id != xname:
             raise HsmProblem(400, "ID in URL and PATCH body do not match")
+        refused = self._faults.refusal([xname])
+        if refused is not None:
+            raise refused
         return self.set_state(
             [xname],
             update.get("State", ""),
@@ -547,8 +553,9 @@ class MockHsm:
         """Change some fault settings from a ``POST /mock/faults`` JSON object.
 
         Args:
-            changes: any of ``mode``, ``error_rate``, ``latency_ms``, ``error_status``;
-                omitted keys keep their value.
+            changes: any of ``mode``, ``error_rate``, ``latency_ms``, ``error_status``,
+                ``refuse_ids`` (a list of IDs) and ``refuse_status``; omitted keys keep their
+                value.
 
         Returns:
             The new settings.
@@ -562,7 +569,14 @@ class MockHsm:
                 raise HsmProblem(400, f"unknown fault setting {key!r}")
             if key == "mode" and not isinstance(value, str):
                 raise HsmProblem(400, "mode must be a string")
-            if key != "mode" and (isinstance(value, bool) or not isinstance(value, int | float)):
+            if key == "refuse_ids":
+                if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+                    raise HsmProblem(400, "refuse_ids must be a list of strings")
+                current[key] = value
+                continue
+            if key not in ("mode", "refuse_ids") and (
+                isinstance(value, bool) or not isinstance(value, int | float)
+            ):
                 raise HsmProblem(400, f"{key} must be a number")
             current[key] = value
         try:
@@ -571,6 +585,8 @@ class MockHsm:
                 error_rate=float(current["error_rate"]),
                 latency_ms=float(current["latency_ms"]),
                 error_status=int(current["error_status"]),
+                refuse_ids=frozenset(current["refuse_ids"]),
+                refuse_status=int(current["refuse_status"]),
             )
         except ValueError as exc:
             raise HsmProblem(400, str(exc)) from None

@@ -14,6 +14,9 @@ from ._player import HEARTBEATING_SAMPLE, Player, Rig
 from ._report import junit_xml, timeline_svg, verdict_table, write_report
 from ._result import (
     EngineFactory,
+    Outcome,
+    Progress,
+    ProgressHook,
     RunOptions,
     RunResult,
     SnapshotHook,
@@ -31,8 +34,11 @@ __all__ = [
     "VIRTUAL_HSM",
     "EngineFactory",
     "HsmHistory",
+    "Outcome",
     "ParamEpoch",
     "Player",
+    "Progress",
+    "ProgressHook",
     "Rig",
     "RunOptions",
     "RunRecord",

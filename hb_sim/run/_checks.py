@@ -11,24 +11,27 @@ from __future__ import annotations
 
 import bisect
 import math
-from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Final, Literal
 
 from ..hsm import RecordedRequest, StateChange, normalize_flag, normalize_state
 from ..scenario import (
+    DEFAULT_LATENESS,
     DelayHeartbeats,
     Expectation,
     HealPartition,
+    HsmChange,
     NodesDie,
     NodesFlap,
     NodesRevive,
+    NodesShutdown,
     PartitionNodes,
     Scenario,
     Selection,
     format_duration,
 )
+from ._follow import StatePatch, follows_truth
 from ._truth import Truth
 
 __all__ = ["HsmHistory", "RunRecord", "Verdict", "judge"]
@@ -193,6 +196,8 @@ def judge(record: RunRecord) -> list[Verdict]:
         verdicts.append(_no_stale(record, patches))
     if inv.messages_match_truth:
         verdicts.append(_messages(record, patches))
+    if inv.hsm_follows_truth:
+        verdicts.append(_follows(record, patches))
     return verdicts
 
 
@@ -201,6 +206,10 @@ def judge(record: RunRecord) -> list[Verdict]:
 
 def _label(state: str | None, flag: str | None) -> str:
     return "/".join(part for part in (state, flag) if part) or "?"
+
+
+def _secs(time: float) -> str:
+    return f"{time:.1f} s"
 
 
 def _expectation(record: RunRecord, history: HsmHistory, index: int, exp: Expectation) -> Verdict:
@@ -217,24 +226,22 @@ def _expectation(record: RunRecord, history: HsmHistory, index: int, exp: Expect
         + (f" (after {format_duration(exp.after)})" if exp.after else "")
     )
     expected = f"{' and '.join(wanted)} {when}, {len(nodes)} node(s)"
-    wrong: Counter[str] = Counter()
+    count = 0
     examples: list[str] = []
     samples = record.heartbeating.get(index, ())
     for xname in nodes:
         problem = _node_problem(exp, history, samples, xname)
         if problem is not None:
-            wrong[problem] += 1
+            count += 1
             if len(examples) < _EXAMPLES:
                 examples.append(f"{xname}: {problem}")
-    if not wrong:
-        seen = f"all {len(nodes)} node(s)"
-    else:
-        what = ", ".join(f"{label} ({n})" for label, n in wrong.most_common(3))
-        seen = f"{sum(wrong.values())} of {len(nodes)} wrong: {what}"
+    seen = f"all {len(nodes)} node(s)" if not count else f"{count} of {len(nodes)} wrong, e.g. "
+    if count:
+        seen += examples[0]
     return Verdict(
         name=exp.name,
         kind="expectation",
-        passed=not wrong,
+        passed=not count,
         expected=expected,
         seen=seen,
         line=exp.line,
@@ -248,31 +255,42 @@ def _node_problem(
     samples: Sequence[tuple[float, Mapping[str, bool]]],
     xname: str,
 ) -> str | None:
-    """What is wrong with ``xname`` for ``exp`` (a short label), or None when it holds."""
+    """What happened to ``xname`` instead, and when (#14), or None when ``exp`` holds."""
     if exp.state is not None or exp.flag is not None:
+        want = _label(exp.state, exp.flag)
         if xname not in history:
-            return "not in HSM"
+            return f"{want} expected, but HSM does not know the node"
 
         def matches(value: tuple[str, str]) -> bool:
             return (exp.state is None or value[0] == exp.state) and (
                 exp.flag is None or value[1] == exp.flag
             )
 
+        spans = history.spans(xname)
         if exp.at is not None:
             value = history.at(xname, exp.at)
             if not matches(value):
-                return _label(*value)
-        else:
-            spans = history.spans(xname)
-            if not any(
-                start <= exp.deadline and until > exp.after and matches(value)
-                for start, until, value in spans
-            ):
-                return f"never, {_label(*history.at(xname, exp.deadline))} at the deadline"
+                since = max(s for s, _, v in spans if s <= exp.at)
+                since_text = "from the start" if since == -math.inf else f"since {_secs(since)}"
+                return f"{want} expected at {_secs(exp.at)}, was {_label(*value)} {since_text}"
+        elif not any(
+            start <= exp.deadline and until > exp.after and matches(value)
+            for start, until, value in spans
+        ):
+            late = [s for s, until, v in spans if until > exp.after and matches(v)]
+            if late:
+                return f"{want} expected by {_secs(exp.deadline)}, reached at {_secs(late[0])}"
+            return (
+                f"{want} expected by {_secs(exp.deadline)}, never reached "
+                f"({_label(*history.at(xname, exp.deadline))} at {_secs(exp.deadline)})"
+            )
     if exp.heartbeating is not None:
-        seen = [beating[xname] for _, beating in samples if xname in beating]
-        if exp.heartbeating not in seen:
-            return "heartbeating" if seen and seen[-1] else "not heartbeating"
+        seen = [(at, beating[xname]) for at, beating in samples if xname in beating]
+        if exp.heartbeating not in [b for _, b in seen]:
+            want = "heartbeating" if exp.heartbeating else "not heartbeating"
+            when = f"at {_secs(exp.at)}" if exp.at is not None else f"by {_secs(exp.deadline)}"
+            got = "heartbeating" if seen and seen[-1][1] else "not heartbeating"
+            return f"{want} expected {when}, {got} in {len(seen)} sample(s) of /hbstates"
     return None
 
 
@@ -324,7 +342,13 @@ def _touched(record: RunRecord) -> set[str]:
     for event in record.scenario.timeline:
         if isinstance(
             event,
-            NodesDie | NodesRevive | NodesFlap | PartitionNodes | HealPartition | DelayHeartbeats,
+            NodesDie
+            | NodesRevive
+            | NodesFlap
+            | PartitionNodes
+            | HealPartition
+            | DelayHeartbeats
+            | NodesShutdown,
         ):
             touched.update(record.selection.resolve(event.nodes))
     return touched
@@ -447,13 +471,25 @@ def _waves(record: RunRecord, limit: int, gap: float) -> Verdict:
     )
 
 
+def _refused_at_end(record: RunRecord) -> set[str]:
+    """Nodes HSM still refuses when the run ends (an ``hsm`` event's ``refuse``)."""
+    last: HsmChange | None = None
+    for event in record.scenario.timeline:
+        if isinstance(event, HsmChange):
+            last = event
+    if last is None or last.refuse is None:
+        return set()
+    return set(record.selection.resolve(last.refuse))
+
+
 def _final_state(record: RunRecord, history: HsmHistory) -> Verdict:
     wrong: list[str] = []
     count = 0
     checked = 0
     power_polling = record.scenario.hsm.power_polling
+    refused = _refused_at_end(record)
     for xname in record.scenario.fleet.nodes:
-        if xname not in history:
+        if xname not in history or xname in refused:
             continue
         checked += 1
         truth = record.truth.at(xname, record.end)
@@ -468,7 +504,8 @@ def _final_state(record: RunRecord, history: HsmHistory) -> Verdict:
         name="final_state_matches_truth",
         kind="invariant",
         passed=count == 0,
-        expected=f"HSM equals the truth at {format_duration(record.end)} for {checked} node(s)",
+        expected=f"HSM equals the truth at {format_duration(record.end)} for {checked} node(s)"
+        + (f" ({len(refused)} refused by HSM, not judged)" if refused else ""),
         seen="all match" if not count else f"{count} differ, e.g. {wrong[0]}",
         details=tuple(wrong),
     )
@@ -552,6 +589,37 @@ def _messages(record: RunRecord, patches: Sequence[_Patch]) -> Verdict:
         expected="HBTD's message on every PATCH; restarted after a warning, else started",
         seen=f"{checked} PATCH(es), all right" if not count else f"{count} wrong, {bad[0]}",
         details=tuple(bad),
+    )
+
+
+def _follows(record: RunRecord, patches: Sequence[_Patch]) -> Verdict:
+    fleet = record.truth.index
+    per_node: dict[str, list[StatePatch]] = {}
+    for patch in patches:
+        for xname in patch.ids:
+            if xname in fleet:
+                per_node.setdefault(xname, []).append((patch.time, patch.state, patch.flag))
+    allowance = record.scenario.invariants.max_detection_lateness
+    allowance = DEFAULT_LATENESS if allowance is None else allowance
+    checked, count, examples = follows_truth(
+        record.truth,
+        per_node,
+        allowance=allowance,
+        away=[*record.hsm_faulted, *record.tracker_down],
+    )
+    seen = f"{checked} state(s) sent, all right"
+    if count:
+        seen = f"{count} wrong: {examples[0]}"
+    return Verdict(
+        name="hsm_follows_truth",
+        kind="invariant",
+        passed=count == 0,
+        expected=(
+            "HSM is told only states the truth had (within "
+            f"{format_duration(allowance)}), in the truth's order"
+        ),
+        seen=seen,
+        details=tuple(examples),
     )
 
 

@@ -150,6 +150,7 @@ class _LiveRun:
             nursery.cancel_scope.cancel()
         player.snapshot(force=True)
         self.truth.close(scenario.duration)
+        gaps = fleet.gaps()
         record = RunRecord(
             scenario=scenario,
             selection=self.selection,
@@ -173,6 +174,8 @@ class _LiveRun:
             heartbeats_failed=fleet.failed,
             marks=tuple(player.marks),
             target=tracker.base if not tracker.owned else f"hbtd process at {tracker.base}",
+            fleet_gaps=tuple(gaps),
+            fleet_behind=any(g.gap >= self.truth.min_warntime for g in gaps),
         )
 
     async def _run_fleet(self, fleet: LiveFleet, scope: trio.CancelScope) -> None:
