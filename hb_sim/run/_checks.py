@@ -9,17 +9,15 @@ Definitions are those of docs/scenarios.md ("expect" and "invariants").
 
 from __future__ import annotations
 
-import bisect
 import math
-from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
-from typing import Any, Final, Literal
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Final
 
-from ..hsm import RecordedRequest, StateChange, normalize_flag, normalize_state
+from ..hsm import RecordedRequest, normalize_flag, normalize_state
 from ..scenario import (
     DEFAULT_LATENESS,
     DelayHeartbeats,
-    Expectation,
     HealPartition,
     HsmChange,
     NodesDie,
@@ -27,14 +25,14 @@ from ..scenario import (
     NodesRevive,
     NodesShutdown,
     PartitionNodes,
-    Scenario,
-    Selection,
     format_duration,
 )
+from ._expectations import expectation_verdict
 from ._follow import StatePatch, follows_truth
+from ._record import EXAMPLES, HsmHistory, RunRecord, Verdict, label
 from ._truth import Truth
 
-__all__ = ["HsmHistory", "RunRecord", "Verdict", "judge"]
+__all__ = ["judge"]
 
 #: A PATCH may lag the truth by this much before it counts as stale (the tracker's batching
 #: window and a little scheduling).
@@ -49,125 +47,6 @@ _CAUSE_MESSAGE: Final = {"started": "Heartbeat started", "restarted": "Heartbeat
 _EXAMPLES: Final = 5
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class Verdict:
-    """The outcome of one expectation or invariant.
-
-    Attributes:
-        name: the expectation's name, or the invariant's key.
-        kind: ``expectation`` or ``invariant``.
-        passed: whether it held.
-        expected: what was wanted, in words.
-        seen: what happened, in words.
-        line: where the scenario writes it (0 for defaults not written).
-        details: examples of what went wrong (a few lines).
-    """
-
-    name: str
-    kind: Literal["expectation", "invariant"]
-    passed: bool
-    expected: str
-    seen: str
-    line: int = 0
-    details: tuple[str, ...] = ()
-
-    def to_json(self) -> dict[str, Any]:
-        """Return the verdict as a JSON object."""
-        return {
-            "name": self.name,
-            "kind": self.kind,
-            "passed": self.passed,
-            "expected": self.expected,
-            "seen": self.seen,
-            "line": self.line,
-            "details": list(self.details),
-        }
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class RunRecord:
-    """Everything a finished run leaves for the checks. Times are seconds from the start.
-
-    Attributes:
-        scenario: what was played.
-        selection: its resolver (the one the run used, so random sets agree).
-        end: when the run ended.
-        truth: every node's truth, closed at ``end``.
-        hsm_initial: (State, Flag) of every fleet node HSM knew at the start.
-        changes: HSM's state changes.
-        requests: every request HSM received.
-        heartbeating: for each expectation with ``heartbeating`` (by index), samples of
-            ``/hbstates``: (time, xname -> Heartbeating).
-        hsm_faulted: intervals HSM was down, unready or answering errors.
-        tracker_down: intervals the tracker was away (restarts).
-    """
-
-    scenario: Scenario
-    selection: Selection
-    end: float
-    truth: Truth
-    hsm_initial: Mapping[str, tuple[str, str]]
-    changes: Sequence[StateChange]
-    requests: Sequence[RecordedRequest]
-    heartbeating: Mapping[int, Sequence[tuple[float, Mapping[str, bool]]]] = field(
-        default_factory=dict
-    )
-    hsm_faulted: Sequence[tuple[float, float]] = ()
-    tracker_down: Sequence[tuple[float, float]] = ()
-
-
-class HsmHistory:
-    """Each fleet node's HSM (State, Flag) over time, rebuilt from the state changes.
-
-    Args:
-        initial: (State, Flag) of each node at the start.
-        changes: the state changes, in order.
-    """
-
-    def __init__(
-        self, initial: Mapping[str, tuple[str, str]], changes: Iterable[StateChange]
-    ) -> None:
-        self._times: dict[str, list[float]] = {x: [-math.inf] for x in initial}
-        self._values: dict[str, list[tuple[str, str]]] = {x: [sf] for x, sf in initial.items()}
-        for change in changes:
-            for xname in change.ids:
-                values = self._values.get(xname)
-                if values is None:
-                    continue
-                # HSM keeps a Locked flag; an invalid requested flag was stored as OK.
-                flag = "Locked" if values[-1][1] == "Locked" else (change.flag or "OK")
-                self._times[xname].append(change.time)
-                values.append((change.state, flag))
-
-    def __contains__(self, xname: object) -> bool:
-        return xname in self._values
-
-    def at(self, xname: str, time: float) -> tuple[str, str]:
-        """(State, Flag) of ``xname`` at ``time`` (a change at ``time`` counts)."""
-        index = bisect.bisect_right(self._times[xname], time) - 1
-        return self._values[xname][max(index, 0)]
-
-    def spans(self, xname: str) -> list[tuple[float, float, tuple[str, str]]]:
-        """(from, until, (State, Flag)) for every value ``xname`` had; the last until inf."""
-        times = self._times[xname]
-        values = self._values[xname]
-        return [
-            (times[i], times[i + 1] if i + 1 < len(times) else math.inf, values[i])
-            for i in range(len(values))
-        ]
-
-    def first_at_or_after(self, xname: str, time: float, value: tuple[str, str]) -> float | None:
-        """The first instant >= ``time`` at which ``xname`` shows ``value``, or None."""
-        for start, until, shown in self.spans(xname):
-            if until > time and shown == value:
-                return max(start, time)
-        return None
-
-    def final(self, xname: str) -> tuple[str, str]:
-        """The last (State, Flag) of ``xname``."""
-        return self._values[xname][-1]
-
-
 def judge(record: RunRecord) -> list[Verdict]:
     """Check every expectation, then every invariant the scenario asks for.
 
@@ -180,7 +59,8 @@ def judge(record: RunRecord) -> list[Verdict]:
     scenario = record.scenario
     history = HsmHistory(record.hsm_initial, record.changes)
     verdicts = [
-        _expectation(record, history, index, exp) for index, exp in enumerate(scenario.expectations)
+        expectation_verdict(record, history, index, exp)
+        for index, exp in enumerate(scenario.expectations)
     ]
     inv = scenario.invariants
     patches = _state_patches(record.requests)
@@ -199,99 +79,6 @@ def judge(record: RunRecord) -> list[Verdict]:
     if inv.hsm_follows_truth:
         verdicts.append(_follows(record, patches))
     return verdicts
-
-
-# -- expectations -------------------------------------------------------------------------
-
-
-def _label(state: str | None, flag: str | None) -> str:
-    return "/".join(part for part in (state, flag) if part) or "?"
-
-
-def _secs(time: float) -> str:
-    return f"{time:.1f} s"
-
-
-def _expectation(record: RunRecord, history: HsmHistory, index: int, exp: Expectation) -> Verdict:
-    nodes = record.selection.resolve(exp.nodes)
-    wanted: list[str] = []
-    if exp.state is not None or exp.flag is not None:
-        wanted.append(_label(exp.state, exp.flag))
-    if exp.heartbeating is not None:
-        wanted.append("heartbeating" if exp.heartbeating else "not heartbeating")
-    when = (
-        f"at {format_duration(exp.at)}"
-        if exp.at is not None
-        else f"by {format_duration(exp.deadline)}"
-        + (f" (after {format_duration(exp.after)})" if exp.after else "")
-    )
-    expected = f"{' and '.join(wanted)} {when}, {len(nodes)} node(s)"
-    count = 0
-    examples: list[str] = []
-    samples = record.heartbeating.get(index, ())
-    for xname in nodes:
-        problem = _node_problem(exp, history, samples, xname)
-        if problem is not None:
-            count += 1
-            if len(examples) < _EXAMPLES:
-                examples.append(f"{xname}: {problem}")
-    seen = f"all {len(nodes)} node(s)" if not count else f"{count} of {len(nodes)} wrong, e.g. "
-    if count:
-        seen += examples[0]
-    return Verdict(
-        name=exp.name,
-        kind="expectation",
-        passed=not count,
-        expected=expected,
-        seen=seen,
-        line=exp.line,
-        details=tuple(examples),
-    )
-
-
-def _node_problem(
-    exp: Expectation,
-    history: HsmHistory,
-    samples: Sequence[tuple[float, Mapping[str, bool]]],
-    xname: str,
-) -> str | None:
-    """What happened to ``xname`` instead, and when (#14), or None when ``exp`` holds."""
-    if exp.state is not None or exp.flag is not None:
-        want = _label(exp.state, exp.flag)
-        if xname not in history:
-            return f"{want} expected, but HSM does not know the node"
-
-        def matches(value: tuple[str, str]) -> bool:
-            return (exp.state is None or value[0] == exp.state) and (
-                exp.flag is None or value[1] == exp.flag
-            )
-
-        spans = history.spans(xname)
-        if exp.at is not None:
-            value = history.at(xname, exp.at)
-            if not matches(value):
-                since = max(s for s, _, v in spans if s <= exp.at)
-                since_text = "from the start" if since == -math.inf else f"since {_secs(since)}"
-                return f"{want} expected at {_secs(exp.at)}, was {_label(*value)} {since_text}"
-        elif not any(
-            start <= exp.deadline and until > exp.after and matches(value)
-            for start, until, value in spans
-        ):
-            late = [s for s, until, v in spans if until > exp.after and matches(v)]
-            if late:
-                return f"{want} expected by {_secs(exp.deadline)}, reached at {_secs(late[0])}"
-            return (
-                f"{want} expected by {_secs(exp.deadline)}, never reached "
-                f"({_label(*history.at(xname, exp.deadline))} at {_secs(exp.deadline)})"
-            )
-    if exp.heartbeating is not None:
-        seen = [(at, beating[xname]) for at, beating in samples if xname in beating]
-        if exp.heartbeating not in [b for _, b in seen]:
-            want = "heartbeating" if exp.heartbeating else "not heartbeating"
-            when = f"at {_secs(exp.at)}" if exp.at is not None else f"by {_secs(exp.deadline)}"
-            got = "heartbeating" if seen and seen[-1][1] else "not heartbeating"
-            return f"{want} expected {when}, {got} in {len(seen)} sample(s) of /hbstates"
-    return None
 
 
 # -- invariants ---------------------------------------------------------------------------
@@ -366,8 +153,8 @@ def _no_false_alarms(record: RunRecord, patches: Sequence[_Patch]) -> Verdict:
         for xname in patch.ids:
             if xname in untouched:
                 nodes.add(xname)
-                if len(alarms) < _EXAMPLES:
-                    alarms.append(f"{patch.time:.2f}s {xname} {_label(patch.state, patch.flag)}")
+                if len(alarms) < EXAMPLES:
+                    alarms.append(f"{patch.time:.2f}s {xname} {label(patch.state, patch.flag)}")
     seen = (
         "none"
         if not nodes
@@ -424,7 +211,7 @@ def _lateness(record: RunRecord, history: HsmHistory, limit: float) -> Verdict:
             if lived <= limit:
                 continue
             count += 1
-            if len(late) < _EXAMPLES:
+            if len(late) < EXAMPLES:
                 where = f"shown {shown:.2f}s" if shown is not None else "never shown"
                 late.append(f"{xname} {change.cause} due {change.time:.2f}s, {where}")
     if worst[0] == -math.inf:
@@ -498,8 +285,8 @@ def _final_state(record: RunRecord, history: HsmHistory) -> Verdict:
         if shown == want or (power_polling and want == ("Standby", "Alert") and shown[0] == "Off"):
             continue
         count += 1
-        if len(wrong) < _EXAMPLES:
-            wrong.append(f"{xname}: HSM {_label(*shown)}, truth {_label(*want)}")
+        if len(wrong) < EXAMPLES:
+            wrong.append(f"{xname}: HSM {label(*shown)}, truth {label(*want)}")
     return Verdict(
         name="final_state_matches_truth",
         kind="invariant",
@@ -534,11 +321,11 @@ def _no_stale(record: RunRecord, patches: Sequence[_Patch]) -> Verdict:
             if not _had_in_window(record.truth, xname, value, -math.inf, patch.time):
                 continue  # never had it: not stale (another check's business)
             count += 1
-            if len(stale) < _EXAMPLES:
+            if len(stale) < EXAMPLES:
                 now = record.truth.at(xname, patch.time)
                 stale.append(
-                    f"{patch.time:.2f}s {xname} {_label(*value)}, truth "
-                    f"{_label(now.state, now.flag)} since {now.time:.2f}s"
+                    f"{patch.time:.2f}s {xname} {label(*value)}, truth "
+                    f"{label(now.state, now.flag)} since {now.time:.2f}s"
                 )
     return Verdict(
         name="no_stale_patches",
@@ -562,9 +349,9 @@ def _messages(record: RunRecord, patches: Sequence[_Patch]) -> Verdict:
         allowed = MESSAGES.get((patch.state, patch.flag), ())
         if patch.message not in allowed:
             count += len(patch.ids)
-            if len(bad) < _EXAMPLES:
+            if len(bad) < EXAMPLES:
                 bad.append(
-                    f"{patch.time:.2f}s {_label(patch.state, patch.flag)} with message "
+                    f"{patch.time:.2f}s {label(patch.state, patch.flag)} with message "
                     f"{patch.message!r}"
                 )
             continue
@@ -577,7 +364,7 @@ def _messages(record: RunRecord, patches: Sequence[_Patch]) -> Verdict:
             if cause is None or _CAUSE_MESSAGE[cause] == patch.message:
                 continue
             count += 1
-            if len(bad) < _EXAMPLES:
+            if len(bad) < EXAMPLES:
                 bad.append(
                     f"{patch.time:.2f}s {xname}: {patch.message!r}, truth {cause} "
                     f"(wants {_CAUSE_MESSAGE[cause]!r})"

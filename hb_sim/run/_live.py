@@ -28,10 +28,11 @@ from ..errors import HbSimError
 from ..fleet import LiveFleet
 from ..hsm import Faults, serve_mock_hsm
 from ..scenario import Scenario, TrackerRestart
-from ._checks import RunRecord, judge
+from ._checks import judge
 from ._live_hsm import LiveHsm, LocalHsm, RemoteHsm
 from ._live_tracker import TrackerProcess
 from ._player import Player
+from ._record import RunRecord
 from ._result import RunOptions, RunResult
 from ._snapshot import SnapshotBuilder
 from ._timeline import faulted_intervals, param_epochs

@@ -11,7 +11,7 @@ from hbtd_server.core import Params
 
 from ..fleet import DEFAULT_SLOT, ScheduleGap
 from ..scenario import Scenario
-from ._checks import RunRecord, Verdict
+from ._record import RunRecord, Verdict
 from ._snapshot import SimSnapshot
 
 __all__ = [
