@@ -1,7 +1,7 @@
 """The virtual fleet: every node's heartbeats, fed straight into an in-process tracker.
 
 Theory of operation: a run of 10,000 nodes at 3 s for an hour is 12 million heartbeats, so
-there is no task and no sleep per heartbeat. Time is cut into slots (50 ms by default); a ring
+there is no task and no sleep per heartbeat. Time is cut into slots (1/16 s by default); a ring
 of buckets holds, for each slot, the nodes whose next heartbeat falls in it. One task wakes at
 each non-empty slot and hands every heartbeat of the bucket to ``deliver`` (``engine.heartbeat``)
 and to the truth, then files each node's next heartbeat (interval plus seeded jitter) into a
