@@ -1,12 +1,15 @@
 """The ``hb-sim`` command line: ``run``, ``validate``, ``mock-hsm`` and ``watch``.
 
-Exit codes follow the simulator issue: 0 when all is well, 1 when an expectation fails, 2 for
-a bad scenario or bad usage.
+Exit codes (docs/scenarios.md, "Exit status"): 0 when all is well, 1 when a check fails, 2
+for a bad scenario or bad usage, 3 when a run is inconclusive (its own fleet fell behind), 130
+when interrupted (Ctrl-C). Heavy modules (the web stack, rich, httpx, the runner) are imported
+by the commands that need them, so ``hb-sim --version`` and ``hb-sim validate`` start fast.
 """
 
 from __future__ import annotations
 
 import contextlib
+import importlib
 import itertools
 import logging
 import signal
@@ -14,39 +17,57 @@ import sys
 from collections.abc import Callable, Iterator
 from functools import partial
 from pathlib import Path
+from typing import TYPE_CHECKING, ClassVar
 
 import click
-import trio
-from rich.console import Console
 
-from hbtd_server.core import HbtdError
-
-from .errors import HbSimError, ScenarioError
-from .hsm import Faults, MockHsm, serve_mock_hsm
-from .run import SimSnapshot
-from .scenario import load_scenario
-from .watch import watch
+from .errors import ScenarioError
 from .xnames import expand_range, topology_xnames
 
-__all__ = ["main"]
+if TYPE_CHECKING:
+    from .hsm import MockHsm
+    from .run import Progress, RunResult, SimSnapshot
 
-SnapshotHook = Callable[[SimSnapshot], None]
+__all__ = ["EXIT_FAILED", "EXIT_INCONCLUSIVE", "EXIT_INTERRUPTED", "EXIT_INVALID", "main"]
 
 log = logging.getLogger("hb_sim")
 
-#: Exit status for a bad scenario or bad usage (click uses 2 for usage errors too).
-EXIT_INVALID = 2
 #: Exit status when an expectation or invariant fails.
 EXIT_FAILED = 1
+#: Exit status for a bad scenario or bad usage (click uses 2 for usage errors too).
+EXIT_INVALID = 2
+#: Exit status when a check failed but the run's own fleet fell behind (#14).
+EXIT_INCONCLUSIVE = 3
+#: Exit status after Ctrl-C (128 + SIGINT, as shells report it).
+EXIT_INTERRUPTED = 130
+#: Least wall seconds between two progress lines.
+PROGRESS_GAP = 10.0
 
 
-@click.group()
+class _LazyGroup(click.Group):
+    """A group whose subcommands defined elsewhere are imported when first used."""
+
+    lazy: ClassVar[dict[str, tuple[str, str]]] = {"watch": (".watch", "watch")}
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted({*super().list_commands(ctx), *self.lazy})
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        if cmd_name in self.lazy:
+            module, name = self.lazy[cmd_name]
+            command: click.Command = getattr(importlib.import_module(module, __package__), name)
+            return command
+        return super().get_command(ctx, cmd_name)
+
+
+@click.group(cls=_LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="hbtd-py")
 def main() -> None:
-    """hb-sim: replay failure scenarios against a heartbeat tracker and a mock HSM."""
+    """hb-sim: replay failure scenarios against a heartbeat tracker and a mock HSM.
 
-
-main.add_command(watch)
+    Exit status: 0 all well, 1 a check failed, 2 bad scenario or usage, 3 inconclusive (the
+    simulator's own fleet fell behind), 130 interrupted.
+    """
 
 
 def _nodes_from_specs(specs: tuple[str, ...]) -> list[str]:
@@ -143,6 +164,10 @@ def mock_hsm(
     HSM's API is under /hsm/v2; a control API (request log, state, faults, reset) is under
     /mock. See docs/mock-hsm.md. Stops cleanly on SIGINT or SIGTERM.
     """
+    import trio
+
+    from .hsm import Faults, MockHsm
+
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
     logging.getLogger("hb_sim.mock_hsm.hypercorn").setLevel(logging.WARNING)
     try:
@@ -160,6 +185,10 @@ def mock_hsm(
 
 
 async def _serve_until_signal(model: MockHsm, *, host: str, port: int) -> None:
+    import trio
+
+    from .hsm import serve_mock_hsm
+
     with trio.open_signal_receiver(signal.SIGINT, signal.SIGTERM) as signals:
 
         async def until_signal() -> None:
@@ -188,6 +217,8 @@ def validate(files: tuple[str, ...]) -> None:
 
     Exits 0 when all are valid, 2 otherwise.
     """
+    from .scenario import load_scenario
+
     bad = 0
     for path in files:
         try:
@@ -253,10 +284,11 @@ def run(
 ) -> None:
     """Play a scenario against a tracker and the mock HSM, then judge it.
 
-    Prints a verdict table. Exits 0 when every expectation and invariant holds, 1 when one
-    fails, 2 for a bad scenario or bad usage.
+    Prints the verdicts, then a summary line, always last. Exits 0 when every expectation
+    and invariant holds, 1 when one fails, 2 for a bad scenario or bad usage, 3 when the run
+    is inconclusive (the simulator's own fleet fell behind), 130 when interrupted.
     """
-    from .run import RunOptions, junit_xml, run_scenario, verdict_table, write_report
+    from .scenario import load_scenario
 
     try:
         scenario = load_scenario(scenario_file)
@@ -268,27 +300,62 @@ def run(
         raise click.UsageError("--target and --hsm need --clock live")
     if hsm_url and not target:
         raise click.UsageError("--hsm goes with --target")
-    live_view = not no_live_view and sys.stdout.isatty()
-    with contextlib.ExitStack() as stack:
-        # In live time the started hbtd writes tracker.log itself (RunOptions.log_dir).
-        in_process_log = Path(report_dir) if report_dir and clock == "virtual" else None
-        stack.enter_context(_tracker_log(in_process_log))
-        on_snapshot = stack.enter_context(_live_view()) if live_view else None
-        options = RunOptions(
-            clock="live" if clock == "live" else "virtual",
-            seed=seed,
-            target=target,
-            hsm=hsm_url,
-            on_snapshot=on_snapshot,
-            log_dir=report_dir,
-        )
-        try:
-            result = run_scenario(scenario, options)
-        except (HbSimError, HbtdError, ValueError) as exc:
-            click.echo(f"{scenario_file}: cannot run: {exc}", err=True)
-            sys.exit(EXIT_INVALID)
-    # Not a terminal (CI logs): wide enough that expected and seen do not wrap word by word.
-    console = Console() if sys.stdout.isatty() else Console(width=160)
+    from hbtd_server.core import HbtdError
+
+    from .errors import HbSimError
+    from .run import RunOptions, run_scenario
+
+    terminal = sys.stdout.isatty()
+    # A live view needs a terminal and the HSM's state (a remote HSM has none to show).
+    live_view = not no_live_view and terminal
+    try:
+        with contextlib.ExitStack() as stack:
+            # In live time the started hbtd writes tracker.log itself (RunOptions.log_dir).
+            in_process_log = Path(report_dir) if report_dir and clock == "virtual" else None
+            stack.enter_context(_tracker_log(in_process_log))
+            on_snapshot = stack.enter_context(_live_view()) if live_view else None
+            options = RunOptions(
+                clock="live" if clock == "live" else "virtual",
+                seed=seed,
+                target=target,
+                hsm=hsm_url,
+                on_snapshot=on_snapshot,
+                on_progress=None if live_view and not hsm_url else _progress_line,
+                progress_min_wall_gap=PROGRESS_GAP,
+                log_dir=report_dir,
+            )
+            try:
+                result = run_scenario(scenario, options)
+            except (HbSimError, HbtdError, ValueError) as exc:
+                click.echo(f"{scenario_file}: cannot run: {exc}", err=True)
+                sys.exit(EXIT_INVALID)
+    except BaseException as exc:
+        # trio hands Ctrl-C over as KeyboardInterrupt, often inside a nursery's group.
+        if not _interrupted(exc):
+            raise
+        click.echo(f"hb-sim: interrupted, {scenario.name} not judged", err=True)
+        sys.exit(EXIT_INTERRUPTED)
+    _print_result(result, junit_file, report_dir, terminal)
+    sys.exit(
+        {"passed": 0, "failed": EXIT_FAILED, "inconclusive": EXIT_INCONCLUSIVE}[result.outcome]
+    )
+
+
+def _interrupted(exc: BaseException) -> bool:
+    if isinstance(exc, KeyboardInterrupt):
+        return True
+    return isinstance(exc, BaseExceptionGroup) and exc.split(KeyboardInterrupt)[0] is not None
+
+
+def _print_result(
+    result: RunResult, junit_file: str | None, report_dir: str | None, terminal: bool
+) -> None:
+    from rich.console import Console
+
+    from .run import junit_xml, verdict_table, write_report
+
+    # Not a terminal (CI logs): 80 columns, which the verdicts are written for.
+    console = Console() if terminal else Console(width=80)
     console.print(verdict_table(result))
     failed = f", {result.heartbeats_failed:,} not answered 200" if result.clock == "live" else ""
     click.echo(
@@ -300,7 +367,11 @@ def run(
     if report_dir:
         for path in write_report(result, Path(report_dir)):
             click.echo(f"wrote {path}")
-    sys.exit(0 if result.passed else EXIT_FAILED)
+    click.echo(result.summary())
+
+
+def _progress_line(progress: Progress) -> None:
+    click.echo(progress.describe())
 
 
 @contextlib.contextmanager
@@ -324,7 +395,7 @@ def _tracker_log(folder: Path | None) -> Iterator[None]:
 
 
 @contextlib.contextmanager
-def _live_view() -> Iterator[SnapshotHook]:
+def _live_view() -> Iterator[Callable[[SimSnapshot], None]]:
     from .run import to_view_snapshot
     from .view import LiveView
 

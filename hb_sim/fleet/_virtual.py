@@ -1,7 +1,7 @@
 """The virtual fleet: every node's heartbeats, fed straight into an in-process tracker.
 
 Theory of operation: a run of 10,000 nodes at 3 s for an hour is 12 million heartbeats, so
-there is no task and no sleep per heartbeat. Time is cut into slots (50 ms by default); a ring
+there is no task and no sleep per heartbeat. Time is cut into slots (1/16 s by default); a ring
 of buckets holds, for each slot, the nodes whose next heartbeat falls in it. One task wakes at
 each non-empty slot and hands every heartbeat of the bucket to ``deliver`` (``engine.heartbeat``)
 and to the truth, then files each node's next heartbeat (interval plus seeded jitter) into a
@@ -16,6 +16,7 @@ import random
 from collections.abc import Callable, Sequence
 
 import trio
+import trio.testing
 
 from hbtd_server.core import SHUTDOWN_STATUS, Heartbeat
 
@@ -23,8 +24,10 @@ from ._protocol import DeliveryLog
 
 __all__ = ["DEFAULT_SLOT", "VirtualFleet"]
 
-#: Width of a time slot, in seconds.
-DEFAULT_SLOT = 0.05
+#: Width of a time slot, in seconds: a power of two, so that every slot time, and a slot time
+#: plus a whole number of seconds (a deadline), is exact in floating point. A heartbeat that
+#: falls exactly on a deadline is then a true tie, decided the one documented way (#14).
+DEFAULT_SLOT = 1 / 16
 
 _DEAD = 1
 _CUT = 2
@@ -173,6 +176,10 @@ class VirtualFleet:
                     await self._poke.wait()
                 if trio.current_time() < at:
                     continue  # something was filed meanwhile: it may be due sooner
+            # A tracker deadline at this very instant fires before these heartbeats arrive,
+            # as the truth assumes (#14): every other task that woke now runs first. (The
+            # MockClock's autojump waits behind this, so time does not move meanwhile.)
+            await trio.testing.wait_all_tasks_blocked()
             self._play(k, ring, late, size)
 
     def _next_slot(self) -> int | None:

@@ -2,12 +2,20 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any, Final, Literal, get_args
 
 from ..errors import HsmProblem
 
 __all__ = ["NO_FAULT", "FaultDecision", "FaultMode", "Faults"]
+
+#: The messages of refusals, by status.
+_REFUSALS: Final = {
+    400: "invalid xname ID",
+    401: "Unauthorized (mock fault)",
+    403: "Forbidden (mock fault)",
+}
 
 FaultMode = Literal["ok", "down", "unready", "error"]
 _FAULT_MODES: Final = frozenset(get_args(FaultMode))
@@ -27,12 +35,19 @@ class Faults:
             generator, so runs repeat.
         latency_ms: delay before every ``/hsm/v2`` answer, in milliseconds.
         error_status: the status of injected errors (400-599).
+        refuse_ids: in any mode, a StateData PATCH that names one of these IDs is refused
+            whole with ``refuse_status`` (HSM finding a malformed ID in a batch, or a gateway
+            refusing some components); other PATCHes are handled.
+        refuse_status: the status of those refusals (400-599; 400, 401 and 403 are the
+            usual ones).
     """
 
     mode: FaultMode = "ok"
     error_rate: float = 0.0
     latency_ms: float = 0.0
     error_status: int = 500
+    refuse_ids: frozenset[str] = frozenset()
+    refuse_status: int = 400
 
     def __post_init__(self) -> None:
         if self.mode not in _FAULT_MODES:
@@ -43,11 +58,26 @@ class Faults:
             raise ValueError(f"latency_ms must be 0 or more, not {self.latency_ms!r}")
         if not 400 <= self.error_status <= 599:
             raise ValueError(f"error_status must be 400-599, not {self.error_status!r}")
+        if not 400 <= self.refuse_status <= 599:
+            raise ValueError(f"refuse_status must be 400-599, not {self.refuse_status!r}")
 
     def to_json(self) -> dict[str, Any]:
         """Return the faults as the JSON object ``/mock/faults`` takes and returns."""
         return {"mode": self.mode, "error_rate": self.error_rate,
-                "latency_ms": self.latency_ms, "error_status": self.error_status}  # fmt: skip
+                "latency_ms": self.latency_ms, "error_status": self.error_status,
+                "refuse_ids": sorted(self.refuse_ids),
+                "refuse_status": self.refuse_status}  # fmt: skip
+
+    def refusal(self, ids: Iterable[object]) -> HsmProblem | None:
+        """The answer to a StateData PATCH naming ``ids``: a refusal, or None to handle it."""
+        if not self.refuse_ids:
+            return None
+        for id_ in ids:
+            if id_ in self.refuse_ids:
+                # HSM's own words for a bad ID in a batch name no ID (docs/mock-hsm.md).
+                reason = _REFUSALS.get(self.refuse_status, f"refused (mock fault): {id_}")
+                return HsmProblem(self.refuse_status, reason)
+        return None
 
 
 @dataclass(frozen=True, slots=True)

@@ -26,7 +26,7 @@ import itertools
 import json
 import random
 from collections import deque
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import replace
 from types import MappingProxyType
 from typing import Any, Final, TypeVar
@@ -39,10 +39,10 @@ from ._gojson import (
     COMP_PATCH_FIELDS,
     COMP_UPDATE_FIELDS,
     COMPONENTS_POST_FIELDS,
-    bool_param,
     decode_json,
     decode_struct,
 )
+from ._query import BY_LOWER, query_components
 from ._records import Component, RecordedRequest, StateChange
 from ._states import allowed_start_states, needs_force, normalize_flag, normalize_state
 
@@ -50,23 +50,6 @@ __all__ = ["HSM_ROOT", "MockHsm"]
 
 #: Where HSM's API lives; faults only apply below it.
 HSM_ROOT: Final = "/hsm/v2"
-
-
-_ROLES: Final = ("Compute", "Service", "System", "Application", "Storage", "Management")
-_SUBROLES: Final = ("Master", "Worker", "Storage")
-# Every HMS type name that hbtd_server.core.hms_type knows, for the ``type`` filter.
-_TYPES: Final = (
-    "Node", "VirtualNode", "NodeNic", "NodeHsnNic", "NodeAccel", "Memory", "Processor",
-    "NodeBMC", "NodeBMCNic", "NodeEnclosure", "ComputeModule", "Chassis", "ChassisBMC",
-    "Cabinet", "CabinetBMC", "CabinetPDUController", "CabinetPDU", "CabinetCDU", "CEC", "CDU",
-    "CDUMgmtSwitch", "RouterModule", "RouterBMC", "HSNBoard", "HSNAsic", "MgmtSwitch",
-    "MgmtHLSwitch", "System", "Partition", "SMSBox", "All", "AllComp", "AllSvc",
-)  # fmt: skip
-_BY_LOWER: Final = {
-    "type": {name.lower(): name for name in _TYPES},
-    "role": {name.lower(): name for name in _ROLES},
-    "subrole": {name.lower(): name for name in _SUBROLES},
-}
 
 
 class MockHsm:
@@ -166,95 +149,8 @@ class MockHsm:
         return found
 
     def query(self, params: Mapping[str, Sequence[str]]) -> list[dict[str, Any]]:
-        """Answer ``GET /State/Components`` for the given query parameters.
-
-        Supported filters: ``id``, ``type``, ``state``, ``flag``, ``role``, ``subrole``,
-        ``nid``, ``enabled``; field filters ``stateonly``, ``flagonly``, ``roleonly``,
-        ``nidonly``. Names match case-insensitively; repeated values are ORed, different
-        parameters ANDed; other parameters are ignored, as in HSM.
-
-        Args:
-            params: each parameter name with all its values.
-
-        Returns:
-            The ``Components`` list, each a JSON object.
-
-        Raises:
-            HsmProblem: 400 ``bad query param: ...`` for a value HSM would refuse.
-        """
-        merged: dict[str, list[str]] = {}
-        for key, values in params.items():
-            merged.setdefault(key.lower(), []).extend(values)
-        filters: list[Callable[[Component], bool]] = []
-        for key, values in merged.items():
-            if not values or key.endswith("only"):
-                continue
-            filters.extend(self._filter(key, values))
-        fields: tuple[str, ...] | None = None
-        for only, keys in (
-            ("stateonly", ("ID", "Type", "State", "Flag")),
-            ("flagonly", ("ID", "Type", "Flag")),
-            ("roleonly", ("ID", "Type", "Role", "SubRole")),
-            ("nidonly", ("ID", "Type", "NID")),
-        ):
-            if only in merged and bool_param(only, merged[only]):
-                fields = keys
-                break
-        out: list[dict[str, Any]] = []
-        for component in self._components.values():
-            if all(check(component) for check in filters):
-                full = component.to_json()
-                out.append(full if fields is None else {k: full[k] for k in fields if k in full})
-        return out
-
-    def _filter(self, key: str, values: list[str]) -> list[Callable[[Component], bool]]:
-        if key == "id":
-            ids = set()
-            for value in values:
-                xname = verify_normalize(value)
-                if xname is None:
-                    raise HsmProblem(400, "bad query param: Argument was not a valid xname ID")
-                ids.add(xname)
-            return [lambda c: c.id in ids]
-        if key in ("state", "flag"):
-            parse = normalize_state if key == "state" else normalize_flag
-            wanted = set()
-            for value in values:
-                canonical = parse(value)
-                if canonical is None:
-                    what = "State" if key == "state" else "Flag"
-                    raise HsmProblem(400, f"bad query param: Argument was not a valid HMS {what}")
-                wanted.add(canonical)
-            if key == "state":
-                return [lambda c: c.state in wanted]
-            return [lambda c: c.flag in wanted]
-        if key in _BY_LOWER:
-            table = _BY_LOWER[key]
-            names = set()
-            for value in values:
-                if value.strip().lower() not in table:
-                    what = {"type": "Type", "role": "Role", "subrole": "SubRole"}[key]
-                    raise HsmProblem(400, f"bad query param: Argument was not a valid HMS {what}")
-                names.add(table[value.strip().lower()])
-            if key == "type":
-                return [lambda c: c.type in names]
-            if key == "role":
-                return [lambda c: c.role in names]
-            return [lambda c: c.sub_role in names]
-        if key == "nid":
-            nids = set()
-            for value in values:
-                try:
-                    nids.add(int(value, 10))
-                except ValueError:
-                    raise HsmProblem(
-                        400, f"bad query param: NID {value!r} is not a number"
-                    ) from None
-            return [lambda c: c.nid in nids]
-        if key == "enabled":
-            enabled = bool_param(key, values)
-            return [lambda c: bool(c.enabled) == enabled]
-        return []
+        """Answer ``GET /State/Components`` (see ``query_components``)."""
+        return query_components(self._components.values(), params)
 
     # -- writing -----------------------------------------------------------------------
 
@@ -342,6 +238,9 @@ class MockHsm:
             HsmProblem: as HSM answers (400, or 500 for undecodable JSON).
         """
         update = decode_struct(decode_json(body), "smd.CompUpdate", COMP_UPDATE_FIELDS)
+        refused = self._faults.refusal(update.get("ComponentIDs", []))
+        if refused is not None:
+            raise refused
         return self.set_state(
             update.get("ComponentIDs", []),
             update.get("State", ""),
@@ -368,6 +267,9 @@ class MockHsm:
         body_id = update.get("ID", "")
         if body_id and body_id != xname:
             raise HsmProblem(400, "ID in URL and PATCH body do not match")
+        refused = self._faults.refusal([xname])
+        if refused is not None:
+            raise refused
         return self.set_state(
             [xname],
             update.get("State", ""),
@@ -439,7 +341,7 @@ class MockHsm:
             raise invalid("Argument was not a valid HMS Flag")
         role = entry.get("Role", "")
         if role:
-            role = _BY_LOWER["role"].get(role.lower())
+            role = BY_LOWER["role"].get(role.lower())
             if role is None:
                 raise invalid("Argument was not a valid HMS Role")
         default = Component.node(xname, state=state, flag=flag)
@@ -547,8 +449,9 @@ class MockHsm:
         """Change some fault settings from a ``POST /mock/faults`` JSON object.
 
         Args:
-            changes: any of ``mode``, ``error_rate``, ``latency_ms``, ``error_status``;
-                omitted keys keep their value.
+            changes: any of ``mode``, ``error_rate``, ``latency_ms``, ``error_status``,
+                ``refuse_ids`` (a list of IDs) and ``refuse_status``; omitted keys keep their
+                value.
 
         Returns:
             The new settings.
@@ -562,7 +465,14 @@ class MockHsm:
                 raise HsmProblem(400, f"unknown fault setting {key!r}")
             if key == "mode" and not isinstance(value, str):
                 raise HsmProblem(400, "mode must be a string")
-            if key != "mode" and (isinstance(value, bool) or not isinstance(value, int | float)):
+            if key == "refuse_ids":
+                if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+                    raise HsmProblem(400, "refuse_ids must be a list of strings")
+                current[key] = value
+                continue
+            if key not in ("mode", "refuse_ids") and (
+                isinstance(value, bool) or not isinstance(value, int | float)
+            ):
                 raise HsmProblem(400, f"{key} must be a number")
             current[key] = value
         try:
@@ -571,6 +481,8 @@ class MockHsm:
                 error_rate=float(current["error_rate"]),
                 latency_ms=float(current["latency_ms"]),
                 error_status=int(current["error_status"]),
+                refuse_ids=frozenset(current["refuse_ids"]),
+                refuse_status=int(current["refuse_status"]),
             )
         except ValueError as exc:
             raise HsmProblem(400, str(exc)) from None

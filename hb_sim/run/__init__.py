@@ -8,12 +8,16 @@ functions write them for people and CI.
 from __future__ import annotations
 
 from .._public import claim as _claim
-from ._checks import HsmHistory, RunRecord, Verdict, judge
+from ._checks import judge
 from ._entry import run_scenario
 from ._player import HEARTBEATING_SAMPLE, Player, Rig
+from ._record import HsmHistory, RunRecord, Verdict
 from ._report import junit_xml, timeline_svg, verdict_table, write_report
 from ._result import (
     EngineFactory,
+    Outcome,
+    Progress,
+    ProgressHook,
     RunOptions,
     RunResult,
     SnapshotHook,
@@ -31,8 +35,11 @@ __all__ = [
     "VIRTUAL_HSM",
     "EngineFactory",
     "HsmHistory",
+    "Outcome",
     "ParamEpoch",
     "Player",
+    "Progress",
+    "ProgressHook",
     "Rig",
     "RunOptions",
     "RunRecord",

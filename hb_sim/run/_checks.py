@@ -9,29 +9,30 @@ Definitions are those of docs/scenarios.md ("expect" and "invariants").
 
 from __future__ import annotations
 
-import bisect
 import math
-from collections import Counter
-from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
-from typing import Any, Final, Literal
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Final
 
-from ..hsm import RecordedRequest, StateChange, normalize_flag, normalize_state
+from ..hsm import RecordedRequest, normalize_flag, normalize_state
 from ..scenario import (
+    DEFAULT_LATENESS,
     DelayHeartbeats,
-    Expectation,
     HealPartition,
+    HsmChange,
     NodesDie,
     NodesFlap,
     NodesRevive,
+    NodesShutdown,
     PartitionNodes,
-    Scenario,
-    Selection,
     format_duration,
 )
+from ._expectations import expectation_verdict
+from ._follow import StatePatch, follows_truth
+from ._record import EXAMPLES, HsmHistory, RunRecord, Verdict, label
 from ._truth import Truth
 
-__all__ = ["HsmHistory", "RunRecord", "Verdict", "judge"]
+__all__ = ["judge"]
 
 #: A PATCH may lag the truth by this much before it counts as stale (the tracker's batching
 #: window and a little scheduling).
@@ -46,125 +47,6 @@ _CAUSE_MESSAGE: Final = {"started": "Heartbeat started", "restarted": "Heartbeat
 _EXAMPLES: Final = 5
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class Verdict:
-    """The outcome of one expectation or invariant.
-
-    Attributes:
-        name: the expectation's name, or the invariant's key.
-        kind: ``expectation`` or ``invariant``.
-        passed: whether it held.
-        expected: what was wanted, in words.
-        seen: what happened, in words.
-        line: where the scenario writes it (0 for defaults not written).
-        details: examples of what went wrong (a few lines).
-    """
-
-    name: str
-    kind: Literal["expectation", "invariant"]
-    passed: bool
-    expected: str
-    seen: str
-    line: int = 0
-    details: tuple[str, ...] = ()
-
-    def to_json(self) -> dict[str, Any]:
-        """Return the verdict as a JSON object."""
-        return {
-            "name": self.name,
-            "kind": self.kind,
-            "passed": self.passed,
-            "expected": self.expected,
-            "seen": self.seen,
-            "line": self.line,
-            "details": list(self.details),
-        }
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class RunRecord:
-    """Everything a finished run leaves for the checks. Times are seconds from the start.
-
-    Attributes:
-        scenario: what was played.
-        selection: its resolver (the one the run used, so random sets agree).
-        end: when the run ended.
-        truth: every node's truth, closed at ``end``.
-        hsm_initial: (State, Flag) of every fleet node HSM knew at the start.
-        changes: HSM's state changes.
-        requests: every request HSM received.
-        heartbeating: for each expectation with ``heartbeating`` (by index), samples of
-            ``/hbstates``: (time, xname -> Heartbeating).
-        hsm_faulted: intervals HSM was down, unready or answering errors.
-        tracker_down: intervals the tracker was away (restarts).
-    """
-
-    scenario: Scenario
-    selection: Selection
-    end: float
-    truth: Truth
-    hsm_initial: Mapping[str, tuple[str, str]]
-    changes: Sequence[StateChange]
-    requests: Sequence[RecordedRequest]
-    heartbeating: Mapping[int, Sequence[tuple[float, Mapping[str, bool]]]] = field(
-        default_factory=dict
-    )
-    hsm_faulted: Sequence[tuple[float, float]] = ()
-    tracker_down: Sequence[tuple[float, float]] = ()
-
-
-class HsmHistory:
-    """Each fleet node's HSM (State, Flag) over time, rebuilt from the state changes.
-
-    Args:
-        initial: (State, Flag) of each node at the start.
-        changes: the state changes, in order.
-    """
-
-    def __init__(
-        self, initial: Mapping[str, tuple[str, str]], changes: Iterable[StateChange]
-    ) -> None:
-        self._times: dict[str, list[float]] = {x: [-math.inf] for x in initial}
-        self._values: dict[str, list[tuple[str, str]]] = {x: [sf] for x, sf in initial.items()}
-        for change in changes:
-            for xname in change.ids:
-                values = self._values.get(xname)
-                if values is None:
-                    continue
-                # HSM keeps a Locked flag; an invalid requested flag was stored as OK.
-                flag = "Locked" if values[-1][1] == "Locked" else (change.flag or "OK")
-                self._times[xname].append(change.time)
-                values.append((change.state, flag))
-
-    def __contains__(self, xname: object) -> bool:
-        return xname in self._values
-
-    def at(self, xname: str, time: float) -> tuple[str, str]:
-        """(State, Flag) of ``xname`` at ``time`` (a change at ``time`` counts)."""
-        index = bisect.bisect_right(self._times[xname], time) - 1
-        return self._values[xname][max(index, 0)]
-
-    def spans(self, xname: str) -> list[tuple[float, float, tuple[str, str]]]:
-        """(from, until, (State, Flag)) for every value ``xname`` had; the last until inf."""
-        times = self._times[xname]
-        values = self._values[xname]
-        return [
-            (times[i], times[i + 1] if i + 1 < len(times) else math.inf, values[i])
-            for i in range(len(values))
-        ]
-
-    def first_at_or_after(self, xname: str, time: float, value: tuple[str, str]) -> float | None:
-        """The first instant >= ``time`` at which ``xname`` shows ``value``, or None."""
-        for start, until, shown in self.spans(xname):
-            if until > time and shown == value:
-                return max(start, time)
-        return None
-
-    def final(self, xname: str) -> tuple[str, str]:
-        """The last (State, Flag) of ``xname``."""
-        return self._values[xname][-1]
-
-
 def judge(record: RunRecord) -> list[Verdict]:
     """Check every expectation, then every invariant the scenario asks for.
 
@@ -177,7 +59,8 @@ def judge(record: RunRecord) -> list[Verdict]:
     scenario = record.scenario
     history = HsmHistory(record.hsm_initial, record.changes)
     verdicts = [
-        _expectation(record, history, index, exp) for index, exp in enumerate(scenario.expectations)
+        expectation_verdict(record, history, index, exp)
+        for index, exp in enumerate(scenario.expectations)
     ]
     inv = scenario.invariants
     patches = _state_patches(record.requests)
@@ -193,87 +76,9 @@ def judge(record: RunRecord) -> list[Verdict]:
         verdicts.append(_no_stale(record, patches))
     if inv.messages_match_truth:
         verdicts.append(_messages(record, patches))
+    if inv.hsm_follows_truth:
+        verdicts.append(_follows(record, patches))
     return verdicts
-
-
-# -- expectations -------------------------------------------------------------------------
-
-
-def _label(state: str | None, flag: str | None) -> str:
-    return "/".join(part for part in (state, flag) if part) or "?"
-
-
-def _expectation(record: RunRecord, history: HsmHistory, index: int, exp: Expectation) -> Verdict:
-    nodes = record.selection.resolve(exp.nodes)
-    wanted: list[str] = []
-    if exp.state is not None or exp.flag is not None:
-        wanted.append(_label(exp.state, exp.flag))
-    if exp.heartbeating is not None:
-        wanted.append("heartbeating" if exp.heartbeating else "not heartbeating")
-    when = (
-        f"at {format_duration(exp.at)}"
-        if exp.at is not None
-        else f"by {format_duration(exp.deadline)}"
-        + (f" (after {format_duration(exp.after)})" if exp.after else "")
-    )
-    expected = f"{' and '.join(wanted)} {when}, {len(nodes)} node(s)"
-    wrong: Counter[str] = Counter()
-    examples: list[str] = []
-    samples = record.heartbeating.get(index, ())
-    for xname in nodes:
-        problem = _node_problem(exp, history, samples, xname)
-        if problem is not None:
-            wrong[problem] += 1
-            if len(examples) < _EXAMPLES:
-                examples.append(f"{xname}: {problem}")
-    if not wrong:
-        seen = f"all {len(nodes)} node(s)"
-    else:
-        what = ", ".join(f"{label} ({n})" for label, n in wrong.most_common(3))
-        seen = f"{sum(wrong.values())} of {len(nodes)} wrong: {what}"
-    return Verdict(
-        name=exp.name,
-        kind="expectation",
-        passed=not wrong,
-        expected=expected,
-        seen=seen,
-        line=exp.line,
-        details=tuple(examples),
-    )
-
-
-def _node_problem(
-    exp: Expectation,
-    history: HsmHistory,
-    samples: Sequence[tuple[float, Mapping[str, bool]]],
-    xname: str,
-) -> str | None:
-    """What is wrong with ``xname`` for ``exp`` (a short label), or None when it holds."""
-    if exp.state is not None or exp.flag is not None:
-        if xname not in history:
-            return "not in HSM"
-
-        def matches(value: tuple[str, str]) -> bool:
-            return (exp.state is None or value[0] == exp.state) and (
-                exp.flag is None or value[1] == exp.flag
-            )
-
-        if exp.at is not None:
-            value = history.at(xname, exp.at)
-            if not matches(value):
-                return _label(*value)
-        else:
-            spans = history.spans(xname)
-            if not any(
-                start <= exp.deadline and until > exp.after and matches(value)
-                for start, until, value in spans
-            ):
-                return f"never, {_label(*history.at(xname, exp.deadline))} at the deadline"
-    if exp.heartbeating is not None:
-        seen = [beating[xname] for _, beating in samples if xname in beating]
-        if exp.heartbeating not in seen:
-            return "heartbeating" if seen and seen[-1] else "not heartbeating"
-    return None
 
 
 # -- invariants ---------------------------------------------------------------------------
@@ -324,7 +129,13 @@ def _touched(record: RunRecord) -> set[str]:
     for event in record.scenario.timeline:
         if isinstance(
             event,
-            NodesDie | NodesRevive | NodesFlap | PartitionNodes | HealPartition | DelayHeartbeats,
+            NodesDie
+            | NodesRevive
+            | NodesFlap
+            | PartitionNodes
+            | HealPartition
+            | DelayHeartbeats
+            | NodesShutdown,
         ):
             touched.update(record.selection.resolve(event.nodes))
     return touched
@@ -342,8 +153,8 @@ def _no_false_alarms(record: RunRecord, patches: Sequence[_Patch]) -> Verdict:
         for xname in patch.ids:
             if xname in untouched:
                 nodes.add(xname)
-                if len(alarms) < _EXAMPLES:
-                    alarms.append(f"{patch.time:.2f}s {xname} {_label(patch.state, patch.flag)}")
+                if len(alarms) < EXAMPLES:
+                    alarms.append(f"{patch.time:.2f}s {xname} {label(patch.state, patch.flag)}")
     seen = (
         "none"
         if not nodes
@@ -400,7 +211,7 @@ def _lateness(record: RunRecord, history: HsmHistory, limit: float) -> Verdict:
             if lived <= limit:
                 continue
             count += 1
-            if len(late) < _EXAMPLES:
+            if len(late) < EXAMPLES:
                 where = f"shown {shown:.2f}s" if shown is not None else "never shown"
                 late.append(f"{xname} {change.cause} due {change.time:.2f}s, {where}")
     if worst[0] == -math.inf:
@@ -447,13 +258,25 @@ def _waves(record: RunRecord, limit: int, gap: float) -> Verdict:
     )
 
 
+def _refused_at_end(record: RunRecord) -> set[str]:
+    """Nodes HSM still refuses when the run ends (an ``hsm`` event's ``refuse``)."""
+    last: HsmChange | None = None
+    for event in record.scenario.timeline:
+        if isinstance(event, HsmChange):
+            last = event
+    if last is None or last.refuse is None:
+        return set()
+    return set(record.selection.resolve(last.refuse))
+
+
 def _final_state(record: RunRecord, history: HsmHistory) -> Verdict:
     wrong: list[str] = []
     count = 0
     checked = 0
     power_polling = record.scenario.hsm.power_polling
+    refused = _refused_at_end(record)
     for xname in record.scenario.fleet.nodes:
-        if xname not in history:
+        if xname not in history or xname in refused:
             continue
         checked += 1
         truth = record.truth.at(xname, record.end)
@@ -462,13 +285,14 @@ def _final_state(record: RunRecord, history: HsmHistory) -> Verdict:
         if shown == want or (power_polling and want == ("Standby", "Alert") and shown[0] == "Off"):
             continue
         count += 1
-        if len(wrong) < _EXAMPLES:
-            wrong.append(f"{xname}: HSM {_label(*shown)}, truth {_label(*want)}")
+        if len(wrong) < EXAMPLES:
+            wrong.append(f"{xname}: HSM {label(*shown)}, truth {label(*want)}")
     return Verdict(
         name="final_state_matches_truth",
         kind="invariant",
         passed=count == 0,
-        expected=f"HSM equals the truth at {format_duration(record.end)} for {checked} node(s)",
+        expected=f"HSM equals the truth at {format_duration(record.end)} for {checked} node(s)"
+        + (f" ({len(refused)} refused by HSM, not judged)" if refused else ""),
         seen="all match" if not count else f"{count} differ, e.g. {wrong[0]}",
         details=tuple(wrong),
     )
@@ -497,11 +321,11 @@ def _no_stale(record: RunRecord, patches: Sequence[_Patch]) -> Verdict:
             if not _had_in_window(record.truth, xname, value, -math.inf, patch.time):
                 continue  # never had it: not stale (another check's business)
             count += 1
-            if len(stale) < _EXAMPLES:
+            if len(stale) < EXAMPLES:
                 now = record.truth.at(xname, patch.time)
                 stale.append(
-                    f"{patch.time:.2f}s {xname} {_label(*value)}, truth "
-                    f"{_label(now.state, now.flag)} since {now.time:.2f}s"
+                    f"{patch.time:.2f}s {xname} {label(*value)}, truth "
+                    f"{label(now.state, now.flag)} since {now.time:.2f}s"
                 )
     return Verdict(
         name="no_stale_patches",
@@ -525,9 +349,9 @@ def _messages(record: RunRecord, patches: Sequence[_Patch]) -> Verdict:
         allowed = MESSAGES.get((patch.state, patch.flag), ())
         if patch.message not in allowed:
             count += len(patch.ids)
-            if len(bad) < _EXAMPLES:
+            if len(bad) < EXAMPLES:
                 bad.append(
-                    f"{patch.time:.2f}s {_label(patch.state, patch.flag)} with message "
+                    f"{patch.time:.2f}s {label(patch.state, patch.flag)} with message "
                     f"{patch.message!r}"
                 )
             continue
@@ -540,7 +364,7 @@ def _messages(record: RunRecord, patches: Sequence[_Patch]) -> Verdict:
             if cause is None or _CAUSE_MESSAGE[cause] == patch.message:
                 continue
             count += 1
-            if len(bad) < _EXAMPLES:
+            if len(bad) < EXAMPLES:
                 bad.append(
                     f"{patch.time:.2f}s {xname}: {patch.message!r}, truth {cause} "
                     f"(wants {_CAUSE_MESSAGE[cause]!r})"
@@ -552,6 +376,37 @@ def _messages(record: RunRecord, patches: Sequence[_Patch]) -> Verdict:
         expected="HBTD's message on every PATCH; restarted after a warning, else started",
         seen=f"{checked} PATCH(es), all right" if not count else f"{count} wrong, {bad[0]}",
         details=tuple(bad),
+    )
+
+
+def _follows(record: RunRecord, patches: Sequence[_Patch]) -> Verdict:
+    fleet = record.truth.index
+    per_node: dict[str, list[StatePatch]] = {}
+    for patch in patches:
+        for xname in patch.ids:
+            if xname in fleet:
+                per_node.setdefault(xname, []).append((patch.time, patch.state, patch.flag))
+    allowance = record.scenario.invariants.max_detection_lateness
+    allowance = DEFAULT_LATENESS if allowance is None else allowance
+    checked, count, examples = follows_truth(
+        record.truth,
+        per_node,
+        allowance=allowance,
+        away=[*record.hsm_faulted, *record.tracker_down],
+    )
+    seen = f"{checked} state(s) sent, all right"
+    if count:
+        seen = f"{count} wrong: {examples[0]}"
+    return Verdict(
+        name="hsm_follows_truth",
+        kind="invariant",
+        passed=count == 0,
+        expected=(
+            "HSM is told only states the truth had (within "
+            f"{format_duration(allowance)}), in the truth's order"
+        ),
+        seen=seen,
+        details=tuple(examples),
     )
 
 

@@ -28,10 +28,11 @@ from ..errors import HbSimError
 from ..fleet import LiveFleet
 from ..hsm import Faults, serve_mock_hsm
 from ..scenario import Scenario, TrackerRestart
-from ._checks import RunRecord, judge
+from ._checks import judge
 from ._live_hsm import LiveHsm, LocalHsm, RemoteHsm
 from ._live_tracker import TrackerProcess
 from ._player import Player
+from ._record import RunRecord
 from ._result import RunOptions, RunResult
 from ._snapshot import SnapshotBuilder
 from ._timeline import faulted_intervals, param_epochs
@@ -150,6 +151,7 @@ class _LiveRun:
             nursery.cancel_scope.cancel()
         player.snapshot(force=True)
         self.truth.close(scenario.duration)
+        gaps = fleet.gaps()
         record = RunRecord(
             scenario=scenario,
             selection=self.selection,
@@ -173,6 +175,8 @@ class _LiveRun:
             heartbeats_failed=fleet.failed,
             marks=tuple(player.marks),
             target=tracker.base if not tracker.owned else f"hbtd process at {tracker.base}",
+            fleet_gaps=tuple(gaps),
+            fleet_behind=any(g.gap >= self.truth.min_warntime for g in gaps),
         )
 
     async def _run_fleet(self, fleet: LiveFleet, scope: trio.CancelScope) -> None:

@@ -11,6 +11,7 @@ the live view. Times are seconds from ``start`` (trio time of time 0).
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import time as wall
 from collections.abc import Awaitable, Callable, Mapping, Sequence
@@ -29,13 +30,14 @@ from ..scenario import (
     NodesDie,
     NodesFlap,
     NodesRevive,
+    NodesShutdown,
     ParamsPatch,
     PartitionNodes,
     Scenario,
     Selection,
     TrackerRestart,
 )
-from ._result import RunOptions, TimelineMark
+from ._result import Progress, ProgressHook, RunOptions, TimelineMark
 from ._snapshot import SnapshotBuilder
 from ._timeline import describe_event, spread_times
 
@@ -112,6 +114,8 @@ class Player:
                     nursery.start_soon(self._sample_heartbeating, index)
             if self.options.on_snapshot is not None and self.snapshots is not None:
                 nursery.start_soon(self._snapshot_task)
+            if self.options.on_progress is not None:
+                nursery.start_soon(self._progress_task, self.options.on_progress)
             for event in scenario.timeline:
                 await trio.sleep_until(start + event.at)
                 self.marks.append(TimelineMark(event.at, describe_event(event)))
@@ -136,6 +140,8 @@ class Player:
                 for stop, back in event.cycles():
                     nursery.start_soon(self._at, stop, partial(self._die, names, False))
                     nursery.start_soon(self._at, back, partial(self._revive, names, False))
+            case NodesShutdown():
+                fleet.shut_down(self._indexes(resolve(event.nodes)))
             case PartitionNodes():
                 fleet.cut(self._indexes(resolve(event.nodes)), lost=True)
             case HealPartition():
@@ -148,7 +154,12 @@ class Player:
                         self._at, event.at + event.duration, partial(self._undelay, nodes)
                     )
             case HsmChange():
-                await rig.set_faults(event.faults)
+                faults = event.faults
+                if event.refuse is not None:
+                    faults = dataclasses.replace(
+                        faults, refuse_ids=frozenset(resolve(event.refuse))
+                    )
+                await rig.set_faults(faults)
                 self._notice("" if event.faults.mode == "ok" else f"HSM {event.faults.mode}")
             case TrackerRestart():
                 nursery.start_soon(self._restart, event.downtime)
@@ -200,6 +211,22 @@ class Player:
         for at in times:
             await trio.sleep_until(self.start + at)
             samples.append((at, await self.rig.heartbeating(names)))
+
+    async def _progress_task(self, hook: ProgressHook) -> None:
+        last = wall.monotonic()
+        while True:
+            await trio.sleep(1.0)
+            now = wall.monotonic()
+            if now - last >= self.options.progress_min_wall_gap:
+                last = now
+                hook(
+                    Progress(
+                        self.scenario.name,
+                        min(self.now(), self.scenario.duration),
+                        self.scenario.duration,
+                        self.fleet.delivered,
+                    )
+                )
 
     async def _snapshot_task(self) -> None:
         while True:

@@ -13,7 +13,10 @@ from collections import Counter
 from pathlib import Path
 from typing import Final
 
+from rich.console import Group
+from rich.markup import escape
 from rich.table import Table
+from rich.text import Text
 
 from ..view import hsm_count_label
 from ._result import RunResult
@@ -31,34 +34,57 @@ COLOURS: Final = {
 _OTHER: Final = "#9e9e9e"
 
 
-def verdict_table(result: RunResult) -> Table:
-    """A rich table: each expectation and invariant, pass or fail, expected and seen."""
-    status = "[green]passed[/]" if result.passed else "[bold red]FAILED[/]"
-    table = Table(
-        title=f"{result.scenario.name} ({result.clock} time, seed {result.scenario.seed}): "
-        f"{status}",
-        title_justify="left",
+def verdict_table(result: RunResult) -> Group:
+    """The verdicts, readable at any width down to 80 columns, words never split (#14).
+
+    A title line, then per check a ``pass``/``FAIL`` column and a block: its name, what was
+    expected, what was seen and, for a failure, a few examples. When the fleet fell behind,
+    its worst gaps follow.
+    """
+    outcome = result.outcome
+    status = {
+        "passed": "[green]passed[/]",
+        "failed": "[bold red]FAILED[/]",
+        "inconclusive": "[bold yellow]INCONCLUSIVE[/]",
+    }[outcome]
+    title = Text.from_markup(
+        f"{escape(result.scenario.name)} ({result.clock} time, seed {result.scenario.seed}): "
+        f"{status}"
     )
-    table.add_column("check", overflow="fold")
-    table.add_column("result", no_wrap=True)
-    table.add_column("expected", overflow="fold")
-    table.add_column("seen", overflow="fold")
+    grid = Table.grid(padding=(0, 1))
+    grid.add_column(no_wrap=True, width=4)
+    grid.add_column(ratio=1)
     for verdict in result.verdicts:
-        seen = verdict.seen
-        if not verdict.passed and verdict.details:
-            seen += "\n" + "\n".join(f"  {line}" for line in verdict.details[:3])
-        table.add_row(
-            verdict.name,
-            "[green]pass[/]" if verdict.passed else "[bold red]FAIL[/]",
-            verdict.expected,
-            seen,
-        )
-    return table
+        block = Text()
+        block.append(verdict.name, style="bold")
+        if verdict.line:
+            block.append(f" (line {verdict.line})", style="dim")
+        block.append(f"\nexpected: {verdict.expected}\nseen: {verdict.seen}")
+        if not verdict.passed:
+            for line in verdict.details[1:4]:
+                block.append(f"\n  {line}")
+        mark = "[green]pass[/]" if verdict.passed else "[bold red]FAIL[/]"
+        grid.add_row(Text.from_markup(mark), block)
+    parts: list[Text | Table] = [title, grid]
+    if result.fleet_gaps:
+        gaps = Text("the fleet's own gaps between heartbeats (worst first):", style="yellow")
+        for gap in result.fleet_gaps:
+            gaps.append(f"\n  {gap.describe()}")
+        parts.append(gaps)
+    return Group(*parts)
 
 
 def junit_xml(result: RunResult) -> bytes:
-    """JUnit XML: one test suite for the scenario, one test case per check."""
-    failures = sum(not v.passed for v in result.verdicts)
+    """JUnit XML: one test suite for the scenario, one test case per check.
+
+    A failed check is a ``failure``, or ``skipped`` with the reason when the run is
+    inconclusive (the fleet fell behind).
+    """
+    inconclusive = ""
+    if result.outcome == "inconclusive":
+        gaps = "; ".join(g.describe() for g in result.fleet_gaps[:3])
+        inconclusive = f"inconclusive: the fleet itself fell behind ({gaps})"
+    failures = 0 if inconclusive else result.failed_count
     suite = ET.Element(
         "testsuite",
         {
@@ -66,6 +92,7 @@ def junit_xml(result: RunResult) -> bytes:
             "tests": str(len(result.verdicts)),
             "failures": str(failures),
             "errors": "0",
+            "skipped": str(result.failed_count if inconclusive else 0),
             "time": f"{result.wall_seconds:.3f}",
         },
     )
@@ -88,7 +115,11 @@ def junit_xml(result: RunResult) -> bytes:
                 "line": str(verdict.line),
             },
         )
-        if not verdict.passed:
+        if not verdict.passed and inconclusive:
+            # The fleet fell behind: the failure may be its own, so it proves nothing (#14).
+            skipped = ET.SubElement(case, "skipped", {"message": inconclusive})
+            skipped.text = f"expected {verdict.expected}; seen {verdict.seen}"
+        elif not verdict.passed:
             failure = ET.SubElement(
                 case,
                 "failure",

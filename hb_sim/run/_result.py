@@ -9,13 +9,16 @@ from typing import Any, Literal
 from hbtd_server import Engine
 from hbtd_server.core import Params
 
-from ..fleet import DEFAULT_SLOT
+from ..fleet import DEFAULT_SLOT, ScheduleGap
 from ..scenario import Scenario
-from ._checks import RunRecord, Verdict
+from ._record import RunRecord, Verdict
 from ._snapshot import SimSnapshot
 
 __all__ = [
     "EngineFactory",
+    "Outcome",
+    "Progress",
+    "ProgressHook",
     "RunOptions",
     "RunResult",
     "SnapshotHook",
@@ -23,8 +26,13 @@ __all__ = [
     "default_engine",
 ]
 
+#: How a run ended: every check held; one did not; or one did not while the fleet itself fell
+#: behind, so the run proves nothing either way.
+Outcome = Literal["passed", "failed", "inconclusive"]
+
 EngineFactory = Callable[[Params, Callable[[], float]], Engine]
 SnapshotHook = Callable[[SimSnapshot], None]
+ProgressHook = Callable[["Progress"], None]
 
 
 def default_engine(params: Params, clock: Callable[[], float]) -> Engine:
@@ -59,6 +67,10 @@ class RunOptions:
         log_dir: live only: where the started ``hbtd`` writes ``tracker.log`` (the system's
             temporary folder when None).
         connections: live only: keep-alive connections the fleet shares.
+        on_progress: called with a ``Progress`` at most once per ``progress_min_wall_gap``
+            wall seconds (checked every second of run time): for a log or a CI job, where
+            there is no live view.
+        progress_min_wall_gap: least wall seconds between two progress reports.
     """
 
     clock: Literal["virtual", "live"] = "virtual"
@@ -73,6 +85,33 @@ class RunOptions:
     hbtd_args: tuple[str, ...] = ()
     log_dir: str | None = None
     connections: int = 32
+    on_progress: ProgressHook | None = None
+    progress_min_wall_gap: float = 10.0
+
+
+@dataclass(frozen=True, slots=True)
+class Progress:
+    """How far a run is, for a progress line.
+
+    Attributes:
+        scenario: its name.
+        time: seconds of run time played.
+        duration: seconds the run lasts.
+        delivered: heartbeats delivered so far.
+    """
+
+    scenario: str
+    time: float
+    duration: float
+    delivered: int
+
+    def describe(self) -> str:
+        """One line: ``hb-sim: quick-death at 12 s of 30 s (40 %), 380 heartbeats``."""
+        share = self.time / self.duration if self.duration > 0 else 1.0
+        return (
+            f"hb-sim: {self.scenario} at {self.time:.0f} s of {self.duration:.0f} s "
+            f"({share:.0%}), {self.delivered:,} heartbeats delivered"
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -99,6 +138,10 @@ class RunResult:
             (refused, or it was away).
         marks: the timeline's events, as played.
         target: what was played against (``in-process Engine``, a URL).
+        fleet_gaps: live only: the worst gaps between two heartbeats of a node that the fleet
+            itself caused (a busy machine), longest first; empty when it kept its schedule.
+        fleet_behind: the fleet left some node silent for Warntime or more on its own: a
+            warning for it was legitimate, so a failed check may be the fleet's doing.
     """
 
     scenario: Scenario
@@ -111,11 +154,39 @@ class RunResult:
     heartbeats_failed: int = 0
     marks: tuple[TimelineMark, ...] = ()
     target: str = ""
+    fleet_gaps: tuple[ScheduleGap, ...] = ()
+    fleet_behind: bool = False
 
     @property
     def passed(self) -> bool:
         """Whether every expectation and invariant held."""
         return all(v.passed for v in self.verdicts)
+
+    @property
+    def outcome(self) -> Outcome:
+        """``passed``; ``failed``; or ``inconclusive`` when a check failed but the fleet fell
+        behind far enough to make a warning legitimate (#14)."""
+        if self.passed:
+            return "passed"
+        return "inconclusive" if self.fleet_behind else "failed"
+
+    @property
+    def failed_count(self) -> int:
+        """Checks that did not hold."""
+        return sum(not v.passed for v in self.verdicts)
+
+    def summary(self) -> str:
+        """The last line of a run: outcome, counts, and why when inconclusive."""
+        scenario = self.scenario
+        total = len(self.verdicts)
+        counts = f"{total - self.failed_count} of {total} checks passed"
+        if self.failed_count:
+            counts += f", {self.failed_count} failed"
+        line = f"{self.outcome.upper()}: {scenario.name}: {counts}"
+        if self.outcome == "inconclusive" and self.fleet_gaps:
+            worst = self.fleet_gaps[0]
+            line += f"; the fleet fell behind (worst gap {worst.gap:.1f} s, {worst.xname})"
+        return line
 
     @property
     def heartbeat_rate(self) -> float:
@@ -132,6 +203,12 @@ class RunResult:
             "clock": self.clock,
             "target": self.target,
             "passed": self.passed,
+            "outcome": self.outcome,
+            "fleet_behind": self.fleet_behind,
+            "fleet_gaps": [
+                {"xname": g.xname, "at": round(g.at, 3), "gap": round(g.gap, 3)}
+                for g in self.fleet_gaps
+            ],
             "duration": self.record.end,
             "nodes": len(scenario.fleet.nodes),
             "wall_seconds": round(self.wall_seconds, 3),

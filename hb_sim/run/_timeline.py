@@ -14,6 +14,7 @@ from ..scenario import (
     NodesDie,
     NodesFlap,
     NodesRevive,
+    NodesShutdown,
     ParamsPatch,
     PartitionNodes,
     Scenario,
@@ -37,13 +38,13 @@ def param_epochs(scenario: Scenario) -> list[ParamEpoch]:
 
 
 def faulted_intervals(scenario: Scenario) -> list[tuple[float, float]]:
-    """When HSM is down, unready or answering errors, per the scenario."""
+    """When HSM is down, unready, answering errors or refusing some IDs, per the scenario."""
     out: list[tuple[float, float]] = []
     since = 0.0 if _faulted(scenario.hsm.faults) else None
     for event in scenario.timeline:
         if not isinstance(event, HsmChange):
             continue
-        bad = _faulted(event.faults)
+        bad = _faulted(event.faults) or event.refuse is not None
         if bad and since is None:
             since = event.at
         elif not bad and since is not None:
@@ -61,7 +62,14 @@ def _faulted(faults: Faults) -> bool:
 def describe_event(event: Event) -> str:
     """A short label for the timeline picture and the log."""
     match event:
-        case NodesDie() | NodesRevive() | NodesFlap() | PartitionNodes() | HealPartition():
+        case (
+            NodesDie()
+            | NodesRevive()
+            | NodesFlap()
+            | PartitionNodes()
+            | HealPartition()
+            | NodesShutdown()
+        ):
             return f"{event.kind} {event.nodes.describe()}"
         case DelayHeartbeats():
             return f"delay {event.nodes.describe()} by {event.by:g}s"
@@ -72,6 +80,8 @@ def describe_event(event: Event) -> str:
                 extra.append(f"latency {faults.latency_ms / 1000:g}s")
             if faults.error_rate:
                 extra.append(f"errors {faults.error_rate:.0%}")
+            if event.refuse is not None:
+                extra.append(f"refuses {event.refuse.describe()} ({faults.refuse_status})")
             return "hsm " + ", ".join([faults.mode, *extra])
         case TrackerRestart():
             return f"tracker restart ({event.downtime:g}s away)"

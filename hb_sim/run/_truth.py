@@ -7,6 +7,13 @@ Standby/Alert, *restarted* after Ready/Warning); silence for Warntime makes it R
 for Errtime Standby/Alert, with the Warntime and Errtime in force at the time. A tracker that
 is down does not count as silence: the heartbeats still reach its address.
 
+A tie is decided one way (#14): a heartbeat that arrives exactly at last beat + Warntime (or
++ Errtime) comes *after* the deadline, as in hbtd, whose deadlines fire when ``now >=
+deadline``. The node is warned (or declared dead) and then restarted (or started) at that
+same instant. The comparison is written as hbtd's, ``last + limit <= now``, so that the two
+agree to the last bit of a float; the virtual fleet lets the tracker's deadlines fire before
+it delivers the heartbeats of the same instant.
+
 The fleet calls ``delivered`` for every heartbeat that gets through, with the arrival time.
 That is the hot path of a 12-million-heartbeat run, so it only stores the time; the truth's
 transitions are worked out when a node is heard again after a gap of at least the smallest
@@ -73,8 +80,10 @@ class Truth:
         self.nodes = tuple(nodes)
         self.index = {name: i for i, name in enumerate(self.nodes)}
         self.epochs = tuple(sorted(epochs, key=lambda e: e.start))
-        #: Gaps shorter than this can hold no transition: the fleet's cheap test.
-        self.min_warntime = min(e.warntime for e in self.epochs)
+        #: Gaps shorter than this can hold no transition: the fleet's cheap test. A hair under
+        #: the smallest Warntime, so a tie (``prev + warntime == now`` but ``now - prev`` a
+        #: rounding below it) still reaches the exact test in ``_silence``.
+        self.min_warntime = min(e.warntime for e in self.epochs) - 1e-9
         #: Arrival of each node's last delivered heartbeat (``NEVER`` before the first).
         self.last: list[float] = [NEVER] * len(self.nodes)
         self._initial = TruthChange(0.0, initial[0], initial[1], "initial")
@@ -95,7 +104,7 @@ class Truth:
         if prev == NEVER:
             self._add(node, TruthChange(now, "Ready", "OK", "started"))
             return
-        cause = self._silence(node, prev, now, inclusive=False)
+        cause = self._silence(node, prev, now)
         back = "restarted" if cause == "warning" else "started"
         if cause is not None:
             self._add(node, TruthChange(now, "Ready", "OK", back))
@@ -108,7 +117,7 @@ class Truth:
         """
         prev = self.last[node]
         if prev != NEVER:
-            self._silence(node, prev, now, inclusive=True)
+            self._silence(node, prev, now)
         self.last[node] = NEVER
 
     def close(self, end: float) -> None:
@@ -118,15 +127,16 @@ class Truth:
         self._closed = True
         for node, prev in enumerate(self.last):
             if prev != NEVER and end - prev >= self.min_warntime:
-                self._silence(node, prev, end, inclusive=True)
+                self._silence(node, prev, end)
 
-    def _silence(self, node: int, prev: float, until: float, *, inclusive: bool) -> str | None:
+    def _silence(self, node: int, prev: float, until: float) -> str | None:
+        """Record what silence from ``prev`` implies up to and including ``until``."""
         warned = self._crossing(prev, prev, warn=True)
-        if not (warned < until or (inclusive and warned <= until)):
+        if not warned <= until:
             return None
         self._add(node, TruthChange(warned, "Ready", "Warning", "warning"))
         dead = self._crossing(prev, warned, warn=False)
-        if dead < until or (inclusive and dead <= until):
+        if dead <= until:
             self._add(node, TruthChange(dead, "Standby", "Alert", "dead"))
             return "dead"
         return "warning"

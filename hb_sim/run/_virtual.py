@@ -26,8 +26,9 @@ from hbtd_server.core import DEFAULT_PARAMS, Heartbeat, Params
 from ..fleet import VirtualFleet
 from ..hsm import Faults, MockHsm, create_mock_hsm_app, run_power_polling
 from ..scenario import DelayHeartbeats, Scenario
-from ._checks import RunRecord, judge
+from ._checks import judge
 from ._player import Player
+from ._record import RunRecord
 from ._result import RunOptions, RunResult
 from ._snapshot import SnapshotBuilder
 from ._timeline import faulted_intervals, param_epochs

@@ -6,6 +6,7 @@ from .._public import claim as _claim
 from ._durations import format_duration, parse_duration
 from ._load import MAX_FLEET, PARAM_NAMES, load_scenario, load_scenario_text
 from ._model import (
+    DEFAULT_LATENESS,
     AgentTiming,
     DelayHeartbeats,
     Event,
@@ -18,6 +19,7 @@ from ._model import (
     NodesDie,
     NodesFlap,
     NodesRevive,
+    NodesShutdown,
     ParamsPatch,
     PartitionNodes,
     Scenario,
@@ -39,6 +41,7 @@ from ._selectors import (
 )
 
 __all__ = [
+    "DEFAULT_LATENESS",
     "MAX_FLEET",
     "PARAM_NAMES",
     "AgentTiming",
@@ -58,6 +61,7 @@ __all__ = [
     "NodesDie",
     "NodesFlap",
     "NodesRevive",
+    "NodesShutdown",
     "ParamsPatch",
     "PartitionNodes",
     "RandomNodes",

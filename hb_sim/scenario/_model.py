@@ -12,12 +12,13 @@ from __future__ import annotations
 import itertools
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import ClassVar, Literal
+from typing import ClassVar, Final, Literal
 
 from ..hsm import Faults, MockHsm
 from ._selectors import Selection, Selector
 
 __all__ = [
+    "DEFAULT_LATENESS",
     "AgentTiming",
     "DelayHeartbeats",
     "Event",
@@ -30,6 +31,7 @@ __all__ = [
     "NodesDie",
     "NodesFlap",
     "NodesRevive",
+    "NodesShutdown",
     "ParamsPatch",
     "PartitionNodes",
     "Scenario",
@@ -231,6 +233,17 @@ class HealPartition:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class NodesShutdown:
+    """The agents of ``nodes`` shut down cleanly: one heartbeat with Status ``Shutdown``, then
+    silence. The tracker forgets them; their truth stays what it was (#14)."""
+
+    kind: ClassVar[str] = "shutdown"
+    at: float
+    line: int
+    nodes: Selector
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class DelayHeartbeats:
     """Heartbeats of ``nodes`` arrive ``by`` seconds late, for ``duration`` seconds.
 
@@ -251,12 +264,19 @@ class DelayHeartbeats:
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class HsmChange:
-    """The mock HSM's fault settings become ``faults`` (all of them: unset means normal)."""
+    """The mock HSM's fault settings become ``faults`` (all of them: unset means normal).
+
+    Attributes:
+        refuse: HSM refuses every StateData PATCH that names one of these nodes with
+            ``faults.refuse_status`` (resolved when played: ``faults.refuse_ids`` is filled
+            from it); None: no refusal.
+    """
 
     kind: ClassVar[str] = "hsm"
     at: float
     line: int
     faults: Faults
+    refuse: Selector | None = None
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -288,6 +308,7 @@ Event = (
     | NodesFlap
     | PartitionNodes
     | HealPartition
+    | NodesShutdown
     | DelayHeartbeats
     | HsmChange
     | TrackerRestart
@@ -343,6 +364,11 @@ class Expectation:
         return deadline
 
 
+#: Seconds a transition may reach HSM after it was due, unless a scenario says otherwise: in
+#: virtual time a warning 0.5 s late fails (#14). The batching window is 0.2 s.
+DEFAULT_LATENESS: Final = 0.5
+
+
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Invariants:
     """Checks over the whole run.
@@ -351,6 +377,7 @@ class Invariants:
         no_false_alarms: no node that no event touched is ever set Warning or Alert.
         max_detection_lateness: at most this many seconds between the moment a transition is
             due (last heartbeat + warntime or errtime) and HSM showing it; None: not checked.
+            It is also the allowance of ``hsm_follows_truth``.
         max_patches_per_wave: at most this many BulkStateData PATCHes per wave; None: not
             checked.
         wave_gap: PATCHes less than this many seconds apart belong to the same wave.
@@ -363,15 +390,19 @@ class Invariants:
             State/Flag, and a Ready/OK says why: "Heartbeat restarted" for a node back from
             Ready/Warning, "Heartbeat started" for a new node or one back from Standby/Alert.
             PATCHes without an ``ExtendedInfo.Message`` are not checked.
+        hsm_follows_truth: every State/Flag HSM is sent for a fleet node, touched by an event
+            or not, is one the node's truth had at that time (within the lateness allowance),
+            and they come in the truth's order (#14).
     """
 
     no_false_alarms: bool = True
-    max_detection_lateness: float | None = None
+    max_detection_lateness: float | None = DEFAULT_LATENESS
     max_patches_per_wave: int | None = None
     wave_gap: float = 5.0
     final_state_matches_truth: bool = True
     no_stale_patches: bool = False
     messages_match_truth: bool = True
+    hsm_follows_truth: bool = True
 
     def __post_init__(self) -> None:
         _require(self.wave_gap > 0, "wave_gap must be more than 0")

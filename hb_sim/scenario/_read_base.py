@@ -71,6 +71,7 @@ _ACTIONS: Final = (
     "flap",
     "partition",
     "heal",
+    "shutdown",
     "delay",
     "hsm",
     "tracker_restart",

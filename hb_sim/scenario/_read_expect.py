@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from yaml.nodes import Node
+from yaml.nodes import Node, ScalarNode
 
 from ._durations import format_duration
 from ._model import (
+    DEFAULT_LATENESS,
     Expectation,
     Invariants,
 )
@@ -97,15 +98,17 @@ class ScenarioReader(_TimelineReader):
             "final_state_matches_truth",
             "no_stale_patches",
             "messages_match_truth",
+            "hsm_follows_truth",
         )
         pairs = self.mapping(node, "invariants", keys)
         if pairs is None:
             return Invariants()
         field = "invariants"
+        lateness = self.get(pairs, "max_detection_lateness", field, self.duration_or_off, None)
         return Invariants(
             no_false_alarms=self.get(pairs, "no_false_alarms", field, self.boolean, True),
-            max_detection_lateness=self.get(
-                pairs, "max_detection_lateness", field, self.duration, None
+            max_detection_lateness=(
+                DEFAULT_LATENESS if lateness is None else None if lateness < 0 else lateness
             ),
             max_patches_per_wave=self.get(
                 pairs,
@@ -122,7 +125,14 @@ class ScenarioReader(_TimelineReader):
             ),
             no_stale_patches=self.get(pairs, "no_stale_patches", field, self.boolean, False),
             messages_match_truth=self.get(pairs, "messages_match_truth", field, self.boolean, True),
+            hsm_follows_truth=self.get(pairs, "hsm_follows_truth", field, self.boolean, True),
         )
+
+    def duration_or_off(self, node: Node, field: str) -> float | None:
+        """A duration, or ``off`` (read as -1: not checked)."""
+        if isinstance(node, ScalarNode) and node.value.strip().lower() in ("off", "none"):
+            return -1.0
+        return self.duration(node, field)
 
     # -- whole-scenario checks ---------------------------------------------------------
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 from yaml.nodes import MappingNode, Node, ScalarNode
 
 from ..hsm import Faults
@@ -15,6 +17,7 @@ from ._model import (
     NodesDie,
     NodesFlap,
     NodesRevive,
+    NodesShutdown,
     ParamsPatch,
     PartitionNodes,
     TrackerParams,
@@ -84,7 +87,7 @@ class _TimelineReader(_ParamsReader):
         where = f"{field}.{action}"
         line = node.start_mark.line + 1
         event: Event | None = None
-        if action in ("die", "revive", "partition", "heal"):
+        if action in ("die", "revive", "partition", "heal", "shutdown"):
             event = self.nodes_event(action, value, where, at, line)
         elif action == "flap":
             event = self.flap_event(value, where, at, line)
@@ -136,6 +139,8 @@ class _TimelineReader(_ParamsReader):
             return NodesRevive(at=at, line=line, nodes=selector, spread=spread)
         if action == "partition":
             return PartitionNodes(at=at, line=line, nodes=selector)
+        if action == "shutdown":
+            return NodesShutdown(at=at, line=line, nodes=selector)
         return HealPartition(at=at, line=line, nodes=selector)
 
     def flap_event(self, value: Node, where: str, at: float | None, line: int) -> Event | None:
@@ -198,8 +203,25 @@ class _TimelineReader(_ParamsReader):
                 return None
             faults = Faults(mode=_MODE_ALIASES[raw.lower()])
         else:
-            pairs = self.mapping(value, where, _FAULT_KEYS)
+            pairs = self.mapping(value, where, (*_FAULT_KEYS, "refuse", "refuse_status"))
             faults = None if pairs is None else self.read_faults(pairs, where, value)
+            if faults is not None and pairs is not None and "refuse" in pairs:
+                refuse = self.selector(pairs["refuse"][1], f"{where}.refuse", top=True)
+                status = self.get(
+                    pairs, "refuse_status", where, lambda n, f: self.integer(n, f, minimum=400), 400
+                )
+                if refuse is None or status > 599:
+                    if status > 599:
+                        self.error(
+                            pairs["refuse_status"][1],
+                            f"{where}.refuse_status",
+                            f"expected an HTTP error status from 400 to 599, got {status}",
+                        )
+                    return None
+                if at is None:
+                    return None
+                faults = dataclasses.replace(faults, refuse_status=status)
+                return HsmChange(at=at, line=line, faults=faults, refuse=refuse)
         if faults is None or at is None:
             return None
         return HsmChange(at=at, line=line, faults=faults)

@@ -1,8 +1,12 @@
 """Deliberately broken trackers fail the shipped scenarios, with a verdict that says why.
 
-Issue #4, point 4: the scenarios must catch a tracker that never warns, one that says
-"started" for a restart, one that sends stale states after an HSM outage, and one that comes
-back from a restart without a grace period. Each is hbtd's own ``Engine`` with one fault.
+Issue #4, point 4, and issue #14: the scenarios must catch a tracker that never warns, one
+that says "started" for a restart, one that warns an Interval late, one that drops a state
+whose PATCH failed, one that ignores a Warntime change for the nodes it tracks, one that sends
+one PATCH per node, one that loses latest-wins (stale states after an HSM outage), one that
+sends a spurious Warning for a dying node, and one that comes back from a restart without a
+grace period. Each is hbtd's own ``Engine`` with one fault; each test names the shipped
+scenario that catches it and the check that does.
 """
 
 from __future__ import annotations
@@ -78,7 +82,10 @@ def test_a_tracker_that_never_warns_fails_single_node_death() -> None:
     assert "the victim is warned about" in failed(result)
     assert "max_detection_lateness" in failed(result)
     verdict = next(v for v in result.verdicts if v.name == "the victim is warned about")
-    assert verdict.seen == "1 of 1 wrong: Ready/OK (1)"
+    assert verdict.seen == (
+        "1 of 1 wrong, e.g. x1000c0s3b0n1: Ready/Warning expected at 74.0 s, "
+        "was Ready/OK since 1.4 s"
+    )
 
 
 def test_started_for_a_restart_fails_the_flapping_node() -> None:
@@ -127,3 +134,129 @@ def test_a_tracker_without_the_silence_guard_fails_the_network_cut() -> None:
     assert not result.passed
     assert "past Errtime nobody is declared dead (the alerts are held)" in failed(result)
     assert play("tracker-network-cut", default_engine).passed
+
+
+def only(result: RunResult, check: str) -> None:
+    """The run failed, and ``check`` is among the failures."""
+    assert not result.passed
+    assert check in failed(result), failed(result)
+
+
+class WarnsAnIntervalLate(Engine):
+    """Warns at Warntime + Interval: a sweep every Interval instead of a deadline."""
+
+    def __init__(self, params: Params, *, clock: Callable[[], float]) -> None:
+        super().__init__(params, clock=clock)
+        self.tracker.set_times(warntime=params.warntime + params.interval, errtime=params.errtime)
+
+    def set_params(self, params: Params) -> None:
+        super().set_params(params)
+        self.tracker.set_times(warntime=params.warntime + params.interval, errtime=params.errtime)
+
+
+def test_a_warning_an_interval_late_fails_single_node_death_through_lateness() -> None:
+    result = play("single-node-death", lambda p, c: WarnsAnIntervalLate(p, clock=c))
+    only(result, "max_detection_lateness")
+    assert "max_patches_per_wave" not in failed(result)  # caught by timing, not batching
+    verdict = next(v for v in result.verdicts if v.name == "max_detection_lateness")
+    assert "warning due" in verdict.details[0]
+
+
+class DropsFailedPatches(HsmLedger):
+    """A PATCH that failed (HSM down, 5xx) is forgotten instead of retried later."""
+
+    def settle(self, patch: HsmPatch, *, delivered: bool) -> None:
+        if delivered:
+            super().settle(patch, delivered=True)
+        else:
+            self.reject(patch)
+
+
+def test_a_dropped_failed_patch_fails_slow_hsm() -> None:
+    def factory(params: Params, clock: Callable[[], float]) -> Engine:
+        engine = Engine(params, clock=clock)
+        engine.ledger = DropsFailedPatches()
+        return engine
+
+    result = play("slow-hsm", factory)  # 20 % of its PATCHes fail with 503 from 2 min on
+    only(result, "final_state_matches_truth")
+
+
+class KeepsOldDeadlines(Tracker):
+    """A Warntime/Errtime change applies only to nodes heard from afterwards."""
+
+    def set_times(self, *, warntime: float, errtime: float) -> None:
+        self._warntime, self._errtime = warntime, errtime  # no re-arm of tracked nodes
+
+
+def test_a_warntime_change_ignored_for_tracked_nodes_fails_params_change_midrun() -> None:
+    def factory(params: Params, clock: Callable[[], float]) -> Engine:
+        engine = Engine(params, clock=clock)
+        engine.tracker = KeepsOldDeadlines(warntime=params.warntime, errtime=params.errtime)
+        return engine
+
+    result = play("params-change-midrun", factory)
+    only(result, "max_detection_lateness")
+    assert "group C is warned under the short Warntime, just after the change" in failed(result)
+
+
+class OnePatchPerNode(HsmLedger):
+    """Sends every node's state in a PATCH of its own."""
+
+    def take(self) -> list[HsmPatch]:
+        return [HsmPatch(p.kind, (x,)) for p in super().take() for x in p.xnames]
+
+
+def test_one_patch_per_node_fails_cabinet_power_loss_through_the_wave_limit() -> None:
+    def factory(params: Params, clock: Callable[[], float]) -> Engine:
+        engine = Engine(params, clock=clock)
+        engine.ledger = OnePatchPerNode()
+        return engine
+
+    result = play("cabinet-power-loss", factory)
+    only(result, "max_patches_per_wave")
+
+
+def test_lost_latest_wins_fails_the_outage_scenario_through_the_order_of_states() -> None:
+    result = play("hsm-outage-during-failure-wave", lambda p, c: ReplaysAfterOutage(p, clock=c))
+    only(result, "hsm_follows_truth")
+    verdict = next(v for v in result.verdicts if v.name == "hsm_follows_truth")
+    assert "Ready/Warning" in verdict.seen
+
+
+class OneSpuriousWarning(HsmLedger):
+    """After the first Alert HSM accepts, sends that node a Warning, then the Alert again."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._extra: list[HsmPatch] = []
+        self._done = False
+
+    def has_work(self) -> bool:
+        return super().has_work() or bool(self._extra)
+
+    def take(self) -> list[HsmPatch]:
+        patches = super().take()
+        if self._extra:  # one per round, so they reach HSM in this order
+            patches.append(self._extra.pop(0))
+        return patches
+
+    def settle(self, patch: HsmPatch, *, delivered: bool) -> None:
+        super().settle(patch, delivered=delivered)
+        if delivered and patch.kind is Kind.DEAD and not self._done:
+            self._done = True
+            node = patch.xnames[:1]
+            self._extra = [HsmPatch(Kind.WARNING, node), HsmPatch(Kind.DEAD, node)]
+
+
+def test_one_spurious_warning_on_a_dying_node_fails_through_hsm_follows_truth_alone() -> None:
+    def factory(params: Params, clock: Callable[[], float]) -> Engine:
+        engine = Engine(params, clock=clock)
+        engine.ledger = OneSpuriousWarning()
+        return engine
+
+    result = play("single-node-death", factory)
+    assert failed(result) == {"hsm_follows_truth"}
+    verdict = next(v for v in result.verdicts if v.name == "hsm_follows_truth")
+    assert verdict.seen.startswith("1 wrong: x1000c0s3b0n1: HSM told Ready/Warning at ")
+    assert "(out of order)" in verdict.seen

@@ -174,6 +174,8 @@ async def test_faults_over_the_control_api(client: httpx.AsyncClient) -> None:
         "error_rate": 0.0,
         "latency_ms": 0.0,
         "error_status": 500,
+        "refuse_ids": [],
+        "refuse_status": 400,
     }
     for path in ("/hsm/v2/service/ready", "/hsm/v2/service/liveness", "/hsm/v2/State/Components"):
         response = await client.get(path)

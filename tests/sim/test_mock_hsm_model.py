@@ -426,6 +426,8 @@ def test_update_faults_validates() -> None:
         "error_rate": 0.0,
         "latency_ms": 10.0,
         "error_status": 500,
+        "refuse_ids": [],
+        "refuse_status": 400,
     }
     for bad in (
         {"mode": "sideways"},

@@ -58,7 +58,7 @@ def test_verdict_table_lists_each_check_with_expected_and_seen() -> None:
     assert "the victim is warned about" in text
     assert "FAIL" in text
     assert "Ready/Warning at 1m14s, 1 node(s)" in text
-    assert "1 of 1 wrong: Ready/OK (1)" in text
+    assert "Ready/Warning expected at 74.0 s, was Ready/OK since 1.4 s" in " ".join(text.split())
     assert "passed" in render(passing()).splitlines()[0]
 
 

@@ -41,7 +41,19 @@ def test_the_ten_issue_scenarios_are_shipped() -> None:
     } <= names
 
 
-@pytest.mark.parametrize("path", SCENARIOS, ids=[p.stem for p in SCENARIOS])
+#: Scenarios today's tracker is known to fail, and why (strict: they must start passing).
+KNOWN_FAILURES = {
+    "hsm-refuses-during-failure-wave": "needs #13: refused PATCH states are dropped",
+}
+
+
+def _param(path: Path) -> object:
+    reason = KNOWN_FAILURES.get(path.stem)
+    marks = [pytest.mark.xfail(strict=True, reason=reason)] if reason else []
+    return pytest.param(path, id=path.stem, marks=marks)
+
+
+@pytest.mark.parametrize("path", [_param(p) for p in SCENARIOS])
 def test_scenario_passes_in_virtual_time(path: Path) -> None:
     result = run_scenario(load_scenario(path))
     assert result.passed, explain(result)

@@ -166,7 +166,10 @@ def test_a_late_alert_fails_lateness_and_the_by_expectation() -> None:
         [],
     )
     seen = verdicts(rec)
-    assert seen["b dead"] == (False, "1 of 1 wrong: never, Ready/Warning at the deadline (1)")
+    assert seen["b dead"] == (
+        False,
+        "1 of 1 wrong, e.g. x1000c0s0b0n1: Standby/Alert expected by 40.0 s, reached at 45.0 s",
+    )
     assert seen["max_detection_lateness"][0] is False
     assert "x1000c0s0b0n1 dead due 21.00s, shown 45.00s" in next(
         v.details for v in judge(rec) if v.name == "max_detection_lateness"
