@@ -173,7 +173,10 @@ class Engine:
             log.warning("silence guard disabled: releasing %d held alerts", len(given_back))
             self._publish(given_back)
         self._log_heartbeats = params.debug >= 2
-        changed = {k: v for k, v in params.to_json().items() if old.to_json()[k] != v}
+        before = old.to_public_json()
+        changed = {k: v for k, v in params.to_public_json().items() if before[k] != v}
+        if old.sm_url != params.sm_url and "Sm_url" not in changed:
+            changed["Sm_url"] = "(new credentials)"
         log.info("parameters changed: %s", ", ".join(f"{k}={v}" for k, v in changed.items()))
         self._poke_detector()
         for listener in self.params_listeners:

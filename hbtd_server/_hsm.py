@@ -17,7 +17,7 @@ import httpx
 import trio
 
 from ._engine import Engine
-from .core import HsmPatch
+from .core import HsmPatch, redact_url
 
 __all__ = [
     "BATCH_WINDOW",
@@ -89,7 +89,7 @@ async def _ask_ready(client: httpx.AsyncClient, sm_url: str, limit: float) -> tu
 def _record_readiness(engine: Engine, ready: bool, reason: str) -> None:
     before = engine.hsm_readiness(ready, reason)
     if ready and before is not True:
-        log.info("HSM is ready at %s", engine.params.sm_url)
+        log.info("HSM is ready at %s", redact_url(engine.params.sm_url))
     elif not ready and before is not False:
         log.warning(
             "HSM is not ready (%s); holding %d changes", reason, engine.ledger.pending_count

@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 from http import HTTPStatus
 
+from .core import redact_text
+
 __all__ = ["PROBLEM_CONTENT_TYPE", "problem_body"]
 
 PROBLEM_CONTENT_TYPE = "application/problem+json"
@@ -13,14 +15,15 @@ PROBLEM_CONTENT_TYPE = "application/problem+json"
 def problem_body(status: int, detail: str | None, instance: str, title: str | None = None) -> bytes:
     """Encode a problem: members ``type``, ``title``, ``detail``, ``instance``, ``status``.
 
-    Like hms-base, an empty detail is left out and the body ends in a newline.
+    Like hms-base, an empty detail is left out and the body ends in a newline. A URL's
+    password in the detail is replaced by ``***`` (#13).
     """
     document: dict[str, object] = {
         "type": "about:blank",
         "title": title or HTTPStatus(status).phrase,
     }
     if detail:
-        document["detail"] = detail
+        document["detail"] = redact_text(detail)
     document["instance"] = instance
     document["status"] = status
     text = json.dumps(document, separators=(",", ":"))

@@ -185,4 +185,4 @@ async def serve(
 
 
 def _describe(params: Params) -> str:
-    return ", ".join(f"{key}={value}" for key, value in params.to_json().items())
+    return ", ".join(f"{key}={value}" for key, value in params.to_public_json().items())

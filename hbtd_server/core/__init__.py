@@ -15,6 +15,7 @@ from ._heartbeat import (
 )
 from ._hsm_ledger import DEFAULT_MAX_IDS_PER_PATCH, HsmLedger, HsmPatch, RefusalBackoff
 from ._params import DEFAULT_PARAMS, Params, parse_telemetry_host
+from ._redact import REDACTED, keep_secret, redact_text, redact_url
 from ._states import TRANSITIONS, HbState, HsmTarget, Kind, Trigger, state_diagram
 from ._tracker import SHUTDOWN_STATUS, ComponentView, Tracker, Transition
 from ._xname import MAX_XNAME_LENGTH, hms_type, is_node, normalize, verify_normalize
@@ -25,6 +26,7 @@ __all__ = [
     "MAX_FIELD_LENGTH",
     "MAX_HEARTBEAT_BODY",
     "MAX_XNAME_LENGTH",
+    "REDACTED",
     "SHUTDOWN_STATUS",
     "TRANSITIONS",
     "ComponentLimit",
@@ -50,12 +52,15 @@ __all__ = [
     "decode_json_body",
     "hms_type",
     "is_node",
+    "keep_secret",
     "normalize",
     "parse_go_bool",
     "parse_go_int",
     "parse_go_uint",
     "parse_heartbeat",
     "parse_telemetry_host",
+    "redact_text",
+    "redact_url",
     "state_diagram",
     "verify_normalize",
 ]
