@@ -153,6 +153,9 @@ class Engine:
         self._store_dirty: set[str] | None = None
         self.store = StoreHealth()
         self._leading = True
+        # Cut off from the store after leading (#13): detection goes on, its results are held
+        # in the ledger, nothing is sent to HSM until this replica leads again.
+        self._detached = False
 
     # -- parameters -----------------------------------------------------------------------
 
@@ -262,7 +265,7 @@ class Engine:
 
     def detect(self) -> float:
         """Fire due deadlines; return when to look again (``math.inf``: nothing tracked)."""
-        if not self._leading:  # another replica detects (#7)
+        if not (self._leading or self._detached):  # another replica detects (#7)
             self._detector_sleeps_until = math.inf
             return math.inf
         now = self.clock()
@@ -428,9 +431,15 @@ class Engine:
         """Whether this replica runs detection and the notifiers."""
         return self._leading
 
+    @property
+    def detached(self) -> bool:
+        """Whether this replica led, lost the store, and detects on its own meanwhile (#13)."""
+        return self._detached
+
     def follow(self) -> None:
         """Start as a follower: another replica (or a later election) leads."""
         self._leading = False
+        self._detached = False
         self.store.role = "follower"
         self._poke_detector()
 
@@ -438,24 +447,45 @@ class Engine:
         """This replica leads now, with ``ledger`` (loaded from the store) as HSM's books."""
         self.ledger = ledger
         self._leading = True
+        self._detached = False
         self.store.role = "leader"
 
     def lead_lost(self) -> None:
         """Another replica leads now: stop detecting and notifying, drop the HSM books."""
         self._leading = False
+        self._detached = False
         self.store.role = "follower"
         self.ledger.on_change = None
-        dirty = self._store_dirty
-        if dirty:
-            # Deleting a dead node's record is the leader's job, together with its "dead";
-            # a follower must not delete it alone (the next leader judges the node again).
-            dirty.difference_update([x for x in dirty if x not in self.tracker])
+        self._forget_unwritten_deaths()
         self.ledger = HsmLedger()
+        self._poke_detector()
+
+    def detach(self) -> None:
+        """The store is away and the lease may run out: stop notifying, keep detecting (#13).
+
+        Transitions keep going into the ledger as wanted states; nothing is sent to HSM and
+        nothing of HSM's is written to the store until :meth:`lead_acquired` (after which the
+        replica reconciles them against the store) or :meth:`lead_lost` (which drops them).
+        """
+        self._leading = False
+        self._detached = True
+        self.store.role = "detached"
+        self.ledger.on_change = None
+        self._forget_unwritten_deaths()
         self._poke_detector()
 
     def resign(self) -> None:
         """On shutdown: stop leading at once (the lease is given up next)."""
         self._leading = False
+        self._detached = False
+
+    def _forget_unwritten_deaths(self) -> None:
+        dirty = self._store_dirty
+        if dirty:
+            # Deleting a dead node's record is the leader's job, together with its "dead";
+            # a replica that does not lead must not delete it alone (the next leader judges
+            # the node again, or this one reconciles its own result when it leads again).
+            dirty.difference_update([x for x in dirty if x not in self.tracker])
 
     # -- the store's write-behind (#7) -----------------------------------------------------
 
@@ -465,8 +495,13 @@ class Engine:
             self._store_dirty = set()
 
     def mark_dirty(self, xnames: Iterable[str]) -> None:
-        """Remember that these components changed and must be written to the store."""
+        """Remember that these components changed and must be written to the store.
+
+        A detached replica writes no deletion (a death) until it leads again.
+        """
         if self._store_dirty is not None:
+            if self._detached:
+                xnames = [x for x in xnames if x in self.tracker]
             self._store_dirty.update(xnames)
 
     def is_dirty(self, xname: str) -> bool:
@@ -522,7 +557,9 @@ class Engine:
     # -- internals ------------------------------------------------------------------------
 
     def _publish(self, transitions: Sequence[Transition]) -> None:
-        if not self._leading:  # the leader reports every change, from the store's watch (#7)
+        # The leader reports every change, from the store's watch (#7); a replica cut off
+        # from the store keeps its own results as wanted states until it leads again (#13).
+        if not (self._leading or self._detached):
             return
         ledger = self.ledger
         wave = self._wave
