@@ -27,7 +27,7 @@ from .core import (
     Tracker,
     Transition,
 )
-from .health import StoreHealth
+from .health import HsmHealth, StoreHealth
 
 __all__ = [
     "DEFAULT_MAX_COMPONENTS",
@@ -56,49 +56,6 @@ TransitionListener = Callable[[Sequence[Transition]], None]
 #: Called with the new parameters after every change (the service applies ``Debug`` to the
 #: process's loggers this way; the engine itself touches no process-wide state).
 ParamsListener = Callable[[Params], None]
-
-
-@dataclass(slots=True)
-class HsmHealth:
-    """What the notifier knows about HSM, for ``/health`` and the logs."""
-
-    ready: bool | None = None  # None: not asked yet
-    reason: str = "not polled yet"
-    patches_sent: int = 0
-    patches_failed: int = 0
-    last_error: str = ""
-    #: PATCH attempts by outcome (delivered, refused, failed, unreachable, timeout), for metrics.
-    patch_outcomes: Counter[str] = field(default_factory=Counter)
-    #: Called with (outcome, seconds) after every PATCH attempt (the metrics latency histogram).
-    patch_listeners: list[Callable[[str, float], None]] = field(default_factory=list)
-    #: While HSM refuses everything (401, 403, a 4xx for whole batches): nothing is sent
-    #: before this time (engine clock), and how many such refusals came in a row (#13).
-    refused_until: float = -math.inf
-    refusal_streak: int = 0
-    #: Refusal causes already logged: one line per cause, not one per attempt (#13).
-    logged_causes: set[str] = field(default_factory=set)
-
-    def observe_patch(self, outcome: str, seconds: float) -> None:
-        """Count one PATCH attempt and tell the listeners how long it took."""
-        self.patch_outcomes[outcome] += 1
-        for listener in self.patch_listeners:
-            listener(outcome, seconds)
-
-    def status(self, params: Params) -> str:
-        """The ``HsmStatus`` string of ``/health``: upstream's exact words."""
-        if params.nosm or self.ready is False:
-            return "Not ready"
-        return "Not initialized" if self.ready is None else "Ready"
-
-    def detail(self, params: Params) -> str:
-        """Why HSM is not ready, or what went wrong last (the ``HsmDetail`` extension)."""
-        if params.nosm:
-            return "HSM traffic disabled (Nosm)"
-        if self.ready is None:
-            return "not asked yet"
-        if not self.ready:
-            return self.reason
-        return f"last error: {self.last_error}" if self.last_error else "OK"
 
 
 @dataclass(slots=True)
@@ -153,6 +110,9 @@ class Engine:
         self._store_dirty: set[str] | None = None
         self.store = StoreHealth()
         self._leading = True
+        # Cut off from the store after leading (#13): detection goes on, its results are held
+        # in the ledger, nothing is sent to HSM until this replica leads again.
+        self._detached = False
 
     # -- parameters -----------------------------------------------------------------------
 
@@ -173,7 +133,10 @@ class Engine:
             log.warning("silence guard disabled: releasing %d held alerts", len(given_back))
             self._publish(given_back)
         self._log_heartbeats = params.debug >= 2
-        changed = {k: v for k, v in params.to_json().items() if old.to_json()[k] != v}
+        before = old.to_public_json()
+        changed = {k: v for k, v in params.to_public_json().items() if before[k] != v}
+        if old.sm_url != params.sm_url and "Sm_url" not in changed:
+            changed["Sm_url"] = "(new credentials)"
         log.info("parameters changed: %s", ", ".join(f"{k}={v}" for k, v in changed.items()))
         self._poke_detector()
         for listener in self.params_listeners:
@@ -259,7 +222,7 @@ class Engine:
 
     def detect(self) -> float:
         """Fire due deadlines; return when to look again (``math.inf``: nothing tracked)."""
-        if not self._leading:  # another replica detects (#7)
+        if not (self._leading or self._detached):  # another replica detects (#7)
             self._detector_sleeps_until = math.inf
             return math.inf
         now = self.clock()
@@ -425,9 +388,15 @@ class Engine:
         """Whether this replica runs detection and the notifiers."""
         return self._leading
 
+    @property
+    def detached(self) -> bool:
+        """Whether this replica led, lost the store, and detects on its own meanwhile (#13)."""
+        return self._detached
+
     def follow(self) -> None:
         """Start as a follower: another replica (or a later election) leads."""
         self._leading = False
+        self._detached = False
         self.store.role = "follower"
         self._poke_detector()
 
@@ -435,24 +404,45 @@ class Engine:
         """This replica leads now, with ``ledger`` (loaded from the store) as HSM's books."""
         self.ledger = ledger
         self._leading = True
+        self._detached = False
         self.store.role = "leader"
 
     def lead_lost(self) -> None:
         """Another replica leads now: stop detecting and notifying, drop the HSM books."""
         self._leading = False
+        self._detached = False
         self.store.role = "follower"
         self.ledger.on_change = None
-        dirty = self._store_dirty
-        if dirty:
-            # Deleting a dead node's record is the leader's job, together with its "dead";
-            # a follower must not delete it alone (the next leader judges the node again).
-            dirty.difference_update([x for x in dirty if x not in self.tracker])
+        self._forget_unwritten_deaths()
         self.ledger = HsmLedger()
+        self._poke_detector()
+
+    def detach(self) -> None:
+        """The store is away and the lease may run out: stop notifying, keep detecting (#13).
+
+        Transitions keep going into the ledger as wanted states; nothing is sent to HSM and
+        nothing of HSM's is written to the store until :meth:`lead_acquired` (after which the
+        replica reconciles them against the store) or :meth:`lead_lost` (which drops them).
+        """
+        self._leading = False
+        self._detached = True
+        self.store.role = "detached"
+        self.ledger.on_change = None
+        self._forget_unwritten_deaths()
         self._poke_detector()
 
     def resign(self) -> None:
         """On shutdown: stop leading at once (the lease is given up next)."""
         self._leading = False
+        self._detached = False
+
+    def _forget_unwritten_deaths(self) -> None:
+        dirty = self._store_dirty
+        if dirty:
+            # Deleting a dead node's record is the leader's job, together with its "dead";
+            # a replica that does not lead must not delete it alone (the next leader judges
+            # the node again, or this one reconciles its own result when it leads again).
+            dirty.difference_update([x for x in dirty if x not in self.tracker])
 
     # -- the store's write-behind (#7) -----------------------------------------------------
 
@@ -462,8 +452,13 @@ class Engine:
             self._store_dirty = set()
 
     def mark_dirty(self, xnames: Iterable[str]) -> None:
-        """Remember that these components changed and must be written to the store."""
+        """Remember that these components changed and must be written to the store.
+
+        A detached replica writes no deletion (a death) until it leads again.
+        """
         if self._store_dirty is not None:
+            if self._detached:
+                xnames = [x for x in xnames if x in self.tracker]
             self._store_dirty.update(xnames)
 
     def is_dirty(self, xname: str) -> bool:
@@ -519,7 +514,9 @@ class Engine:
     # -- internals ------------------------------------------------------------------------
 
     def _publish(self, transitions: Sequence[Transition]) -> None:
-        if not self._leading:  # the leader reports every change, from the store's watch (#7)
+        # The leader reports every change, from the store's watch (#7); a replica cut off
+        # from the store keeps its own results as wanted states until it leads again (#13).
+        if not (self._leading or self._detached):
             return
         ledger = self.ledger
         wave = self._wave

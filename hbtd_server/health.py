@@ -1,13 +1,20 @@
-"""What the tracker knows about the health of what it depends on, for ``/health`` and probes.
+"""What the tracker knows about the health of what it depends on (HSM, the store), for
+``/health``, the metrics and probes. Owned by the engine (``Engine.hsm``, ``Engine.store``);
+the notifier and the store report through the engine's methods, never by writing here.
 
 It sits below the engine and the store so that both can use it without importing each other.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import math
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass, field
 
-__all__ = ["KV_OK", "StoreHealth"]
+from .core import Params
+
+__all__ = ["KV_OK", "HsmHealth", "StoreHealth"]
 
 #: Upstream's ``KvStore`` string of ``/health`` when the store is fine.
 KV_OK = "Initialization key present: HBTD_OK"
@@ -28,3 +35,46 @@ class StoreHealth:
     kv_status: str = KV_OK
     unflushed: int = 0
     role: str = "single"
+
+
+@dataclass(slots=True)
+class HsmHealth:
+    """What the notifier knows about HSM, for ``/health`` and the logs."""
+
+    ready: bool | None = None  # None: not asked yet
+    reason: str = "not polled yet"
+    patches_sent: int = 0
+    patches_failed: int = 0
+    last_error: str = ""
+    #: PATCH attempts by outcome (delivered, refused, failed, unreachable, timeout), for metrics.
+    patch_outcomes: Counter[str] = field(default_factory=Counter)
+    #: Called with (outcome, seconds) after every PATCH attempt (the metrics latency histogram).
+    patch_listeners: list[Callable[[str, float], None]] = field(default_factory=list)
+    #: While HSM refuses everything (401, 403, a 4xx for whole batches): nothing is sent
+    #: before this time (engine clock), and how many such refusals came in a row (#13).
+    refused_until: float = -math.inf
+    refusal_streak: int = 0
+    #: Refusal causes already logged: one line per cause, not one per attempt (#13).
+    logged_causes: set[str] = field(default_factory=set)
+
+    def observe_patch(self, outcome: str, seconds: float) -> None:
+        """Count one PATCH attempt and tell the listeners how long it took."""
+        self.patch_outcomes[outcome] += 1
+        for listener in self.patch_listeners:
+            listener(outcome, seconds)
+
+    def status(self, params: Params) -> str:
+        """The ``HsmStatus`` string of ``/health``: upstream's exact words."""
+        if params.nosm or self.ready is False:
+            return "Not ready"
+        return "Not initialized" if self.ready is None else "Ready"
+
+    def detail(self, params: Params) -> str:
+        """Why HSM is not ready, or what went wrong last (the ``HsmDetail`` extension)."""
+        if params.nosm:
+            return "HSM traffic disabled (Nosm)"
+        if self.ready is None:
+            return "not asked yet"
+        if not self.ready:
+            return self.reason
+        return f"last error: {self.last_error}" if self.last_error else "OK"

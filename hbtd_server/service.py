@@ -254,4 +254,4 @@ async def _run_hypercorn(
 
 
 def _describe(params: Params) -> str:
-    return ", ".join(f"{key}={value}" for key, value in params.to_json().items())
+    return ", ".join(f"{key}={value}" for key, value in params.to_public_json().items())

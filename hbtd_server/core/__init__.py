@@ -16,6 +16,7 @@ from ._heartbeat import (
 )
 from ._hsm_ledger import DEFAULT_MAX_IDS_PER_PATCH, HsmLedger, HsmPatch, RefusalBackoff
 from ._params import DEFAULT_PARAMS, PARAM_NAMES, Params, parse_telemetry_host
+from ._redact import REDACTED, keep_secret, redact_text, redact_url
 from ._states import TRANSITIONS, HbState, HsmTarget, Kind, Trigger, state_diagram
 from ._tracker import SHUTDOWN_STATUS, ComponentView, Tracker, Transition
 from ._xname import MAX_XNAME_LENGTH, hms_type, is_node, normalize, verify_normalize
@@ -27,6 +28,7 @@ __all__ = [
     "MAX_HEARTBEAT_BODY",
     "MAX_XNAME_LENGTH",
     "PARAM_NAMES",
+    "REDACTED",
     "SHUTDOWN_STATUS",
     "TRANSITIONS",
     "ComponentLimit",
@@ -53,12 +55,15 @@ __all__ = [
     "go_json",
     "hms_type",
     "is_node",
+    "keep_secret",
     "normalize",
     "parse_go_bool",
     "parse_go_int",
     "parse_go_uint",
     "parse_heartbeat",
     "parse_telemetry_host",
+    "redact_text",
+    "redact_url",
     "state_diagram",
     "verify_normalize",
 ]

@@ -17,6 +17,7 @@ from typing import Any
 from ._errors import InvalidRequest
 from ._goparse import parse_go_bool, parse_go_uint
 from ._guard import GuardSettings
+from ._redact import keep_secret, redact_url
 
 __all__ = ["DEFAULT_PARAMS", "PARAM_NAMES", "Params", "parse_telemetry_host"]
 
@@ -56,6 +57,13 @@ class Params:
     def to_json(self) -> dict[str, str]:
         """The ``/params`` object: upstream's key order, every value a string."""
         return {name: _as_text(getattr(self, name.lower())) for name in PARAM_NAMES}
+
+    def to_public_json(self) -> dict[str, str]:
+        """:meth:`to_json` as clients see it: URL passwords replaced by ``***`` (#13)."""
+        document = self.to_json()
+        document["Sm_url"] = redact_url(self.sm_url)
+        document["Kv_url"] = redact_url(self.kv_url)
+        return document
 
     def guard_settings(self) -> GuardSettings:
         """The silence guard's settings (``Guard_share`` is a percentage; 0 disables)."""
@@ -145,16 +153,6 @@ def _telemetry_host(_params: Params, raw: str) -> str:
     return raw
 
 
-def _read_only(current: Callable[[Params], object]) -> Callable[[Params, str], object]:
-    def rule(params: Params, raw: str) -> object:
-        value = current(params)
-        if raw != str(value):
-            raise _Rejected("can't be changed in PATCH operation")
-        return value
-
-    return rule
-
-
 def _port(params: Params, raw: str) -> int:
     # Sending back the current value is accepted, so that GET, edit, PATCH works.
     try:
@@ -165,10 +163,18 @@ def _port(params: Params, raw: str) -> int:
     raise _Rejected("can't be changed in PATCH operation")
 
 
-def _url(_params: Params, raw: str) -> str:
+def _url(params: Params, raw: str) -> str:
     if not raw.startswith(("http://", "https://")) or len(raw) > 2048:
-        raise _Rejected(f"with invalid URL '{raw}'")
-    return raw
+        raise _Rejected(f"with invalid URL '{redact_url(raw)}'")
+    # The redacted form GET /params shows keeps the stored password (#13).
+    return keep_secret(raw, params.sm_url)
+
+
+def _kv_url(params: Params, raw: str) -> str:
+    # Read-only; the current value is accepted as shown by GET /params too (redacted, #13).
+    if keep_secret(raw, params.kv_url) != params.kv_url:
+        raise _Rejected("can't be changed in PATCH operation")
+    return params.kv_url
 
 
 def parse_telemetry_host(text: str) -> tuple[str, int, str] | None:
@@ -213,7 +219,7 @@ _RULES: Mapping[str, Callable[[Params, str], object]] = {
     "Errtime": _uint,
     "Interval": _uint,
     "Port": _port,
-    "Kv_url": _read_only(lambda p: p.kv_url),
+    "Kv_url": _kv_url,
     "Sm_url": _url,
     "Sm_timeout": _uint,
     "Sm_retries": _uint,

@@ -26,6 +26,7 @@ from ..core import (
     decode_json_body,
     go_json,
     parse_heartbeat,
+    redact_text,
     verify_normalize,
 )
 from ..engine import Engine
@@ -121,18 +122,18 @@ def create_quart_app(
         if request.method == "PATCH":
             body = decode_json_body(await _body(), limit=MAX_PARAMS_BODY)
             engine.set_params(engine.params.patched(body))
-        return _json(engine.params.to_json())
+        return _json(engine.params.to_public_json())  # URL passwords as *** (#13)
 
     @route("/health", ["GET"])
     async def health() -> Response:
         bus = msgbus_health(engine)
         return _json(
             {
-                "KvStore": engine.store.kv_status,
+                "KvStore": redact_text(engine.store.kv_status),
                 "MsgBus": bus.status,
                 "HsmStatus": engine.hsm.status(engine.params),
                 # Extensions: upstream's three members keep upstream's exact strings.
-                "HsmDetail": engine.hsm.detail(engine.params),
+                "HsmDetail": redact_text(engine.hsm.detail(engine.params)),
                 "HsmPending": engine.ledger.pending_count,
                 **_describe_refusals(engine),  # HsmRefused, HsmRefusedSince (#13)
                 "SilenceGuard": _describe_guard(engine),

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 import httpx
 import trio
 
-from ..core import HsmPatch
+from ..core import HsmPatch, redact_url
 from ..engine import Engine
 
 __all__ = [
@@ -117,7 +117,7 @@ class _AwayReport:
             log.warning(
                 "HSM %s at %s (%s); holding %d change(s), checking every %g s",
                 what,
-                engine.params.sm_url,
+                redact_url(engine.params.sm_url),
                 reason,
                 held,
                 min(READY_POLL_PERIOD, engine.params.interval),
@@ -126,7 +126,7 @@ class _AwayReport:
             log.warning(
                 "HSM %s at %s for %d min (%d failed checks; last: %s); holding %d change(s)",
                 what,
-                engine.params.sm_url,
+                redact_url(engine.params.sm_url),
                 round((now - self.since) / 60),
                 self.failed,
                 reason,
@@ -136,10 +136,12 @@ class _AwayReport:
     def back(self, engine: Engine) -> None:
         if self.failed:
             log.info(
-                "HSM is ready at %s after %d failed check(s)", engine.params.sm_url, self.failed
+                "HSM is ready at %s after %d failed check(s)",
+                redact_url(engine.params.sm_url),
+                self.failed,
             )
         else:
-            log.info("HSM is ready at %s", engine.params.sm_url)
+            log.info("HSM is ready at %s", redact_url(engine.params.sm_url))
         self.since, self.failed, self.next_report = None, 0, 0.0
 
 

@@ -5,7 +5,14 @@ Import from here, never from the ``_`` modules.
 
 from __future__ import annotations
 
-from ._logs import LOG_FORMATS, JsonFormatter, LogFormat, apply_debug_level, configure_logging
+from ._logs import (
+    LOG_FORMATS,
+    JsonFormatter,
+    LogFormat,
+    RedactingFormatter,
+    apply_debug_level,
+    configure_logging,
+)
 from ._metrics import (
     HEARTBEAT_REJECTION_REASONS,
     METRICS_CONTENT_TYPE,
@@ -24,6 +31,7 @@ __all__ = [
     "JsonFormatter",
     "LogFormat",
     "Metrics",
+    "RedactingFormatter",
     "TelemetryCounters",
     "apply_debug_level",
     "configure_logging",

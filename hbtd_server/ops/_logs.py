@@ -20,7 +20,16 @@ import sys
 from datetime import UTC, datetime
 from typing import Any, Literal, TextIO
 
-__all__ = ["LOG_FORMATS", "JsonFormatter", "LogFormat", "apply_debug_level", "configure_logging"]
+from ..core import redact_text
+
+__all__ = [
+    "LOG_FORMATS",
+    "JsonFormatter",
+    "LogFormat",
+    "RedactingFormatter",
+    "apply_debug_level",
+    "configure_logging",
+]
 
 LogFormat = Literal["text", "json"]
 #: The values of ``--log-format``.
@@ -31,6 +40,22 @@ _TEXT_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 _STANDARD_ATTRIBUTES = frozenset(
     vars(logging.LogRecord("", logging.INFO, "", 0, "", None, None))
 ) | {"message", "asctime", "taskName"}
+
+
+class RedactingFormatter(logging.Formatter):
+    """Wraps a formatter so that no line shows a URL's password (#13).
+
+    Every record goes through it, the tracker's and its libraries' (httpx, hypercorn), with
+    its arguments, fields and traceback already rendered.
+    """
+
+    def __init__(self, inner: logging.Formatter) -> None:
+        super().__init__()
+        self.inner = inner
+
+    def format(self, record: logging.LogRecord) -> str:
+        """Render ``record`` with ``inner``, then redact the user-info of every URL."""
+        return redact_text(self.inner.format(record))
 
 
 class JsonFormatter(logging.Formatter):
@@ -71,7 +96,9 @@ def configure_logging(*, log_format: LogFormat, debug: int, stream: TextIO | Non
     """
     handler = logging.StreamHandler(stream or sys.stderr)
     handler.setFormatter(
-        JsonFormatter() if log_format == "json" else logging.Formatter(_TEXT_FORMAT)
+        RedactingFormatter(
+            JsonFormatter() if log_format == "json" else logging.Formatter(_TEXT_FORMAT)
+        )
     )
     root = logging.getLogger()
     for old in root.handlers[:]:

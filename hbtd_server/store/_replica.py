@@ -7,6 +7,13 @@ taking the lead it loads the HSM entries from the store and restarts every deadl
 (the grace of ``Tracker.restore``), so a change of leader never reports live nodes dead and
 resends what HSM had not acknowledged. A leader that cannot renew its lease steps down before
 the lease can have expired, so two replicas never detect at once.
+
+A leader that steps down because the store is away (not because another replica took over)
+*detaches* (#13): it keeps detecting on its own, holds what it finds as wanted HSM states, and
+sends nothing. It asks for the lead again every ``_DETACHED_RETRY``; on winning it reconciles
+its results against the records it reloads (a node another replica heard from since is not
+dead) and what is still true goes to HSM at once, not Warntime later. On losing, another
+replica leads and judges the nodes again; the detached results are dropped.
 """
 
 from __future__ import annotations
@@ -20,7 +27,7 @@ from collections.abc import Callable
 
 import trio
 
-from ..core import HsmLedger
+from ..core import HsmLedger, Kind
 from ..engine import Engine
 from ._contract import Store, StoreUnavailable, WatchEvent
 from ._persist import (
@@ -40,6 +47,9 @@ log = logging.getLogger("hbtd.replica")
 #: Seconds a dead leader keeps the lead.
 DEFAULT_LEASE_TTL = 5.0
 _RETRY = 1.0
+#: How often a detached replica asks for the lead while the store is away (#13): soon after the
+#: store is back, what it detected meanwhile goes to HSM.
+_DETACHED_RETRY = 0.25
 
 
 class Replica:
@@ -151,7 +161,9 @@ class Replica:
         last_renewed = -math.inf
         while True:
             now = trio.current_time()
-            if self.engine.leading:
+            engine = self.engine
+            if engine.leading:
+                unreachable = False
                 try:
                     held = await self.store.refresh()
                     if held:
@@ -159,10 +171,11 @@ class Replica:
                 except StoreUnavailable as error:
                     # Lead on only while the lease surely still runs (a period to spare).
                     held = now - last_renewed < self.lease_ttl - period
+                    unreachable = True
                     if not held:
                         log.warning("cannot renew the leader's lease (%s)", error)
                 if not held:
-                    self._step_down()
+                    self._detach() if unreachable else self._step_down()
             else:
                 try:
                     won = await self.store.acquire(
@@ -171,12 +184,17 @@ class Replica:
                     if won:
                         await self._take_lead()
                         last_renewed = now
+                    elif engine.detached:  # the store is back and another replica leads
+                        self._step_down()
                 except StoreUnavailable as error:
                     log.debug("election: %s", error)
-            await trio.sleep(period)
+            await trio.sleep(min(period, _DETACHED_RETRY) if engine.detached else period)
 
     async def _take_lead(self) -> None:
         found, _ = await self.store.get_prefix("")
+        if self.engine.detached:
+            self._lead_again(found)
+            return
         hsm = hsm_entries(found)
         engine = self.engine
         views = {view.xname: view for view in engine.tracker.views()}
@@ -194,6 +212,60 @@ class Replica:
             len(engine.tracker),
             engine.ledger.pending_count,
         )
+
+    def _lead_again(self, found: dict[str, bytes]) -> None:
+        """Lead after detecting alone while the store was away: reconcile, then send (#13).
+
+        This replica never stopped detecting, so its own deadlines stand (no grace for what it
+        tracks). Its held wishes replace the stored ones; then the reloaded records correct
+        them: a record heard more recently than this replica's own view means another replica
+        heard the node, so it is taken as a heartbeat (a warning becomes "restarted"); a node
+        this replica declared dead is dead unless a record shows it heard within Errtime.
+        Records of nodes this replica never tracked are restored with the grace.
+        """
+        engine, persistence = self.engine, self.persistence
+        wishes = engine.ledger.wishes()
+        ledger = HsmLedger()
+        ledger.restore(hsm_entries(found))
+        engine.lead_acquired(ledger)
+        ledger.want_all(wishes)
+        now, errtime = engine.clock(), engine.params.errtime
+        unknown = []
+        dead = []
+        for record in persistence.records(found):
+            xname = record.xname
+            local = engine.tracker.view(xname)
+            if local is not None:
+                if record.last_heartbeat > local.last_heartbeat + 1e-3:
+                    engine.observe(
+                        xname, record.last_heartbeat, timestamp=record.sender_timestamp,
+                        status=record.status,
+                    )  # fmt: skip
+            elif ledger.wanted(xname) is Kind.DEAD and now - record.last_heartbeat >= errtime:
+                dead.append(xname)  # still true: its record goes with its "dead"
+            else:
+                unknown.append(record)
+        self.takeovers += 1
+        persistence.restore(unknown, {})
+        engine.mark_dirty(dead)
+        persistence.hsm_dirty.update(x for x, _ in ledger.wishes())
+        engine.wake_hsm()
+        log.warning(
+            "replica %s leads again after the store came back: %d HSM change(s) detected or "
+            "held meanwhile are sent now; %d component(s) restored from the store",
+            self.name,
+            ledger.pending_count,
+            len(unknown),
+        )
+
+    def _detach(self) -> None:
+        log.warning(
+            "replica %s cannot reach the store: it no longer leads and sends nothing to HSM, "
+            "but keeps detecting; what it finds is sent when it leads again",
+            self.name,
+        )
+        self.engine.detach()
+        self.persistence.hsm_dirty.clear()
 
     def _step_down(self) -> None:
         engine = self.engine

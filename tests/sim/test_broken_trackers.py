@@ -166,10 +166,8 @@ class DropsFailedPatches(HsmLedger):
     """A PATCH that failed (HSM down, 5xx) is forgotten instead of retried later."""
 
     def settle(self, patch: HsmPatch, *, delivered: bool) -> None:
-        if delivered:
-            super().settle(patch, delivered=True)
-        else:
-            self.reject(patch)
+        del delivered  # forgotten: settled as if HSM had it, so it is never sent again
+        super().settle(patch, delivered=True)
 
 
 def test_a_dropped_failed_patch_fails_slow_hsm() -> None:
@@ -203,8 +201,8 @@ def test_a_warntime_change_ignored_for_tracked_nodes_fails_params_change_midrun(
 class OnePatchPerNode(HsmLedger):
     """Sends every node's state in a PATCH of its own."""
 
-    def take(self) -> list[HsmPatch]:
-        return [HsmPatch(p.kind, (x,)) for p in super().take() for x in p.xnames]
+    def take(self, now: float | None = None) -> list[HsmPatch]:
+        return [HsmPatch(p.kind, (x,)) for p in super().take(now) for x in p.xnames]
 
 
 def test_one_patch_per_node_fails_cabinet_power_loss_through_the_wave_limit() -> None:
@@ -232,11 +230,11 @@ class OneSpuriousWarning(HsmLedger):
         self._extra: list[HsmPatch] = []
         self._done = False
 
-    def has_work(self) -> bool:
-        return super().has_work() or bool(self._extra)
+    def has_work(self, now: float | None = None) -> bool:
+        return super().has_work(now) or bool(self._extra)
 
-    def take(self) -> list[HsmPatch]:
-        patches = super().take()
+    def take(self, now: float | None = None) -> list[HsmPatch]:
+        patches = super().take(now)
         if self._extra:  # one per round, so they reach HSM in this order
             patches.append(self._extra.pop(0))
         return patches

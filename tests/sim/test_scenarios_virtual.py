@@ -42,9 +42,7 @@ def test_the_ten_issue_scenarios_are_shipped() -> None:
 
 
 #: Scenarios today's tracker is known to fail, and why (strict: they must start passing).
-KNOWN_FAILURES = {
-    "hsm-refuses-during-failure-wave": "needs #13: refused PATCH states are dropped",
-}
+KNOWN_FAILURES: dict[str, str] = {}
 
 
 def _param(path: Path) -> object:

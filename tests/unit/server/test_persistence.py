@@ -350,27 +350,71 @@ async def test_a_record_beside_a_dead_entry_is_reported_started(
         nursery.cancel_scope.cancel()
 
 
-async def test_a_death_seen_while_cut_off_from_the_store_is_judged_again(
+async def test_a_death_seen_while_cut_off_from_the_store_is_sent_as_soon_as_it_is_back(
     autojump_clock: trio.testing.MockClock,
 ) -> None:
+    # #13: the one replica keeps detecting while the store is away (once: a later leader
+    # judged the node again, a whole Errtime after the store came back).
     async with trio.open_nursery() as nursery:
         [replica] = await start_replicas(nursery, 1)
-        backend = replica.backend
-        beat(replica.engine, NAMES[0])
+        backend, engine = replica.backend, replica.engine
+        beat(engine, NAMES[0])
         await trio.sleep(29)
         backend.switch(down=True)
         await trio.sleep(1.1)  # declared dead, but neither the death nor "dead" can be written
         assert replica.seen[-1].kind is Kind.DEAD
         await trio.sleep(5)
-        assert not replica.engine.leading  # it could not renew its lease
-        backend.switch(down=False)
-        await trio.sleep(5)
-        assert replica.engine.leading
+        assert not engine.leading  # it could not renew its lease...
+        assert engine.detached  # ...but it goes on detecting
+        assert engine.store.role == "detached"
+        for _ in range(40):  # NAMES[2] starts, then dies during the outage; NAMES[1] starts
+            beat(engine, NAMES[1], *([NAMES[2]] if _ < 3 else []))
+            await trio.sleep(1)
+        deaths = [t.xname for t in replica.seen if t.kind is Kind.DEAD]
+        assert deaths == [NAMES[0], NAMES[2]]
+        assert engine.ledger.wanted(NAMES[2]) is Kind.DEAD  # held, not sent
         assert f"hbtd/hb/{NAMES[0]}" in backend.data  # never deleted without its "dead"
-        await trio.sleep(30)  # Errtime after the takeover
-        assert replica.seen[-1].kind is Kind.DEAD
-        assert f"hbtd/hb/{NAMES[0]}" not in backend.data
-        assert stored(backend, f"hbtd/hsm/{NAMES[0]}") == {"Wanted": "dead", "Acked": None}
+        backend.switch(down=False)
+        back = trio.current_time()
+        while not engine.leading:
+            beat(engine, NAMES[1])
+            await trio.sleep(0.05)
+        assert trio.current_time() - back <= 0.5  # asked again every 0.25 s
+        await trio.sleep(MAX_BACKOFF + 1)  # the flusher, backing off while the store was away
+        for dead in NAMES[0], NAMES[2]:
+            assert engine.ledger.wanted(dead) is Kind.DEAD  # sent at once, not Errtime later
+            assert f"hbtd/hb/{dead}" not in backend.data
+            assert stored(backend, f"hbtd/hsm/{dead}") == {"Wanted": "dead", "Acked": None}
+        assert NAMES[1] in engine.tracker
+        assert engine.ledger.wanted(NAMES[1]) is Kind.STARTED
+        nursery.cancel_scope.cancel()
+
+
+async def test_a_detached_result_another_replica_disproves_is_dropped(
+    autojump_clock: trio.testing.MockClock,
+) -> None:
+    # A replica cut off from the store sees a node fall silent; another replica heard it all
+    # along. The detached replica wins the lead back: the store's record is newer, so the
+    # node is alive ("restarted" replaces the held warning, no false "dead").
+    backend = MemoryBackend()
+    async with trio.open_nursery() as nursery:
+        [replica] = await start_replicas(nursery, 1)
+        backend = replica.backend
+        engine = replica.engine
+        beat(engine, NAMES[0])
+        await trio.sleep(1)
+        backend.switch(down=True)
+        await trio.sleep(15)  # warned (held): it beats only to another replica meanwhile
+        assert engine.detached
+        assert engine.ledger.wanted(NAMES[0]) is Kind.WARNING
+        record = json.loads(backend.data[f"hbtd/hb/{NAMES[0]}"])
+        record |= {"Last_hb_rcv_time": wall() - 1, "Replica": "other"}
+        backend.data[f"hbtd/hb/{NAMES[0]}"] = json.dumps(record).encode()
+        backend.switch(down=False)
+        await trio.sleep(1)
+        assert engine.leading
+        assert engine.ledger.wanted(NAMES[0]) is Kind.RESTARTED
+        assert [t.kind for t in replica.seen][-2:] == [Kind.WARNING, Kind.RESTARTED]
         nursery.cancel_scope.cancel()
 
 
