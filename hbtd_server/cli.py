@@ -19,6 +19,7 @@ from typing import Any, TypeVar
 import click
 import trio
 
+from ._entry import EXIT_INTERRUPTED
 from ._goflags import GoFlagCommand
 from ._logs import configure_logging
 from ._ops import operability_from_cli, operability_options
@@ -34,9 +35,8 @@ __all__ = ["main"]
 log = logging.getLogger("hbtd")
 
 #: Exit codes (docs/operations.md): 0 after a clean stop (SIGTERM or SIGINT), 2 for a bad
-#: flag or value (click's usage errors), and these.
+#: flag or value (click's usage errors), 130 for Ctrl-C before the service was up, and these.
 EXIT_CANNOT_START = 1
-EXIT_INTERRUPTED = 130  # Ctrl-C before the service was up, as a shell reports SIGINT
 
 _LISTEN_ERRORS = {
     errno.EADDRINUSE: "another process has port {port}: stop it or choose another --port",
