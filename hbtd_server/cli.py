@@ -307,6 +307,9 @@ def _exit_for(error: BaseException, *, host: str, params: Params) -> int:
             _LISTEN_ERRORS[os_error.errno].format(port=params.port, host=host),
         )
         return EXIT_CANNOT_START
+    if os_error:  # another system error while starting to serve (a TLS file, a resource)
+        log.error("cannot serve on %s:%d: %s", host, params.port, os_error)
+        return EXIT_CANNOT_START
     raise error
 
 

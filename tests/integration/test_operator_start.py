@@ -140,3 +140,17 @@ def test_ctrl_c_while_starting_is_one_line(delay: float) -> None:
         assert last == "hbtd: interrupted while starting" or last.endswith(
             "INFO hbtd: interrupted before the service was up"
         ), stderr
+
+
+def test_a_host_that_is_not_this_machine_is_one_line_and_exit_1() -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "hbtd_server", "--host", "192.0.2.1", "--port", "0", "--nosm"],
+        capture_output=True,
+        text=True,
+        timeout=30,
+        check=False,
+    )
+    assert result.returncode == 1
+    assert "Traceback" not in result.stderr
+    [error] = [line for line in result.stderr.splitlines() if " ERROR " in line]
+    assert error.endswith("192.0.2.1 is not an address of this machine: check --host")
