@@ -13,21 +13,33 @@ from __future__ import annotations
 
 import math
 import os
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping, Sequence, Set
 from contextlib import contextmanager
+from typing import Protocol
 
 import pytest
 import trio
 
-from hb_sim._live_fleet import LiveFleet
-
-__all__ = ["INCONCLUSIVE", "FleetWatch", "inconclusive_if_late"]
+__all__ = ["INCONCLUSIVE", "Fleet", "FleetWatch", "inconclusive_if_late"]
 
 #: Reasons of the tests skipped as inconclusive and not yet reported.
 INCONCLUSIVE: list[str] = []
 
 _TICK = 0.05
 _GAP_CHECK = 0.25
+
+
+class Fleet(Protocol):
+    """What the watch reads of a fleet: hb_sim's ``LiveFleet`` and the store tests' own."""
+
+    @property
+    def xnames(self) -> Sequence[str]: ...
+    @property
+    def silenced(self) -> Set[str]: ...
+    @property
+    def period(self) -> float: ...
+    @property
+    def last_sent(self) -> Mapping[str, float]: ...
 
 
 class FleetWatch:
@@ -39,13 +51,13 @@ class FleetWatch:
 
     def __init__(self, *, tolerance: float) -> None:
         self.tolerance = tolerance
-        self.fleet: LiveFleet | None = None
+        self.fleet: Fleet | None = None
         self.max_lag = 0.0
         self.max_gap = 0.0
         self.late_node = ""
         self._active_since: dict[str, float] = {}
 
-    def follow(self, fleet: LiveFleet) -> None:
+    def follow(self, fleet: Fleet) -> None:
         """Watch ``fleet``'s heartbeats from now on."""
         self.fleet = fleet
 
