@@ -345,7 +345,8 @@ def send(ctx: click.Context, /, status: str | None, **params: Any) -> None:
     type=click.FloatRange(min=0.05),
     envvar=_env("max_backoff"),
     show_envvar=True,
-    help="Longest wait between retries after a failure. [default: the interval]",
+    help="Longest wait between retries after a failure; a retry never comes sooner than the "
+    "interval. [default: the interval plus its jitter]",
 )
 @click.option(
     "--announce-shutdown/--no-announce-shutdown",

@@ -1,5 +1,5 @@
 """``python -m hbtd_server`` is ``hbtd``."""
 
-from .cli import main
+from ._entry import run
 
-main()
+run()

@@ -19,6 +19,7 @@ from typing import Any, TypeVar
 import click
 import trio
 
+from .._exits import EXIT_CANNOT_START, EXIT_INTERRUPTED
 from ..core import Params, parse_go_uint, parse_telemetry_host
 from ..engine import DEFAULT_MAX_COMPONENTS
 from ..notify import DEFAULT_CAPACITY, TelemetryPublisher
@@ -35,10 +36,8 @@ __all__ = ["main"]
 
 log = logging.getLogger("hbtd")
 
-#: Exit codes (docs/operations.md): 0 after a clean stop (SIGTERM or SIGINT), 2 for a bad
-#: flag or value (click's usage errors), and these.
-EXIT_CANNOT_START = 1
-EXIT_INTERRUPTED = 130  # Ctrl-C before the service was up, as a shell reports SIGINT
+# Exit codes (docs/operations.md): 0 after a clean stop (SIGTERM or SIGINT), 2 for a bad flag
+# or value (click's usage errors), and those of hbtd_server._exits.
 
 _LISTEN_ERRORS = {
     errno.EADDRINUSE: "another process has port {port}: stop it or choose another --port",
@@ -323,6 +322,9 @@ def _exit_for(error: BaseException, *, host: str, params: Params) -> int:
             os_error.strerror or os_error,
             _LISTEN_ERRORS[os_error.errno].format(port=params.port, host=host),
         )
+        return EXIT_CANNOT_START
+    if os_error:  # another system error while starting to serve (a TLS file, a resource)
+        log.error("cannot serve on %s:%d: %s", host, params.port, os_error)
         return EXIT_CANNOT_START
     raise error
 

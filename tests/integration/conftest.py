@@ -116,6 +116,6 @@ def pytest_runtest_makereport(
     """Show why a live test was inconclusive (see ``fleet_watch``) in pytest's summary."""
     report = yield
     if INCONCLUSIVE and report.skipped and isinstance(report.longrepr, tuple):
-        path, line, _ = report.longrepr
-        report.longrepr = (path, line, INCONCLUSIVE.pop())
+        path, line, _ = item.location
+        report.longrepr = (path, (line or 0) + 1, INCONCLUSIVE.pop())
     return report

@@ -5,6 +5,8 @@ from __future__ import annotations
 import signal
 import socket
 import subprocess
+import sys
+import time
 
 import httpx
 import pytest
@@ -119,3 +121,39 @@ async def test_ctrl_c_stops_cleanly_with_exit_0(start_hbtd: StartHbtd) -> None:
     assert code == 0
     assert "received SIGINT: shutting down" in log
     assert "Traceback" not in log
+
+
+@pytest.mark.parametrize("delay", [0.2, 0.5, 1.0])
+def test_ctrl_c_while_starting_is_one_line(delay: float) -> None:
+    # Loading the web stack takes a moment; Ctrl-C then must not print a traceback.
+    process = subprocess.Popen(
+        [sys.executable, "-m", "hbtd_server", "--host", "127.0.0.1", "--port", "0", "--nosm"],
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    time.sleep(delay)
+    process.send_signal(signal.SIGINT)
+    _, stderr = process.communicate(timeout=30)
+    assert "Traceback" not in stderr
+    # 130 while loading, 0 once serving (a clean shutdown), -2 if it came before Python's own
+    # handler was installed: never a traceback and exit 1.
+    assert process.returncode in (130, 0, -signal.SIGINT), stderr
+    if process.returncode == 130:
+        last = stderr.strip().splitlines()[-1]
+        assert last == "hbtd: interrupted while starting" or last.endswith(
+            "INFO hbtd: interrupted before the service was up"
+        ), stderr
+
+
+def test_a_host_that_is_not_this_machine_is_one_line_and_exit_1() -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "hbtd_server", "--host", "192.0.2.1", "--port", "0", "--nosm"],
+        capture_output=True,
+        text=True,
+        timeout=30,
+        check=False,
+    )
+    assert result.returncode == 1
+    assert "Traceback" not in result.stderr
+    [error] = [line for line in result.stderr.splitlines() if " ERROR " in line]
+    assert error.endswith("192.0.2.1 is not an address of this machine: check --host")

@@ -29,6 +29,7 @@ from hb_sim.ports import free_port
 from tests.etcd_support import EtcdServer
 
 from .conftest import HbtdProcess, launch_hbtd
+from .fleet_watch import FleetWatch, inconclusive_if_late
 
 pytestmark = pytest.mark.integration
 
@@ -129,166 +130,186 @@ def final_states(hsm: MockHsm, xnames: Iterable[str]) -> set[tuple[str, str]]:
 async def test_kill_9_and_a_long_stop_lose_nothing_and_raise_no_false_alarm(
     tmp_path: Path, etcd_server: EtcdServer
 ) -> None:
-    names = nodes(1000)
-    dying, steady = names[:100], names[100:]
-    hsm = MockHsm(nodes=names)
-    port = free_port()
-    async with trio.open_nursery() as nursery:
-        [hsm_base] = await nursery.start(
-            partial(serve_mock_hsm, hsm, port=0, clock=trio.current_time)
-        )
-        args = tracker_args(etcd_server, hsm_base)
-        fleet = fleet_of([port], names)
-        async with hbtd(tmp_path, port, *args) as first:
-            await nursery.start(fleet.run)
-            await until(lambda: len(accepted(hsm)) == 1000, within=10)  # all started
-            hsm.set_faults(Faults(mode="down"))
-            fleet.silence(dying)
-            await trio.sleep(6 + 1.5)  # the dying are declared dead; HSM cannot be told
-            first.process.send_signal(signal.SIGKILL)
-            await first.process.wait()
-        killed = trio.current_time()
-        await trio.sleep(6 + 2)  # no tracker at all for longer than Errtime
-        async with hbtd(tmp_path, port, *args) as second:
-            restarted = trio.current_time()
-            await trio.sleep(3)
-            hsm.set_faults(Faults())
-            await until(lambda: final_states(hsm, dying) == {("Standby", "Alert")}, within=10)
-            await trio.sleep(3 + 1)  # a false warning would have come by now
-            assert await second.terminate() == 0
-        nursery.cancel_scope.cancel()
-    assert restarted - killed >= 6
-    seen = accepted(hsm)
-    for xname in steady:
-        assert changes(seen[xname]) == [STARTED], xname
-    assert final_states(hsm, steady) == {("Ready", "OK")}
-    for xname in dying:
-        assert seen[xname][-1][1] == DEAD, xname
-    assert fleet.answers.keys() == {200}  # refused connections while no tracker ran, nothing else
+    # On a loaded machine the fleet can fall behind: then a failure is inconclusive (#15).
+    watch = FleetWatch(tolerance=0.5)
+    with inconclusive_if_late(watch):
+        names = nodes(1000)
+        dying, steady = names[:100], names[100:]
+        hsm = MockHsm(nodes=names)
+        port = free_port()
+        async with trio.open_nursery() as nursery:
+            [hsm_base] = await nursery.start(
+                partial(serve_mock_hsm, hsm, port=0, clock=trio.current_time)
+            )
+            args = tracker_args(etcd_server, hsm_base)
+            fleet = fleet_of([port], names)
+            async with hbtd(tmp_path, port, *args) as first:
+                await nursery.start(fleet.run)
+                watch.follow(fleet)
+                await nursery.start(watch.run)
+                await until(lambda: len(accepted(hsm)) == 1000, within=10)  # all started
+                hsm.set_faults(Faults(mode="down"))
+                fleet.silence(dying)
+                await trio.sleep(6 + 1.5)  # the dying are declared dead; HSM cannot be told
+                first.process.send_signal(signal.SIGKILL)
+                await first.process.wait()
+            killed = trio.current_time()
+            await trio.sleep(6 + 2)  # no tracker at all for longer than Errtime
+            async with hbtd(tmp_path, port, *args) as second:
+                restarted = trio.current_time()
+                await trio.sleep(3)
+                hsm.set_faults(Faults())
+                await until(lambda: final_states(hsm, dying) == {("Standby", "Alert")}, within=10)
+                await trio.sleep(3 + 1)  # a false warning would have come by now
+                assert await second.terminate() == 0
+            nursery.cancel_scope.cancel()
+        assert restarted - killed >= 6
+        seen = accepted(hsm)
+        for xname in steady:
+            assert changes(seen[xname]) == [STARTED], xname
+        assert final_states(hsm, steady) == {("Ready", "OK")}
+        for xname in dying:
+            assert seen[xname][-1][1] == DEAD, xname
+        assert fleet.answers.keys() == {
+            200
+        }  # refused connections while no tracker ran, nothing else
 
 
 async def test_replicas_share_detection_and_parameters(
     tmp_path: Path, etcd_server: EtcdServer
 ) -> None:
-    names = nodes(300)
-    stop_after_kill = names[:20]
-    hsm = MockHsm(nodes=names)
-    ports = [free_port() for _ in range(3)]
-    async with trio.open_nursery() as nursery:
-        [hsm_base] = await nursery.start(
-            partial(serve_mock_hsm, hsm, port=0, clock=trio.current_time)
-        )
-        args = tracker_args(etcd_server, hsm_base)
-        async with (
-            hbtd(tmp_path, ports[0], *args) as r0,
-            hbtd(tmp_path, ports[1], *args) as r1,
-            hbtd(tmp_path, ports[2], *args) as r2,
-        ):
-            replicas = [r0, r1, r2]
-            fleet = fleet_of(ports, names)
-            await nursery.start(fleet.run)
-            await until(lambda: len(accepted(hsm)) == 300, within=10)
-            async with httpx.AsyncClient(timeout=5) as client:
-                roles = {}
-                for replica in replicas:
-                    health = (await client.get(f"{replica.url}/health")).json()
-                    roles[replica.port] = health["KvRole"]
-                    states = await client.post(f"{replica.url}/hbstates", json={"XNames": names})
-                    assert all(s["Heartbeating"] for s in states.json()["HBStates"])
-                assert sorted(roles.values()) == ["follower", "follower", "leader"]
-                leader = next(r for r in replicas if roles[r.port] == "leader")
-                follower = next(r for r in replicas if roles[r.port] == "follower")
-                # PATCH /params on a follower reaches every replica.
-                patched = await client.patch(f"{follower.url}/params", json={"Sm_retries": "5"})
-                assert patched.status_code == 200
-
-                async def everyone_has_it() -> bool:
-                    got = [(await client.get(f"{r.url}/params")).json() for r in replicas]
-                    return all(p["Sm_retries"] == "5" for p in got)
-
-                with trio.fail_after(5):
-                    while not await everyone_has_it():  # noqa: ASYNC110
-                        await trio.sleep(0.1)
-            leader.process.send_signal(signal.SIGKILL)
-            await leader.process.wait()
-            killed = trio.current_time()
-            fleet.silence(stop_after_kill)
-            await until(
-                lambda: final_states(hsm, stop_after_kill) == {("Standby", "Alert")}, within=15
+    # On a loaded machine the fleet can fall behind: then a failure is inconclusive (#15).
+    watch = FleetWatch(tolerance=0.5)
+    with inconclusive_if_late(watch):
+        names = nodes(300)
+        stop_after_kill = names[:20]
+        hsm = MockHsm(nodes=names)
+        ports = [free_port() for _ in range(3)]
+        async with trio.open_nursery() as nursery:
+            [hsm_base] = await nursery.start(
+                partial(serve_mock_hsm, hsm, port=0, clock=trio.current_time)
             )
-        nursery.cancel_scope.cancel()
-    seen = accepted(hsm)
-    lease_ttl, warntime, errtime = 2.0, 3.0, 6.0
-    for xname in stop_after_kill:
-        assert changes(seen[xname]) == [STARTED, WARNING, DEAD], xname
-        warned = next(t for t, kind in seen[xname] if kind == WARNING)
-        dead = next(t for t, kind in seen[xname] if kind == DEAD)
-        assert warned - killed <= lease_ttl + warntime + 1.0, xname
-        assert dead - killed <= lease_ttl + errtime + 1.0, xname
-    for xname in names[20:]:
-        assert changes(seen[xname]) == [STARTED], xname
+            args = tracker_args(etcd_server, hsm_base)
+            async with (
+                hbtd(tmp_path, ports[0], *args) as r0,
+                hbtd(tmp_path, ports[1], *args) as r1,
+                hbtd(tmp_path, ports[2], *args) as r2,
+            ):
+                replicas = [r0, r1, r2]
+                fleet = fleet_of(ports, names)
+                await nursery.start(fleet.run)
+                watch.follow(fleet)
+                await nursery.start(watch.run)
+                await until(lambda: len(accepted(hsm)) == 300, within=10)
+                async with httpx.AsyncClient(timeout=5) as client:
+                    roles = {}
+                    for replica in replicas:
+                        health = (await client.get(f"{replica.url}/health")).json()
+                        roles[replica.port] = health["KvRole"]
+                        states = await client.post(
+                            f"{replica.url}/hbstates", json={"XNames": names}
+                        )
+                        assert all(s["Heartbeating"] for s in states.json()["HBStates"])
+                    assert sorted(roles.values()) == ["follower", "follower", "leader"]
+                    leader = next(r for r in replicas if roles[r.port] == "leader")
+                    follower = next(r for r in replicas if roles[r.port] == "follower")
+                    # PATCH /params on a follower reaches every replica.
+                    patched = await client.patch(f"{follower.url}/params", json={"Sm_retries": "5"})
+                    assert patched.status_code == 200
+
+                    async def everyone_has_it() -> bool:
+                        got = [(await client.get(f"{r.url}/params")).json() for r in replicas]
+                        return all(p["Sm_retries"] == "5" for p in got)
+
+                    with trio.fail_after(5):
+                        while not await everyone_has_it():  # noqa: ASYNC110
+                            await trio.sleep(0.1)
+                leader.process.send_signal(signal.SIGKILL)
+                await leader.process.wait()
+                killed = trio.current_time()
+                fleet.silence(stop_after_kill)
+                await until(
+                    lambda: final_states(hsm, stop_after_kill) == {("Standby", "Alert")}, within=15
+                )
+            nursery.cancel_scope.cancel()
+        seen = accepted(hsm)
+        lease_ttl, warntime, errtime = 2.0, 3.0, 6.0
+        for xname in stop_after_kill:
+            assert changes(seen[xname]) == [STARTED, WARNING, DEAD], xname
+            warned = next(t for t, kind in seen[xname] if kind == WARNING)
+            dead = next(t for t, kind in seen[xname] if kind == DEAD)
+            assert warned - killed <= lease_ttl + warntime + 1.0, xname
+            assert dead - killed <= lease_ttl + errtime + 1.0, xname
+        for xname in names[20:]:
+            assert changes(seen[xname]) == [STARTED], xname
 
 
 async def test_an_etcd_outage_under_load_refuses_nothing(
     tmp_path: Path, etcd_server: EtcdServer
 ) -> None:
-    names = nodes(500)
-    hsm = MockHsm(nodes=names)
-    port = free_port()
-    outage = 30.0  # as the issue says; the flusher's backoff tops out at 5 s
-    async with trio.open_nursery() as nursery:
-        [hsm_base] = await nursery.start(
-            partial(serve_mock_hsm, hsm, port=0, clock=trio.current_time)
-        )
-        async with hbtd(tmp_path, port, *tracker_args(etcd_server, hsm_base)) as tracker:
-            fleet = fleet_of([port], names)
-            await nursery.start(fleet.run)
-            async with httpx.AsyncClient(timeout=5) as client:
+    # On a loaded machine the fleet can fall behind: then a failure is inconclusive (#15).
+    watch = FleetWatch(tolerance=0.5)
+    with inconclusive_if_late(watch):
+        names = nodes(500)
+        hsm = MockHsm(nodes=names)
+        port = free_port()
+        outage = 30.0  # as the issue says; the flusher's backoff tops out at 5 s
+        async with trio.open_nursery() as nursery:
+            [hsm_base] = await nursery.start(
+                partial(serve_mock_hsm, hsm, port=0, clock=trio.current_time)
+            )
+            async with hbtd(tmp_path, port, *tracker_args(etcd_server, hsm_base)) as tracker:
+                fleet = fleet_of([port], names)
+                await nursery.start(fleet.run)
+                watch.follow(fleet)
+                await nursery.start(watch.run)
+                async with httpx.AsyncClient(timeout=5) as client:
 
-                async def readiness() -> int:
-                    return (await client.get(f"{tracker.url}/readiness")).status_code
+                    async def readiness() -> int:
+                        return (await client.get(f"{tracker.url}/readiness")).status_code
 
-                await trio.sleep(2)
-                assert await readiness() == 204
-                etcd_server.stop()
-                stopped = trio.current_time()
-                with trio.fail_after(5):
-                    while await readiness() != 503:  # noqa: ASYNC110
-                        await trio.sleep(0.1)
-                health = (await client.get(f"{tracker.url}/health")).json()
-                assert health["KvStore"].startswith("Error accessing key values:")
-                await trio.sleep_until(stopped + outage)
-                etcd_server.launch()
-                await etcd_server.wait_ready()
-                back = trio.current_time()
-                with trio.fail_after(10):
-                    while await readiness() != 204:  # noqa: ASYNC110
-                        await trio.sleep(0.1)
-                health = (await client.get(f"{tracker.url}/health")).json()
-                assert health["KvStore"] == "Initialization key present: HBTD_OK"
-                # The records catch up: every one written after etcd came back.
-                with trio.fail_after(10):
-                    while True:
-                        records = await stored_records(etcd_server)
-                        wall_back = trio.current_time() - back
-                        fresh = [
-                            r
-                            for r in records.values()
-                            if float(str(r["Last_hb_rcv_time"])) >= time.time() - wall_back - 1.5
-                        ]
-                        if len(records) == 500 and len(fresh) == 500:
-                            break
-                        await trio.sleep(0.2)
-            unreachable = fleet.unreachable  # before the tracker stops
-            assert await tracker.terminate() == 0
-        nursery.cancel_scope.cancel()
-    assert fleet.answers.keys() == {200}
-    assert unreachable == 0
-    seen = accepted(hsm)
-    # Only "started", ever. It may come twice: an acknowledgement HSM gave just before etcd
-    # went away could not be written, so the next leader resends it (same state, harmless).
-    wrong = {x: seen[x] for x in names if {k for _, k in seen[x]} != {STARTED}}
-    assert not wrong, list(wrong.items())[:2]
+                    await trio.sleep(2)
+                    assert await readiness() == 204
+                    etcd_server.stop()
+                    stopped = trio.current_time()
+                    with trio.fail_after(5):
+                        while await readiness() != 503:  # noqa: ASYNC110
+                            await trio.sleep(0.1)
+                    health = (await client.get(f"{tracker.url}/health")).json()
+                    assert health["KvStore"].startswith("Error accessing key values:")
+                    await trio.sleep_until(stopped + outage)
+                    etcd_server.launch()
+                    await etcd_server.wait_ready()
+                    back = trio.current_time()
+                    with trio.fail_after(10):
+                        while await readiness() != 204:  # noqa: ASYNC110
+                            await trio.sleep(0.1)
+                    health = (await client.get(f"{tracker.url}/health")).json()
+                    assert health["KvStore"] == "Initialization key present: HBTD_OK"
+                    # The records catch up: every one written after etcd came back.
+                    with trio.fail_after(10):
+                        while True:
+                            records = await stored_records(etcd_server)
+                            wall_back = trio.current_time() - back
+                            fresh = [
+                                r
+                                for r in records.values()
+                                if float(str(r["Last_hb_rcv_time"]))
+                                >= time.time() - wall_back - 1.5
+                            ]
+                            if len(records) == 500 and len(fresh) == 500:
+                                break
+                            await trio.sleep(0.2)
+                unreachable = fleet.unreachable  # before the tracker stops
+                assert await tracker.terminate() == 0
+            nursery.cancel_scope.cancel()
+        assert fleet.answers.keys() == {200}
+        assert unreachable == 0
+        seen = accepted(hsm)
+        # Only "started", ever. It may come twice: an acknowledgement HSM gave just before etcd
+        # went away could not be written, so the next leader resends it (same state, harmless).
+        wrong = {x: seen[x] for x in names if {k for _, k in seen[x]} != {STARTED}}
+        assert not wrong, list(wrong.items())[:2]
 
 
 async def test_workers_share_one_port_and_one_truth(

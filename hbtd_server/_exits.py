@@ -1,0 +1,12 @@
+"""``hbtd``'s exit codes (docs/operations.md, "Exit codes"), apart from the command line so
+the light entry point (``_entry``) and the command (``cli``) share them without one importing
+the other."""
+
+from __future__ import annotations
+
+__all__ = ["EXIT_CANNOT_START", "EXIT_INTERRUPTED"]
+
+#: The service could not start (a port in use, a store that does not answer, ...).
+EXIT_CANNOT_START = 1
+#: As a shell reports a process stopped by SIGINT: Ctrl-C before the service was up.
+EXIT_INTERRUPTED = 130
