@@ -1,9 +1,9 @@
 """A fleet of simulated nodes heartbeating a real tracker over real sockets (live clock).
 
 Each node beats every ``period`` seconds at its own phase, spread evenly, over a few keep-alive
-connections (trio + h11). Nodes can be silenced and resumed at any time; a resumed node beats
-at once. For every node the fleet remembers when its last heartbeat was sent and acknowledged,
-so a test can bound how late the tracker reported it.
+connections (trio + httptools, #12). Nodes can be silenced and resumed at any time; a resumed
+node beats at once. For every node the fleet remembers when its last heartbeat was sent and
+acknowledged, so a test can bound how late the tracker reported it.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from collections.abc import Iterable
 
 import trio
 
-from ._h11_client import H11Connection, HeartbeatRejected
+from ._http_client import HeartbeatRejected, HttpConnection
 
 __all__ = ["LiveFleet"]
 
@@ -85,7 +85,7 @@ class LiveFleet:
         heapq.heapify(schedule)
         # The one valid entry per node; others in the heap are stale (lazy deletion).
         next_due = {xname: due for due, xname in schedule}
-        conn = H11Connection(self.host, self.port)
+        conn = HttpConnection(self.host, self.port)
         try:
             while True:
                 with trio.move_on_at(schedule[0][0] if schedule else math.inf):
