@@ -19,18 +19,21 @@ __all__ = ["HeartbeatRejected", "HttpConnection"]
 class _Answer:
     """httptools callbacks: collects one response."""
 
-    __slots__ = ("body", "complete", "parser")
+    __slots__ = ("body", "complete", "keep_alive", "parser")
 
     def __init__(self) -> None:
         self.parser = httptools.HttpResponseParser(self)
         self.body: list[bytes] = []
         self.complete = False
+        self.keep_alive = True
 
     def on_body(self, body: bytes) -> None:
         self.body.append(body)
 
     def on_message_complete(self) -> None:
         self.complete = True
+        # valid only for the message just parsed: read it here, not after feed_data returns
+        self.keep_alive = self.parser.should_keep_alive()
 
 
 class HttpConnection:
@@ -80,7 +83,7 @@ class HttpConnection:
                 raise trio.BrokenResourceError("tracker closed the connection")
             answer.parser.feed_data(data)
         status = answer.parser.get_status_code()
-        if not answer.parser.should_keep_alive():
+        if not answer.keep_alive:
             await self.aclose()
         return status, b"".join(answer.body)
 

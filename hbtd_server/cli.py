@@ -248,9 +248,19 @@ def main(host: str, **values: Any) -> None:
                 shutdown_trigger=worker_shutdown if worker_index() is not None else None,
             )
         )
-    except StoreUnavailable as error:
-        log.error("cannot use the store at --kv_url %s: %s", params.kv_url, error)
+    except (StoreUnavailable, OSError, BaseExceptionGroup) as raised:
+        # A failed start comes out of the service's nursery wrapped in an exception group.
+        cause = _sole_error(raised)
+        if isinstance(cause, StoreUnavailable):
+            log.error("cannot use the store at --kv_url %s: %s", params.kv_url, cause)
+        elif isinstance(cause, OSError):
+            log.error("cannot serve on %s:%d: %s", host, params.port, cause)
+        else:
+            raise
         sys.exit(1)
-    except OSError as error:
-        log.error("cannot serve on %s:%d: %s", host, params.port, error)
-        sys.exit(1)
+
+
+def _sole_error(error: BaseException) -> BaseException:
+    while isinstance(error, BaseExceptionGroup) and len(error.exceptions) == 1:
+        error = error.exceptions[0]
+    return error
