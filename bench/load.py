@@ -1,18 +1,21 @@
 """Closed-loop keep-alive heartbeat load: C connections, each POSTing back to back.
 
 Usage: ``python -m bench.load PORT SECONDS [--connections C] [--nodes N] [--once]``.
-Prints one JSON line: requests completed, non-200 answers, seconds measured.
-With ``--once`` every node sends exactly one heartbeat (to fill a tracker) and it stops.
+Prints one JSON line: requests completed, non-200 answers, seconds measured, and the p50 and
+p99 request latency in milliseconds. With ``--once`` every node sends exactly one heartbeat (to
+fill a tracker) and it stops. The client is trio + httptools (#12): the h11 one it used before
+could not keep the lean server busy.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import statistics
 
 import trio
 
-from hb_sim.fleet import H11Connection
+from hb_sim.fleet import HttpConnection
 
 BODY = b'{"Status":"OK","TimeStamp":"2026-11-25T10:00:00.123456+00:00"}'
 
@@ -37,16 +40,19 @@ async def run(
     paths = [f"/hmi/v1/heartbeat/{name}" for name in names]
     done = 0
     errors = 0
+    latencies: list[float] = []
 
     async def worker(index: int, deadline: float) -> None:
         nonlocal done, errors
-        conn = H11Connection("127.0.0.1", port)
+        conn = HttpConnection("127.0.0.1", port)
         mine = paths[index::connections]
         i = 0
-        while trio.current_time() < deadline:
+        clock = trio.current_time
+        while (sent := clock()) < deadline:
             if once and i >= len(mine):
                 break
             status, _ = await conn.post(mine[i % len(mine)], BODY)
+            latencies.append(clock() - sent)
             i += 1
             done += 1
             if status != 200:
@@ -57,7 +63,15 @@ async def run(
     async with trio.open_nursery() as nursery:
         for index in range(connections):
             nursery.start_soon(worker, index, start + seconds)
-    return {"requests": done, "errors": errors, "seconds": trio.current_time() - start}
+    elapsed = trio.current_time() - start
+    cuts = statistics.quantiles(latencies, n=100) if len(latencies) > 1 else [0.0] * 99
+    return {
+        "requests": done,
+        "errors": errors,
+        "seconds": elapsed,
+        "p50_ms": cuts[49] * 1000,
+        "p99_ms": cuts[98] * 1000,
+    }
 
 
 def main() -> None:

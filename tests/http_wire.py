@@ -41,6 +41,7 @@ class ResponseParser:
         self.responses: list[RawResponse] = []
         self.head_only = False
         self._current = RawResponse()
+        self._pieces: list[bytes] = []
         self._parser = httptools.HttpResponseParser(self)
 
     def feed(self, data: bytes | bytearray) -> None:
@@ -54,6 +55,7 @@ class ResponseParser:
 
     def on_message_begin(self) -> None:
         self._current = RawResponse()
+        self._pieces = []
 
     def on_status(self, reason: bytes) -> None:
         self._current.reason += reason
@@ -67,13 +69,15 @@ class ResponseParser:
             self._finish()
 
     def on_body(self, body: bytes) -> None:
-        self._current.body += body
+        self._pieces.append(body)
 
     def on_message_complete(self) -> None:
         if not self._current.complete:
             self._finish()
 
     def _finish(self) -> None:
+        self._current.body = b"".join(self._pieces)
+        self._pieces = []
         self._current.complete = True
         self.responses.append(self._current)
 

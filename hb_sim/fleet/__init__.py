@@ -8,7 +8,7 @@ Both give the timeline player the levers of ``HeartbeatFleet``.
 from __future__ import annotations
 
 from .._public import claim as _claim
-from ._h11 import H11Connection, HeartbeatRejected
+from ._http import HeartbeatRejected, HttpConnection
 from ._live import LiveFleet, ScheduleGap
 from ._protocol import DeliveryLog, HeartbeatFleet
 from ._virtual import DEFAULT_SLOT, VirtualFleet
@@ -16,9 +16,9 @@ from ._virtual import DEFAULT_SLOT, VirtualFleet
 __all__ = [
     "DEFAULT_SLOT",
     "DeliveryLog",
-    "H11Connection",
     "HeartbeatFleet",
     "HeartbeatRejected",
+    "HttpConnection",
     "LiveFleet",
     "ScheduleGap",
     "VirtualFleet",

@@ -1,7 +1,7 @@
 """The live fleet: simulated agents heartbeating real trackers over real sockets.
 
 Theory of operation: each of ``connections`` tasks owns every ``connections``-th node and
-sends its heartbeats in time order on one keep-alive trio + h11 connection, from a deadline
+sends its heartbeats in time order on one keep-alive trio + httptools connection, from a deadline
 heap of (due, node, kind). A node's next heartbeat is due one interval (plus seeded jitter)
 after the previous one was *due*, so a fleet that fell behind catches up instead of drifting.
 The timeline's levers (stop, revive, shut down, cut, delay) act on per-node modes.
@@ -26,13 +26,13 @@ from dataclasses import dataclass
 from typing import Final, Literal
 from urllib.parse import urlsplit
 
-import h11
+import httptools
 import trio
 
 from hbtd_server.core import SHUTDOWN_STATUS
 
 from ..xnames import bogus_nid
-from ._h11 import H11Connection, HeartbeatRejected
+from ._http import HeartbeatRejected, HttpConnection
 from ._protocol import DeliveryLog
 
 __all__ = ["LiveFleet", "ScheduleGap"]
@@ -50,7 +50,7 @@ _NETWORK_ERRORS: Final = (
     OSError,
     trio.BrokenResourceError,
     trio.ClosedResourceError,
-    h11.ProtocolError,
+    httptools.HttpParserError,
 )
 
 
@@ -264,7 +264,7 @@ class LiveFleet:
     async def _connection(self, index: int) -> None:
         heap = self._heaps[index]
         turn = index % len(self.addresses)
-        conn = H11Connection(*self.addresses[turn])
+        conn = HttpConnection(*self.addresses[turn])
         interval, jitter = self.interval, self.jitter
         try:
             while True:
@@ -326,8 +326,8 @@ class LiveFleet:
         return "/hmi/v1/heartbeat", body
 
     async def _post(
-        self, conn: H11Connection, turn: int, node: int, status: str
-    ) -> tuple[H11Connection, int]:
+        self, conn: HttpConnection, turn: int, node: int, status: str
+    ) -> tuple[HttpConnection, int]:
         xname = self.xnames[node]
         path, body = self._request(xname, status)
         self.last_sent[xname] = trio.current_time()
@@ -340,7 +340,7 @@ class LiveFleet:
                 self.unreachable += 1
                 await conn.aclose()
                 turn = (turn + 1) % len(self.addresses)
-                conn = H11Connection(*self.addresses[turn])
+                conn = HttpConnection(*self.addresses[turn])
                 continue
             self.answers[code] += 1
             if code == 200:

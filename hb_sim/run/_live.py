@@ -4,7 +4,7 @@ Theory of operation: the runner serves the mock HSM in process on a loopback por
 ``--target`` and ``--hsm``, drives one served elsewhere through its ``/mock`` API), starts
 ``hbtd`` on another port reporting to it (or uses ``--target``), sets the scenario's
 parameters with ``PATCH /params``, and plays the fleet with a ``LiveFleet``: a few keep-alive
-trio + h11 connections, each serving its share of the nodes from a deadline heap. The
+trio + httptools connections, each serving its share of the nodes from a deadline heap. The
 ``Player`` plays the timeline on the fleet and on this run's rig (HSM and tracker). At the end
 the same ``RunRecord`` as in virtual time is built and judged.
 

@@ -84,8 +84,9 @@ _OPTIONS = (
     ),
     _flag(
         "max-connections",
-        "Most open connections; beyond it new ones are closed at once. 0: the open-file limit "
-        "less a reserve of max(64, a tenth). Lean server only.",
+        "Most open connections; at it a new one closes the oldest idle one, or is closed at "
+        "once when none is idle. 0: the open-file limit less a reserve of max(64, a tenth). "
+        "Lean server only.",
         type=click.IntRange(min=0),
         default=0,
     ),

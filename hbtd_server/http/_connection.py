@@ -124,6 +124,11 @@ class Connection:
             self._timer.cancel()
 
     @property
+    def closing(self) -> bool:
+        """It closes after the request in progress (shutdown, or evicted at the cap)."""
+        return self._closing
+
+    @property
     def idle(self) -> bool:
         """No request is being read or answered."""
         return not self._answering and self._reader.phase is Phase.IDLE

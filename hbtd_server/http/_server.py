@@ -5,8 +5,11 @@ listens on through ``task_status``. On the trigger it stops accepting, closes id
 lets requests in progress finish within ``Limits.shutdown_timeout``, then runs the app's
 lifespan shutdown and returns.
 
-The process must never run out of file descriptors because of its clients: beyond
-``Limits.max_connections`` a new connection is accepted and closed at once. If the limit is
+The process must never run out of file descriptors because of its clients: at
+``Limits.max_connections`` a new connection makes room by closing the oldest idle one (a
+connection between requests, or one that never sent a byte), so ``/liveness`` still gets in
+while idle clients hoard connections; when none is idle, the new connection is closed at once.
+If the limit is
 reached anyway (EMFILE/ENFILE), accepting pauses briefly and the log gets one line when it
 starts and one with the count when it ends, never a traceback per attempt.
 """
@@ -100,11 +103,14 @@ class LeanServer:
         self.site = site
         self._ssl_context = ssl_context
         self._cap = site.limits.connection_cap()
-        self._connections: set[Connection] = set()
+        #: Open connections, oldest first (a dict as an ordered set).
+        self._connections: dict[Connection, None] = {}
         self._changed = trio.Event()
         self._shutting_down = False
         self.at_cap = BurstLog(
-            log, f"connection cap {self._cap} reached", "closing new connections at once"
+            log,
+            f"connection cap {self._cap} reached",
+            "closing the oldest idle connection (or the new one, when none is idle)",
         )
         self.out_of_fds = BurstLog(
             log, "out of file descriptors", "pausing accept for 0.1 s each time"
@@ -182,12 +188,23 @@ class LeanServer:
             self.out_of_fds.clear()
             if len(self._connections) >= self._cap:
                 self.at_cap.hit()
-                stream.socket.close()
-                continue
-            self.at_cap.clear()
+                idle = self._oldest_idle()
+                if idle is None:
+                    stream.socket.close()
+                    continue
+                idle.begin_shutdown()  # closes it now: it was waiting for a request
+            else:
+                self.at_cap.clear()
             connection = self._connection(stream)
-            self._connections.add(connection)
+            self._connections[connection] = None
             nursery.start_soon(self._run_connection, connection)
+
+    def _oldest_idle(self) -> Connection | None:
+        # Only at the cap: an O(n) walk then is cheaper than bookkeeping on every request.
+        for connection in self._connections:
+            if connection.idle and not connection.closing:
+                return connection
+        return None
 
     def _connection(self, stream: trio.SocketStream) -> Connection:
         try:
@@ -206,7 +223,7 @@ class LeanServer:
         except Exception:
             log.exception("bug: a connection failed")
         finally:
-            self._connections.discard(connection)
+            self._connections.pop(connection, None)
             if self._shutting_down:
                 self._changed.set()
                 self._changed = trio.Event()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import resource
 import signal
 import subprocess
 from collections.abc import AsyncIterator, Callable, Generator, Iterator
@@ -62,10 +63,23 @@ async def wait_until_live(url: str, *, within: float = STARTUP_LIMIT) -> float:
 StartHbtd = Callable[..., AbstractAsyncContextManager[HbtdProcess]]
 
 
+def _limit_open_files(count: int) -> Callable[[], None]:
+    def limit() -> None:  # runs in the child, before exec
+        resource.setrlimit(resource.RLIMIT_NOFILE, (count, count))
+
+    return limit
+
+
 @asynccontextmanager
-async def launch_hbtd(log_dir: Path, port: int, *args: str) -> AsyncIterator[HbtdProcess]:
-    """A real ``hbtd`` on ``port`` (a restart may reuse it), live when entered, killed at exit."""
+async def launch_hbtd(
+    log_dir: Path, port: int, *args: str, fd_limit: int | None = None
+) -> AsyncIterator[HbtdProcess]:
+    """A real ``hbtd`` on ``port`` (a restart may reuse it), live when entered, killed at exit.
+
+    ``fd_limit`` caps its open files (soft and hard), like ``ulimit -n``.
+    """
     log_path = log_dir / f"hbtd-{port}-{trio.current_time():.3f}.log"
+    preexec = None if fd_limit is None else _limit_open_files(fd_limit)
     with log_path.open("wb") as log_file:
         process = await trio.lowlevel.open_process(
             [
@@ -74,6 +88,7 @@ async def launch_hbtd(log_dir: Path, port: int, *args: str) -> AsyncIterator[Hbt
             ],
             stdout=log_file,
             stderr=subprocess.STDOUT,
+            preexec_fn=preexec,
         )
     hbtd = HbtdProcess(process, port, log_path)
     try:
@@ -86,12 +101,27 @@ async def launch_hbtd(log_dir: Path, port: int, *args: str) -> AsyncIterator[Hbt
                 await process.wait()
 
 
-@pytest.fixture
-def start_hbtd(tmp_path: Path) -> StartHbtd:
-    """``async with start_hbtd("--warntime", "2", ...) as hbtd:`` runs a real tracker."""
+#: ``--http-server`` values; parametrize ``http_server`` with these to run a test on both.
+HTTP_SERVERS = ["lean", "hypercorn"]
 
-    def start(*args: str) -> AbstractAsyncContextManager[HbtdProcess]:
-        return launch_hbtd(tmp_path, free_port(), *args)
+
+@pytest.fixture
+def http_server() -> str:
+    """The HTTP server ``start_hbtd`` runs: the default, unless a test parametrizes this."""
+    return "lean"
+
+
+@pytest.fixture
+def start_hbtd(tmp_path: Path, http_server: str) -> StartHbtd:
+    """``async with start_hbtd("--warntime", "2", ...) as hbtd:`` runs a real tracker.
+
+    It runs the ``http_server`` fixture's server (#12); ``fd_limit=N`` caps its open files.
+    """
+
+    def start(*args: str, fd_limit: int | None = None) -> AbstractAsyncContextManager[HbtdProcess]:
+        return launch_hbtd(
+            tmp_path, free_port(), "--http-server", http_server, *args, fd_limit=fd_limit
+        )
 
     return start
 
