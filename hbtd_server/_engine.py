@@ -193,7 +193,8 @@ class Engine:
 
     def _at_limit(self) -> bool:
         limit = self.max_components
-        return len(self.tracker) >= limit or self.ledger.pending_count >= limit
+        # O(1): a start-up wave asks this for every node.
+        return len(self.tracker) >= limit or self.ledger.outstanding >= limit
 
     def _refuse_new(self, xname: str, now: float) -> None:
         if now - self._last_limit_refusal >= _LIMIT_BURST_GAP:
