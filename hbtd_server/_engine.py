@@ -452,6 +452,35 @@ class Engine:
         """From now on, remember which components changed, for a store to write."""
         if self._store_dirty is None:
             self._store_dirty = set()
+        if self.store.role == "single":
+            self.store.role = "leader" if self._leading else "follower"
+
+    def store_status(
+        self,
+        *,
+        ready: bool | None = None,
+        kv_status: str | None = None,
+        unflushed: int | None = None,
+    ) -> bool:
+        """Record what the store's flusher found (for ``/readiness`` and ``/health``).
+
+        Args:
+            ready: whether the store answered its last call.
+            kv_status: upstream's ``KvStore`` string.
+            unflushed: components whose latest state is not in the store yet.
+
+        Returns:
+            Whether the store was ready before this call.
+        """
+        health = self.store
+        before = health.ready
+        if ready is not None:
+            health.ready = ready
+        if kv_status is not None:
+            health.kv_status = kv_status
+        if unflushed is not None:
+            health.unflushed = unflushed
+        return before
 
     def mark_dirty(self, xnames: Iterable[str]) -> None:
         """Remember that these components changed and must be written to the store.
