@@ -114,6 +114,7 @@ class Engine:
         # Cut off from the store after leading (#13): detection goes on, its results are held
         # in the ledger, nothing is sent to HSM until this replica leads again.
         self._detached = False
+        self._stopped = False  # shutting down: no more deadlines fire
 
     # -- parameters -----------------------------------------------------------------------
 
@@ -224,7 +225,7 @@ class Engine:
 
     def detect(self) -> float:
         """Fire due deadlines; return when to look again (``math.inf``: nothing tracked)."""
-        if not (self._leading or self._detached):  # another replica detects (#7)
+        if self._stopped or not (self._leading or self._detached):  # another replica detects
             self._detector_sleeps_until = math.inf
             return math.inf
         now = self.clock()
@@ -259,6 +260,16 @@ class Engine:
         ]
         self._detector_sleeps_until = min(deadlines, default=math.inf)
         return self._detector_sleeps_until
+
+    def stop_detecting(self) -> None:
+        """On shutdown: fire what is due now, then nothing more.
+
+        While the server drains it takes no new heartbeats, so a deadline passing then is the
+        tracker's own silence, not the node's: reporting it would be a false alarm.
+        """
+        self.detect()
+        self._stopped = True
+        self._poke_detector()
 
     async def wait_detector_wakeup(self, deadline: float) -> None:
         """Sleep until ``deadline`` or until something earlier may be due."""
