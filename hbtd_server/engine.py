@@ -113,6 +113,7 @@ class Engine:
         # Cut off from the store after leading (#13): detection goes on, its results are held
         # in the ledger, nothing is sent to HSM until this replica leads again.
         self._detached = False
+        self._stopped = False  # shutting down: no more deadlines fire
 
     # -- parameters -----------------------------------------------------------------------
 
@@ -192,7 +193,8 @@ class Engine:
 
     def _at_limit(self) -> bool:
         limit = self.max_components
-        return len(self.tracker) >= limit or self.ledger.pending_count >= limit
+        # O(1): a start-up wave asks this for every node.
+        return len(self.tracker) >= limit or self.ledger.outstanding >= limit
 
     def _refuse_new(self, xname: str, now: float) -> None:
         if now - self._last_limit_refusal >= _LIMIT_BURST_GAP:
@@ -222,7 +224,7 @@ class Engine:
 
     def detect(self) -> float:
         """Fire due deadlines; return when to look again (``math.inf``: nothing tracked)."""
-        if not (self._leading or self._detached):  # another replica detects (#7)
+        if self._stopped or not (self._leading or self._detached):  # another replica detects
             self._detector_sleeps_until = math.inf
             return math.inf
         now = self.clock()
@@ -257,6 +259,16 @@ class Engine:
         ]
         self._detector_sleeps_until = min(deadlines, default=math.inf)
         return self._detector_sleeps_until
+
+    def stop_detecting(self) -> None:
+        """On shutdown: fire what is due now, then nothing more.
+
+        While the server drains it takes no new heartbeats, so a deadline passing then is the
+        tracker's own silence, not the node's: reporting it would be a false alarm.
+        """
+        self.detect()
+        self._stopped = True
+        self._poke_detector()
 
     async def wait_detector_wakeup(self, deadline: float) -> None:
         """Sleep until ``deadline`` or until something earlier may be due."""
@@ -450,6 +462,35 @@ class Engine:
         """From now on, remember which components changed, for a store to write."""
         if self._store_dirty is None:
             self._store_dirty = set()
+        if self.store.role == "single":
+            self.store.role = "leader" if self._leading else "follower"
+
+    def store_status(
+        self,
+        *,
+        ready: bool | None = None,
+        kv_status: str | None = None,
+        unflushed: int | None = None,
+    ) -> bool:
+        """Record what the store's flusher found (for ``/readiness`` and ``/health``).
+
+        Args:
+            ready: whether the store answered its last call.
+            kv_status: upstream's ``KvStore`` string.
+            unflushed: components whose latest state is not in the store yet.
+
+        Returns:
+            Whether the store was ready before this call.
+        """
+        health = self.store
+        before = health.ready
+        if ready is not None:
+            health.ready = ready
+        if kv_status is not None:
+            health.kv_status = kv_status
+        if unflushed is not None:
+            health.unflushed = unflushed
+        return before
 
     def mark_dirty(self, xnames: Iterable[str]) -> None:
         """Remember that these components changed and must be written to the store.

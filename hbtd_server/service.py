@@ -178,7 +178,14 @@ async def serve(
     metrics = Metrics(engine, telemetry=telemetry) if ops.metrics else None
     quart_app = create_quart_app(engine, metrics=metrics, admin=ops.admin)
     http = http or HttpSettings()
-    trigger = shutdown_trigger or _wait_for_signal
+    stop_when = shutdown_trigger or _wait_for_signal
+
+    async def trigger() -> None:
+        await stop_when()
+        # From now on the server drains and takes no new heartbeat: stop detecting, so that
+        # nodes are not reported for the silence the shutdown itself causes.
+        engine.stop_detecting()
+
     log.info("hbtd starting with %s", _describe(params))
     log.info("serving %s, %s HTTP server", ops.describe(), http.server)
     shared = None
@@ -228,7 +235,6 @@ async def serve(
         task_status.started(binds)
         # The server returns once the trigger fired and its connections drained.
         await server_done.wait()
-        engine.detect()
         engine.flush_wave_log()
         await flush_hsm(engine, client, within=min(SHUTDOWN_FLUSH_LIMIT, params.sm_timeout))
         await telemetry.flush(within=_TELEMETRY_FLUSH_LIMIT)

@@ -145,6 +145,11 @@ class HsmLedger:
         return len(self._pending) + len(self._held) + in_flight_only
 
     @property
+    def outstanding(self) -> int:
+        """An O(1) upper bound of :attr:`pending_count` (a component may be counted twice)."""
+        return len(self._pending) + len(self._held) + len(self._in_flight)
+
+    @property
     def refused_count(self) -> int:
         """Components whose wanted state HSM refused and has not acknowledged since."""
         return len(self._refusals)

@@ -198,7 +198,6 @@ class Persistence:
         self.ops_written = 0
         self._last_contact = -float("inf")
         engine.track_store_changes()
-        engine.store.role = "leader" if engine.leading else "follower"
         engine.listeners.append(self._on_transitions)
 
     def _on_transitions(self, transitions: Sequence[Transition]) -> None:
@@ -407,7 +406,7 @@ class Persistence:
                 ok = await self.check()
             else:
                 ok = True
-            self.engine.store.unflushed = self.pending()
+            self.engine.store_status(unflushed=self.pending())
             backoff = 0.0 if ok else min(max(2 * backoff, self.flush_period), MAX_BACKOFF)
 
     async def final_flush(self, *, within: float) -> None:
@@ -428,23 +427,19 @@ class Persistence:
 
     def _mark_contact(self, *, present: bool = True) -> None:
         self._last_contact = trio.current_time()
-        health = self.engine.store
-        if not health.ready:
+        kv_status = KV_OK if present else "Initialization key not present"
+        if not self.engine.store_status(ready=True, kv_status=kv_status):
             log.info("the store at %s answers again", self.store.description)
-        health.ready = True
-        health.kv_status = KV_OK if present else "Initialization key not present"
 
     def _mark_trouble(self, why: str) -> None:
-        health = self.engine.store
-        if health.ready:
+        kv_status = f"Error accessing key values:{why}"
+        if self.engine.store_status(ready=False, kv_status=kv_status):
             log.warning(
                 "the store at %s does not answer (%s): heartbeats are kept in memory and "
                 "written when it is back",
                 self.store.description,
                 why,
             )
-        health.ready = False
-        health.kv_status = f"Error accessing key values:{why}"
 
 
 def _params_value(params: Params) -> bytes:

@@ -236,11 +236,10 @@ class Replica:
             xname = record.xname
             local = engine.tracker.view(xname)
             if local is not None:
-                if record.last_heartbeat > local.last_heartbeat + 1e-3:
-                    engine.observe(
-                        xname, record.last_heartbeat, timestamp=record.sender_timestamp,
-                        status=record.status,
-                    )  # fmt: skip
+                at = record.last_heartbeat
+                if at > local.last_heartbeat + 1e-3:  # heard by another replica meanwhile
+                    stamp, status = record.sender_timestamp, record.status
+                    engine.observe(xname, at, timestamp=stamp, status=status)
             elif ledger.wanted(xname) is Kind.DEAD and now - record.last_heartbeat >= errtime:
                 dead.append(xname)  # still true: its record goes with its "dead"
             else:

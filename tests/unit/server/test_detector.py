@@ -123,3 +123,24 @@ async def test_the_ledger_keeps_only_the_latest_wish(
     await trio.sleep(31)  # started, warning, dead: HSM was never asked (no notifier here)
     assert eng.ledger.wanted(X) is Kind.DEAD
     assert eng.ledger.pending_count == 1
+
+
+async def test_nothing_fires_once_shutdown_has_begun(
+    engine: tuple[Engine, Recorder],
+    autojump_clock: trio.testing.MockClock,
+) -> None:
+    # While the server drains it takes no heartbeat: a deadline passing then is the tracker's
+    # own silence, and reporting it would be a false alarm (seen under load with Warntime 3).
+    eng, recorder = engine
+    start = trio.current_time()
+    beat(eng, X)
+    await trio.sleep(5)
+    beat(eng, Y)
+    await trio.sleep(5)  # X warned at 10 s
+    eng.stop_detecting()
+    await trio.sleep(40)
+    assert [(t - start, x, k) for t, x, k in recorder.seen] == [
+        (0.0, X, Kind.STARTED),
+        (5.0, Y, Kind.STARTED),
+        (10.0, X, Kind.WARNING),
+    ]

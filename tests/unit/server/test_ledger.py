@@ -263,6 +263,7 @@ def test_a_refused_state_stays_wanted_and_is_held_until_its_retry_time() -> None
     assert ledger.wanted(A) is Kind.STARTED
     assert ledger.export(A) == (Kind.STARTED, None)  # persisted like any pending change
     assert (ledger.refused_count, ledger.refused_since(), ledger.pending_count) == (1, 10, 1)
+    assert ledger.outstanding == 1
     assert ledger.refusal_causes() == {"HTTP 400"}
     assert not ledger.has_work(now=14.9)
     assert ledger.take(now=14.9) == []
