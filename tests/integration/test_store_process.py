@@ -160,7 +160,7 @@ async def test_kill_9_and_a_long_stop_lose_nothing_and_raise_no_false_alarm(
     assert restarted - killed >= 6
     seen = accepted(hsm)
     for xname in steady:
-        assert changes(seen[xname]) == [STARTED], xname
+        assert changes(seen[xname]) == [STARTED], (xname, fleet.gaps())
     assert final_states(hsm, steady) == {("Ready", "OK")}
     for xname in dying:
         assert seen[xname][-1][1] == DEAD, xname
@@ -226,7 +226,7 @@ async def test_replicas_share_detection_and_parameters(
         assert warned - killed <= lease_ttl + warntime + 1.0, xname
         assert dead - killed <= lease_ttl + errtime + 1.0, xname
     for xname in names[20:]:
-        assert changes(seen[xname]) == [STARTED], xname
+        assert changes(seen[xname]) == [STARTED], (xname, fleet.gaps())
 
 
 async def test_an_etcd_outage_under_load_refuses_nothing(
@@ -288,7 +288,8 @@ async def test_an_etcd_outage_under_load_refuses_nothing(
     # Only "started", ever. It may come twice: an acknowledgement HSM gave just before etcd
     # went away could not be written, so the next leader resends it (same state, harmless).
     wrong = {x: seen[x] for x in names if {k for _, k in seen[x]} != {STARTED}}
-    assert not wrong, list(wrong.items())[:2]
+    # A false warning with a fleet gap of Warntime (3 s) is the loaded machine, not hbtd.
+    assert not wrong, (list(wrong.items())[:2], fleet.gaps())
 
 
 async def test_workers_share_one_port_and_one_truth(
