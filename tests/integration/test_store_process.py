@@ -166,13 +166,12 @@ async def test_kill_9_and_a_long_stop_lose_nothing_and_raise_no_false_alarm(
         assert restarted - killed >= 6
         seen = accepted(hsm)
         for xname in steady:
-            assert changes(seen[xname]) == [STARTED], xname
+            assert changes(seen[xname]) == [STARTED], (xname, fleet.gaps())
         assert final_states(hsm, steady) == {("Ready", "OK")}
         for xname in dying:
             assert seen[xname][-1][1] == DEAD, xname
-        assert fleet.answers.keys() == {
-            200
-        }  # refused connections while no tracker ran, nothing else
+        # Refused connections while no tracker ran, nothing else.
+        assert fleet.answers.keys() == {200}
 
 
 async def test_replicas_share_detection_and_parameters(
@@ -241,7 +240,7 @@ async def test_replicas_share_detection_and_parameters(
             assert warned - killed <= lease_ttl + warntime + 1.0, xname
             assert dead - killed <= lease_ttl + errtime + 1.0, xname
         for xname in names[20:]:
-            assert changes(seen[xname]) == [STARTED], xname
+            assert changes(seen[xname]) == [STARTED], (xname, fleet.gaps())
 
 
 async def test_an_etcd_outage_under_load_refuses_nothing(
