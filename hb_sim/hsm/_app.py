@@ -20,7 +20,7 @@ from quart import Response, g, request
 from quart_trio import QuartTrio
 from werkzeug.exceptions import HTTPException, MethodNotAllowed
 
-from hbtd_server.core import normalize
+from hbtd_server.core import go_json, normalize
 
 from ..errors import HsmProblem
 from ._model import HSM_ROOT, MockHsm
@@ -32,13 +32,13 @@ _JSON: Final = "application/json"
 
 
 def _json_response(value: Any, status: int = 200) -> Response:
-    # Compact separators, as Go's encoding/json writes.
-    return Response(json.dumps(value, separators=(",", ":")), status=status, content_type=_JSON)
+    # As HSM (Go's encoding/json) writes it.
+    return Response(go_json(value), status=status, content_type=_JSON)
 
 
 def _problem_response(problem: HsmProblem) -> Response:
     return Response(
-        json.dumps(problem.to_json(), separators=(",", ":")),
+        go_json(problem.to_json()),
         status=problem.status,
         content_type="application/problem+json",
     )
