@@ -13,6 +13,8 @@ from typing import Final, TypeVar
 
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
+from hbtd_server.core import PARAM_NAMES as CORE_PARAM_NAMES
+
 from ..errors import ScenarioIssue
 from ..hsm import FLAGS, STATES, FaultMode, normalize_flag, normalize_state
 from ._durations import format_duration, parse_duration
@@ -26,25 +28,8 @@ __all__ = ["MAX_FLEET", "PARAM_NAMES"]
 #: The largest fleet a scenario may describe.
 MAX_FLEET: Final = 100_000
 
-#: The tracker parameters ``PATCH /params`` knows (HBTD v1 API), canonical spelling.
-PARAM_NAMES: Final = (
-    "Debug",
-    "Nosm",
-    "Use_telemetry",
-    "Telemetry_host",
-    "Warntime",
-    "Errtime",
-    "Kv_url",
-    "Interval",
-    "Sm_url",
-    "Sm_timeout",
-    "Sm_retries",
-    "Port",
-    # hbtd-py extensions: the silence guard (docs/operations.md).
-    "Guard_share",
-    "Guard_min",
-    "Guard_hold",
-)
+#: The tracker parameters ``PATCH /params`` knows, canonical spelling: the tracker's own list.
+PARAM_NAMES: Final = CORE_PARAM_NAMES
 _PARAM_BY_LOWER: Final = {name.lower(): name for name in PARAM_NAMES}
 _DURATION_PARAMS: Final = frozenset({"Warntime", "Errtime", "Interval", "Sm_timeout", "Guard_hold"})
 _BOOL_PARAMS: Final = frozenset({"Nosm", "Use_telemetry"})
