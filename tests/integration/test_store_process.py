@@ -14,7 +14,7 @@ import json
 import signal
 import time
 from collections import defaultdict
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from contextlib import AbstractAsyncContextManager
 from functools import partial
 from pathlib import Path
@@ -27,6 +27,7 @@ from hb_sim import Faults, MockHsm, serve_mock_hsm
 from hb_sim.fleet import LiveFleet
 from hb_sim.ports import free_port
 from tests.etcd_support import EtcdServer
+from tests.polling import until
 
 from .conftest import HbtdProcess, launch_hbtd
 from .fleet_watch import FleetWatch, inconclusive_if_late
@@ -115,12 +116,6 @@ async def stored_records(
         key = base64.b64decode(kv["key"]).decode()[len(prefix) :]
         found[key] = json.loads(base64.b64decode(kv["value"]))
     return found
-
-
-async def until(predicate: Callable[[], bool], *, within: float, step: float = 0.1) -> None:
-    with trio.fail_after(within):
-        while not predicate():  # noqa: ASYNC110
-            await trio.sleep(step)
 
 
 def final_states(hsm: MockHsm, xnames: Iterable[str]) -> set[tuple[str, str]]:

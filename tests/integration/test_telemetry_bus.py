@@ -13,6 +13,7 @@ import trio
 
 from hbtd_server.core import DEFAULT_PARAMS, Kind, Params, Transition
 from hbtd_server.notify import CONNECTED, NOT_CONNECTED, TelemetryPublisher
+from tests.polling import until
 
 from .kafka_mock import MockKafkaCluster, read_topic, read_until
 
@@ -33,15 +34,6 @@ def telemetry_params(cluster: MockKafkaCluster, topic: str = TOPIC) -> Params:
     return DEFAULT_PARAMS.patched(
         {"Use_telemetry": "1", "Telemetry_host": cluster.telemetry_host(topic)}
     )
-
-
-async def until(check: object, *, within: float) -> None:
-    assert callable(check)
-    with trio.fail_after(within):
-        while True:
-            if check():
-                return
-            await trio.sleep(0.02)
 
 
 def wave(components: int, round_: int) -> list[Transition]:

@@ -20,16 +20,10 @@ from hb_sim import RunOptions, RunResult, load_scenario, run_scenario
 from hb_sim.cli import EXIT_INCONCLUSIVE, main
 from hb_sim.fleet import ScheduleGap
 from hb_sim.run import Progress, junit_xml, verdict_table
-from hbtd_server import Engine
-from hbtd_server.core import Kind, Transition
+from tests.sim.test_broken_trackers import NeverWarns
 
 SCENARIOS = Path(__file__).resolve().parents[2] / "scenarios"
 HB_SIM = [str(Path(sys.executable).parent / "hb-sim")]
-
-
-class NeverWarns(Engine):
-    def _publish(self, transitions: list[Transition]) -> None:  # type: ignore[override]
-        super()._publish([t for t in transitions if t.kind is not Kind.WARNING])
 
 
 @cache

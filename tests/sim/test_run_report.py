@@ -22,16 +22,10 @@ from hb_sim import (
     verdict_table,
     write_report,
 )
-from hbtd_server import Engine
-from hbtd_server.core import Kind, Transition
+from tests.sim.test_broken_trackers import NeverWarns
 
 SCENARIO = Path(__file__).resolve().parents[2] / "scenarios" / "single-node-death.yaml"
 SVG = "{http://www.w3.org/2000/svg}"
-
-
-class NeverWarns(Engine):
-    def _publish(self, transitions: list[Transition]) -> None:  # type: ignore[override]
-        super()._publish([t for t in transitions if t.kind is not Kind.WARNING])
 
 
 @cache

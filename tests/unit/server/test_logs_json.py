@@ -5,9 +5,6 @@ from __future__ import annotations
 import io
 import json
 import logging
-from collections.abc import Iterator
-
-import pytest
 
 from hbtd_server import Engine
 from hbtd_server.core import DEFAULT_PARAMS, Heartbeat
@@ -21,15 +18,6 @@ class Clock:
 
     def __call__(self) -> float:
         return self.now
-
-
-@pytest.fixture
-def restore_logging() -> Iterator[None]:
-    root = logging.getLogger()
-    saved = root.handlers[:], root.level, logging.getLogger("hbtd").level
-    yield
-    root.handlers[:], root.level = saved[0], saved[1]
-    logging.getLogger("hbtd").setLevel(saved[2])
 
 
 def lines(stream: io.StringIO) -> list[dict[str, object]]:

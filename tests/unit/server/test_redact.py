@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import io
 import logging
-from collections.abc import Iterator
 
 import pytest
 
@@ -72,14 +71,6 @@ def test_an_invalid_url_is_echoed_redacted() -> None:
         DEFAULT_PARAMS.patched({"Sm_url": f"ftp://u:{SECRET}@h/"})
     assert SECRET not in caught.value.detail
     assert SECRET not in problem_body(400, f"bad {SM}", "/x").decode()
-
-
-@pytest.fixture
-def restore_logging() -> Iterator[None]:
-    root = logging.getLogger()
-    saved = root.handlers[:], root.level
-    yield
-    root.handlers[:], root.level = saved
 
 
 @pytest.mark.parametrize("log_format", ["text", "json"])

@@ -32,6 +32,7 @@ from hbtd_server.notify import (
     msgbus_health,
     run_telemetry,
 )
+from tests.polling import until
 
 _T = TypeVar("_T")
 TOPIC = "cray-hmsheartbeat-notifications"
@@ -129,14 +130,6 @@ def make_publisher(broker: FakeBroker, **options: Any) -> TelemetryPublisher:
     return TelemetryPublisher(
         producer_factory=broker.factory, run_blocking=one_virtual_ms, **options
     )
-
-
-async def until(predicate: Callable[[], bool], *, within: float = 30.0) -> None:
-    with trio.fail_after(within):
-        while True:
-            if predicate():
-                return
-            await trio.sleep(0.01)
 
 
 # -- the message --------------------------------------------------------------------------
