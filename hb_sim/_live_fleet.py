@@ -88,9 +88,13 @@ class LiveFleet:
         conn = HttpConnection(self.host, self.port)
         try:
             while True:
-                with trio.move_on_at(schedule[0][0] if schedule else math.inf):
-                    await self._resumed[index].wait()
-                self._resumed[index] = trio.Event()
+                if not schedule or schedule[0][0] > trio.current_time():
+                    # Nothing due: sleep until something is, or a node is resumed. (When a
+                    # beat is already due, skip the cancel scope: at 4,000 beats/s it shows.)
+                    with trio.move_on_at(schedule[0][0] if schedule else math.inf):
+                        await self._resumed[index].wait()
+                if self._resumed[index].is_set():
+                    self._resumed[index] = trio.Event()
                 now = trio.current_time()
                 for xname in self._pending_resume[index]:
                     next_due[xname] = now
