@@ -7,7 +7,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from .conftest import StartHbtd
+from .conftest import HTTP_SERVERS, StartHbtd
 
 pytestmark = pytest.mark.integration
 
@@ -22,6 +22,7 @@ def token_file(tmp_path: Path) -> Path:
     return path
 
 
+@pytest.mark.parametrize("http_server", HTTP_SERVERS)
 async def test_wrong_or_missing_token_is_refused_and_changes_nothing(
     start_hbtd: StartHbtd, token_file: Path
 ) -> None:
@@ -51,6 +52,7 @@ async def test_wrong_or_missing_token_is_refused_and_changes_nothing(
     assert "not-the-token" not in log
 
 
+@pytest.mark.parametrize("http_server", HTTP_SERVERS)
 async def test_protect_reads_from_the_environment(
     start_hbtd: StartHbtd, token_file: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -67,6 +69,7 @@ async def test_protect_reads_from_the_environment(
         assert await hbtd.terminate() == 0
 
 
+@pytest.mark.parametrize("http_server", HTTP_SERVERS)
 async def test_a_refusal_leaves_the_keep_alive_connection_usable(
     start_hbtd: StartHbtd, token_file: Path
 ) -> None:

@@ -30,7 +30,7 @@ from schemathesis.specs.openapi.checks import (
 
 from hbtd_server._openapi import load_openapi
 
-from .conftest import STARTUP_LIMIT, free_port
+from .conftest import HTTP_SERVERS, STARTUP_LIMIT, free_port
 
 pytestmark = pytest.mark.integration
 
@@ -44,8 +44,11 @@ CHECKS = [
 ]
 
 
-@pytest.fixture(scope="module")
-def hbtd_base_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+@pytest.fixture(scope="module", params=HTTP_SERVERS)
+def hbtd_base_url(
+    tmp_path_factory: pytest.TempPathFactory, request: pytest.FixtureRequest
+) -> Iterator[str]:
+    """A real hbtd on each HTTP server in turn (#12): both must keep the contract."""
     port = free_port()
     log_path: Path = tmp_path_factory.mktemp("schemathesis") / "hbtd.log"
     with log_path.open("wb") as log_file:
@@ -63,6 +66,8 @@ def hbtd_base_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
                 "0",
                 "--log-format",
                 "json",
+                "--http-server",
+                request.param,
             ],
             stdout=log_file,
             stderr=subprocess.STDOUT,

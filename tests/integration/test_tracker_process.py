@@ -8,11 +8,12 @@ import httpx
 import pytest
 import trio
 
-from .conftest import StartHbtd, free_port, wait_until_live
+from .conftest import HTTP_SERVERS, StartHbtd, free_port, wait_until_live
 
 pytestmark = pytest.mark.integration
 
 
+@pytest.mark.parametrize("http_server", HTTP_SERVERS)
 async def test_starts_and_answers_liveness_within_5s_with_no_hsm(start_hbtd: StartHbtd) -> None:
     dead_hsm = f"http://127.0.0.1:{free_port()}/hsm/v2"
     start = trio.current_time()
@@ -27,6 +28,7 @@ async def test_starts_and_answers_liveness_within_5s_with_no_hsm(start_hbtd: Sta
         assert "Done. Exiting." in hbtd.log()
 
 
+@pytest.mark.parametrize("http_server", HTTP_SERVERS)
 async def test_sigterm_delivers_pending_changes_then_exits_0(start_hbtd: StartHbtd) -> None:
     async with start_hbtd("--nosm") as hbtd:
         async with httpx.AsyncClient(base_url=hbtd.url, timeout=5) as client:
