@@ -72,7 +72,7 @@ def http_scope(
         "raw_path": raw_path,
         "query_string": query,
         "root_path": "",
-        "headers": head.headers,
+        "headers": [(name.lower(), value) for name, value in head.headers],
         "client": client,
         "server": server,
     }

@@ -42,6 +42,9 @@ _LINGER_BYTES: Final = 16 * 1024 * 1024
 #: How long a last answer (408, 400, ...) may take to go out before the close.
 _LAST_WORDS_SECONDS: Final = 1.0
 _PROBLEM_TYPE: Final = b"application/problem+json"
+#: How far the idle deadline may lag behind, and how close a deadline may be before an inline
+#: answer moves it (seconds).
+_DEADLINE_SLACK: Final = 1.0
 _OK_HEADERS: Final[list[tuple[bytes, bytes]]] = [(b"content-length", b"0")]
 
 
@@ -147,12 +150,17 @@ class Connection:
                 raise AssertionError(f"expected a request head, got {event!r}")
             self._answering = True
             self._requests += 1
-            self._timer.deadline = trio.current_time() + self._limits.send_timeout
             path = split_target(event.target)[0]
             is_inline, argument = inline.match(event.method, path)
             if is_inline:
+                # An inline answer takes microseconds: the deadline already set covers it,
+                # unless it is about to fire (moving it costs more than the answer).
+                now = trio.current_time()
+                if self._timer.deadline < now + _DEADLINE_SLACK:
+                    self._timer.deadline = now + self._limits.send_timeout
                 keep = await self._answer_inline(event, argument)
             else:
+                self._timer.deadline = trio.current_time() + self._limits.send_timeout
                 keep = await self._answer_asgi(event, path)
             self._answering = False
             self._response_started = False
@@ -200,7 +208,12 @@ class Connection:
             # A connection is opened to send a request: until the first one, the head
             # timeout applies (it also bounds the TLS handshake).
             timeout = limits.keep_alive_timeout if self._requests else limits.head_timeout
-            self._timer.deadline = trio.current_time() + timeout
+            deadline = trio.current_time() + timeout
+            # Between back-to-back requests the idle deadline moves by a hair each time: move
+            # it only when that is more than the slack (the timeout may end up to the slack
+            # early, never late).
+            if abs(deadline - self._timer.deadline) > _DEADLINE_SLACK:
+                self._timer.deadline = deadline
             self._armed_for = 0
         elif reader.started * 2 + (reader.phase is Phase.BODY) != self._armed_for:
             # once per head and once per body: the timeouts count from their start
@@ -273,6 +286,9 @@ class Connection:
             return False
         status, document = inline.answer(argument, body)
         keep = head.keep_alive and not self._closing
+        if status == 200 and keep and not document and head.http_version == "1.1":
+            await self.send_all(self._site.dates.ok_response())
+            return True
         if document:
             headers = [
                 (b"content-type", _PROBLEM_TYPE),

@@ -62,7 +62,7 @@ class RequestHead:
     Attributes:
         method: as sent, e.g. ``b"POST"``.
         target: the request target, e.g. ``b"/hmi/v1/hbstates?x=1"``.
-        headers: ``(name, value)`` pairs with lower-cased names, in order.
+        headers: ``(name, value)`` pairs as sent, in order.
         http_version: ``"1.1"`` or ``"1.0"``.
         keep_alive: the connection may stay open after the answer (HTTP/1.1 without
             ``Connection: close``, or HTTP/1.0 with ``Connection: keep-alive``).
@@ -182,8 +182,11 @@ class RequestReader:
 
     def on_header(self, name: bytes, value: bytes) -> None:
         self._count_head(len(name) + len(value) + 4)
-        name = name.lower()
-        if name == b"content-length":
+        self._headers.append((name, value))
+        # Names are lower-cased only when the request goes to ASGI (``http_scope``): the
+        # heartbeats never need it. The length test spares a lower() for most headers.
+        size = len(name)
+        if size == 14 and name.lower() == b"content-length":
             # llhttp refuses a malformed or conflicting Content-Length itself; int() is the
             # belt to its braces.
             try:
@@ -191,9 +194,8 @@ class RequestReader:
             except ValueError:
                 self._limit_failure = Failure(400, "Malformed HTTP request: bad Content-Length")
                 raise _LimitExceeded from None
-        elif name == b"expect" and value.lower() == b"100-continue":
+        elif size == 6 and name.lower() == b"expect" and value.lower() == b"100-continue":
             self._expect_continue = True
-        self._headers.append((name, value))
 
     def on_headers_complete(self) -> None:
         parser = self._parser

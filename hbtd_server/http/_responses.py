@@ -31,11 +31,12 @@ def status_line(status: int) -> bytes:
 class DateCache:
     """The ``Date`` header line, formatted at most once a second (RFC 9110 §6.6.1)."""
 
-    __slots__ = ("_line", "_second")
+    __slots__ = ("_line", "_ok", "_second")
 
     def __init__(self) -> None:
         self._second = -1
         self._line = b""
+        self._ok = b""
 
     def line(self) -> bytes:
         """``date: Thu, 03 Dec 2026 10:00:00 GMT\\r\\n`` for the current second."""
@@ -44,7 +45,13 @@ class DateCache:
         if second != self._second:
             self._second = second
             self._line = b"date: " + formatdate(now, usegmt=True).encode() + b"\r\n"
+            self._ok = b"HTTP/1.1 200 OK\r\ncontent-length: 0\r\n" + self._line + b"\r\n"
         return self._line
+
+    def ok_response(self) -> bytes:
+        """A whole ``200 OK`` keep-alive response with an empty body, for the current second."""
+        self.line()
+        return self._ok
 
 
 def response_head(

@@ -5,7 +5,6 @@ from __future__ import annotations
 import signal
 import socket
 import subprocess
-import sys
 import time
 
 import httpx
@@ -127,7 +126,7 @@ async def test_ctrl_c_stops_cleanly_with_exit_0(start_hbtd: StartHbtd) -> None:
 def test_ctrl_c_while_starting_is_one_line(delay: float) -> None:
     # Loading the web stack takes a moment; Ctrl-C then must not print a traceback.
     process = subprocess.Popen(
-        [sys.executable, "-m", "hbtd_server", "--host", "127.0.0.1", "--port", "0", "--nosm"],
+        hbtd_command("--nosm", port=0),
         stderr=subprocess.PIPE,
         text=True,
     )
@@ -147,7 +146,7 @@ def test_ctrl_c_while_starting_is_one_line(delay: float) -> None:
 
 def test_a_host_that_is_not_this_machine_is_one_line_and_exit_1() -> None:
     result = subprocess.run(
-        [sys.executable, "-m", "hbtd_server", "--host", "192.0.2.1", "--port", "0", "--nosm"],
+        hbtd_command("--nosm", host="192.0.2.1", port=0),
         capture_output=True,
         text=True,
         timeout=30,

@@ -31,7 +31,7 @@ from hb_sim.ports import free_port
 from hbtd_server.cli import hbtd_command
 from hbtd_server.http import load_openapi
 
-from .conftest import STARTUP_LIMIT
+from .conftest import HTTP_SERVERS, STARTUP_LIMIT
 
 pytestmark = pytest.mark.integration
 
@@ -45,8 +45,11 @@ CHECKS = [
 ]
 
 
-@pytest.fixture(scope="module")
-def hbtd_base_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+@pytest.fixture(scope="module", params=HTTP_SERVERS)
+def hbtd_base_url(
+    tmp_path_factory: pytest.TempPathFactory, request: pytest.FixtureRequest
+) -> Iterator[str]:
+    """A real hbtd on each HTTP server in turn (#12): both must keep the contract."""
     port = free_port()
     log_path: Path = tmp_path_factory.mktemp("schemathesis") / "hbtd.log"
     with log_path.open("wb") as log_file:
@@ -58,6 +61,8 @@ def hbtd_base_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
                 "0",
                 "--log-format",
                 "json",
+                "--http-server",
+                request.param,
             ],
             stdout=log_file,
             stderr=subprocess.STDOUT,

@@ -14,12 +14,15 @@ import trustme
 from hb_sim.ports import free_port
 from hbtd_server.cli import hbtd_command
 
-from .conftest import STARTUP_LIMIT
+from .conftest import HTTP_SERVERS, STARTUP_LIMIT
 
 pytestmark = pytest.mark.integration
 
 
-async def test_serves_https_only_with_the_given_certificate(tmp_path: Path) -> None:
+@pytest.mark.parametrize("http_server", HTTP_SERVERS)
+async def test_serves_https_only_with_the_given_certificate(
+    tmp_path: Path, http_server: str
+) -> None:
     ca = trustme.CA()
     cert = ca.issue_cert("127.0.0.1", "localhost")
     certfile, keyfile = tmp_path / "cert.pem", tmp_path / "key.pem"
@@ -38,6 +41,8 @@ async def test_serves_https_only_with_the_given_certificate(tmp_path: Path) -> N
                 str(certfile),
                 "--keyfile",
                 str(keyfile),
+                "--http-server",
+                http_server,
             ],
             stdout=log_file,
             stderr=subprocess.STDOUT,
