@@ -71,7 +71,7 @@ async def test_protect_reads_from_the_environment(
 
 @pytest.mark.parametrize("http_server", HTTP_SERVERS)
 async def test_a_refusal_leaves_the_keep_alive_connection_usable(
-    start_hbtd: StartHbtd, token_file: Path
+    start_hbtd: StartHbtd, token_file: Path, http_server: str
 ) -> None:
     # Answering before the request body was read used to stall the next request on the same
     # connection now and then (about 1 in 40); the refusal drains the body first.
@@ -82,9 +82,11 @@ async def test_a_refusal_leaves_the_keep_alive_connection_usable(
                 response = await client.patch("/params", json={"Warntime": "5", "Errtime": "8"})
                 assert response.status_code == 401
                 assert (await client.get("/readiness")).status_code == 204
-            # Over the request limit: refused all the same, and that connection is closed.
+            # Over the request limit: refused all the same, and that connection is closed. The
+            # lean server refuses it from Content-Length before the app (and its token check)
+            # sees it (#12); on hypercorn the app's token check answers first.
             response = await client.patch("/params", content=b"x" * (5 * 1024 * 1024))
-            assert response.status_code == 401
+            assert response.status_code == (413 if http_server == "lean" else 401)
             assert response.headers["connection"] == "close"
             assert (await client.get("/readiness")).status_code == 204
         assert await hbtd.terminate() == 0
