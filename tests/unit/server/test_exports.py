@@ -26,3 +26,11 @@ def test_importing_the_core_does_not_load_the_web_stack() -> None:
         [sys.executable, "-c", code], capture_output=True, text=True, check=True
     )
     assert result.stdout.strip() == "[]"
+
+
+def test_the_http_package_exports_each_name_once() -> None:
+    import hbtd_server.http
+
+    assert len(set(hbtd_server.http.__all__)) == len(hbtd_server.http.__all__)
+    for name in hbtd_server.http.__all__:
+        assert getattr(hbtd_server.http, name) is not None
