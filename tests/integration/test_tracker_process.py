@@ -46,7 +46,8 @@ async def test_sigterm_delivers_pending_changes_then_exits_0(start_hbtd: StartHb
     [
         (["--warntime", "30", "--errtime", "10"], "must be greater than warntime"),
         (["--interval", "0"], "'interval' must be at least 1"),
-        (["--port", "eighty"], "is not a non-negative integer"),
+        (["--port", "eighty"], "is not a TCP port (0 to 65535)"),
+        (["--sm_retries", "three"], "is not a non-negative integer"),
         (["--kv_url", "ftp://nowhere"], "expected 'mem:' or etcd endpoints"),
     ],
 )
