@@ -9,6 +9,7 @@ import pytest
 import trio
 
 from .conftest import StartHbtd, free_port, wait_until_live
+from .fleet_watch import inconclusive_if_slow_machine
 
 pytestmark = pytest.mark.integration
 
@@ -17,7 +18,8 @@ async def test_starts_and_answers_liveness_within_5s_with_no_hsm(start_hbtd: Sta
     dead_hsm = f"http://127.0.0.1:{free_port()}/hsm/v2"
     start = trio.current_time()
     async with start_hbtd("--sm_url", dead_hsm) as hbtd:
-        assert trio.current_time() - start < 5.0  # the fixture waited for /liveness
+        with inconclusive_if_slow_machine():  # #15: a busy machine says so, not the tracker
+            assert trio.current_time() - start < 5.0  # the fixture waited for /liveness
         assert await wait_until_live(hbtd.url) < 1.0
         async with httpx.AsyncClient(base_url=hbtd.url, timeout=5) as client:
             health = (await client.get("/health")).json()
