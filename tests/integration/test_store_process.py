@@ -30,7 +30,7 @@ from tests.etcd_support import EtcdServer
 from tests.polling import until
 
 from .conftest import HbtdProcess, launch_hbtd
-from .fleet_watch import FleetWatch, inconclusive_if_late
+from .fleet_watch import FleetWatch, inconclusive_if_late, inconclusive_if_slow_machine
 
 pytestmark = pytest.mark.integration
 
@@ -343,18 +343,20 @@ async def test_workers_do_not_outlive_a_killed_parent(
 ) -> None:
     port = free_port()
     args = ["--kv_url", etcd_server.url, "--nosm", "--workers", "2", "--lease_ttl", "2"]
-    async with hbtd(tmp_path, port, *args) as tracker:
-        tracker.process.send_signal(signal.SIGKILL)
-        await tracker.process.wait()
-        async with httpx.AsyncClient(timeout=1) as client:
-            with trio.fail_after(10):
-                while True:
-                    try:
-                        await client.get(f"{tracker.url}/liveness")
-                    except httpx.TransportError:
-                        break  # nothing listens any more: both workers are gone
-                    await trio.sleep(0.1)
-    assert "the parent process is gone" in tracker.log()
+    # #15: three processes to start; on a machine too busy for that, the test is inconclusive.
+    with inconclusive_if_slow_machine():
+        async with hbtd(tmp_path, port, *args) as tracker:
+            tracker.process.send_signal(signal.SIGKILL)
+            await tracker.process.wait()
+            async with httpx.AsyncClient(timeout=1) as client:
+                with trio.fail_after(10):
+                    while True:
+                        try:
+                            await client.get(f"{tracker.url}/liveness")
+                        except httpx.TransportError:
+                            break  # nothing listens any more: both workers are gone
+                        await trio.sleep(0.1)
+        assert "the parent process is gone" in tracker.log()
 
 
 async def test_one_replica_keeps_detecting_through_an_etcd_outage(

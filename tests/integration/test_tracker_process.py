@@ -10,6 +10,7 @@ from hb_sim.ports import free_port
 from hbtd_server.cli import hbtd_command
 
 from .conftest import HTTP_SERVERS, StartHbtd, wait_until_live
+from .fleet_watch import inconclusive_if_slow_machine
 
 pytestmark = pytest.mark.integration
 
@@ -19,7 +20,8 @@ async def test_starts_and_answers_liveness_within_5s_with_no_hsm(start_hbtd: Sta
     dead_hsm = f"http://127.0.0.1:{free_port()}/hsm/v2"
     start = trio.current_time()
     async with start_hbtd("--sm_url", dead_hsm) as hbtd:
-        assert trio.current_time() - start < 5.0  # the fixture waited for /liveness
+        with inconclusive_if_slow_machine():  # #15: a busy machine says so, not the tracker
+            assert trio.current_time() - start < 5.0  # the fixture waited for /liveness
         assert await wait_until_live(hbtd.url) < 1.0
         async with httpx.AsyncClient(base_url=hbtd.url, timeout=5) as client:
             health = (await client.get("/health")).json()
@@ -50,6 +52,7 @@ async def test_sigterm_delivers_pending_changes_then_exits_0(start_hbtd: StartHb
         (["--warntime", "30", "--errtime", "10"], "must be greater than warntime"),
         (["--interval", "0"], "'interval' must be at least 1"),
         (["--port", "eighty"], "is not a TCP port (0 to 65535)"),
+        (["--sm_retries", "three"], "is not a non-negative integer"),
         (["--kv_url", "ftp://nowhere"], "expected 'mem:' or etcd endpoints"),
     ],
 )
