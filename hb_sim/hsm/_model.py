@@ -6,7 +6,7 @@ fault injection is a *decision* (``decide_fault``) that the web layer carries ou
 then answers the error). The quart-trio app in ``_hsm_app`` and the virtual-time simulator both
 drive this one class, so they cannot disagree about HSM's rules.
 
-The rules reproduced (``hsm-upstream-facts.md`` sections 1.3-1.6, 2, 3 and 7):
+The rules reproduced (HSM's, as docs/mock-hsm.md lists them):
 
 - a StateData update validates in HSM's order: ``Missing IDs``, then every ID through
   ``verify_normalize`` (one bad ID rejects the whole request with ``invalid xname ID``), then

@@ -6,7 +6,7 @@ current State is one of the allowed *start states* for the target State (hms-bas
 makes ``Unknown``, ``Empty`` and ``Populated`` legal targets. One rule sits on top of the table:
 ``Ready`` with Flag ``Warning`` may only be set on a component that is ``Ready`` already, even
 when forced, so a late heartbeat warning cannot resurrect a node whose state moved on (see
-``hsm-upstream-facts.md`` sections 2.2-2.4).
+docs/mock-hsm.md).
 
 The table is data (``START_STATES``); ``allowed_start_states`` is the only code that reads it,
 and tests and docs read the table directly. No I/O here.

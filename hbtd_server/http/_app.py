@@ -60,7 +60,7 @@ _HBSTATES_CHUNK = 250
 #: A /hbstates body from this size on waits for its turn behind other big ones.
 _BIG_HBSTATES_QUERY = 64 * 1024
 _HEARTBEAT_INSTANCE = API_ROOT + "/heartbeat"
-#: Upstream's in-handler 405 details (hbtd-upstream-behavior.md 1.2), keyed by sorted Allow.
+#: Upstream's in-handler 405 details (docs/api.md), keyed by sorted Allow.
 _WRONG_METHOD_DETAILS = {
     ("POST",): "Only POST operations supported",
     ("GET", "PATCH"): "Only PATCH and GET operations supported",

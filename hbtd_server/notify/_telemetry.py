@@ -29,7 +29,7 @@ confirmed, so while the broker is down, slow or being changed, messages wait:
   unconfirmed, in order (at least once).
 
 Upstream's silent drops (while disconnected, while disabled, and when its queue is full) are
-not copied (hbtd-upstream-behavior.md 4, 8.15).
+not copied (docs/telemetry.md).
 """
 
 from __future__ import annotations

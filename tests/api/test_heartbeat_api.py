@@ -1,6 +1,6 @@
 """POST /hmi/v1/heartbeat and /hmi/v1/heartbeat/{xname}: answers, details, and what is tracked.
 
-Checklist items 1, 4-12 of hbtd-upstream-behavior.md, with the documented deviations: Hostname
+Upstream HBTD's heartbeat behaviour (docs/api.md), with the documented deviations: Hostname
 and NID are optional (the API document), names are normalized when stored, and the path xname
 is validated (upstream's item 11 is not copied).
 """

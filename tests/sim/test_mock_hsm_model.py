@@ -1,4 +1,4 @@
-"""The mock HSM's rules, called directly: no trio, no HTTP (hsm-upstream-facts.md 1.4-2.4)."""
+"""The mock HSM's rules, called directly: no trio, no HTTP (docs/mock-hsm.md)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,5 @@
-"""Go's number and boolean syntax (hbtd-upstream-behavior.md 1.4 step 4, 1.6, 5.2).
+"""Go's number and boolean syntax, as upstream parses its numbers and flags with strconv
+(docs/configuration.md).
 
 ``parse_go_uint`` is ``strconv.ParseUint(s, 0, 32)`` (parameters), ``parse_go_int`` is
 ``strconv.ParseInt(s, 0, 64)`` (NIDs). Python's ``int(s, 0)`` differs on ``017`` and white

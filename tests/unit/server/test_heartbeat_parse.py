@@ -1,6 +1,6 @@
 """parse_heartbeat and decode_json_body: bytes in, a Heartbeat or upstream's detail out.
 
-hbtd-upstream-behavior.md 1.4 and 1.5, with issue 3's deviations: Hostname and NID optional,
+Upstream's heartbeat parsing (docs/api.md), with issue 3's deviations: Hostname and NID optional,
 names normalized, the path xname validated.
 """
 

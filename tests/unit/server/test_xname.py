@@ -1,6 +1,6 @@
 """HMS xnames: recognition as given, normalization, and HSM's verify-normalize.
 
-The sample table of hsm-upstream-facts.md 3.1 and 3.2 (hms-xname v1.4.0).
+The sample table of HMS's xname rules (hms-xname v1.4.0).
 """
 
 from __future__ import annotations
@@ -94,7 +94,7 @@ def test_is_node(name: str, expected: bool) -> None:
 @pytest.mark.parametrize(
     ("name", "normal", "verified"),
     [
-        # hsm-upstream-facts.md 3.2, sample inputs.
+        # hms-xname's sample inputs.
         pytest.param("X0C0S0B0N0", "x0c0s0b0n0", "x0c0s0b0n0", id="upper-case"),
         pytest.param("x0001c00s05b0n0", "x1c0s5b0n0", "x1c0s5b0n0", id="zeros-everywhere"),
         pytest.param("x00c0s27b0n0", "x0c0s27b0n0", "x0c0s27b0n0", id="zero-padded-cabinet"),
