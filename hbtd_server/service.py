@@ -194,8 +194,6 @@ async def serve(
     async with make_hsm_client() as client, trio.open_nursery() as nursery:
         if shared is not None:
             await nursery.start(shared.run)
-        await nursery.start(run_tracker_tasks, engine, client)
-        await nursery.start(run_telemetry, engine, telemetry)
         server_done = trio.Event()
 
         async def run_server(*, task_status: trio.TaskStatus[list[str]]) -> None:
@@ -230,7 +228,11 @@ async def serve(
             finally:
                 server_done.set()
 
+        # The port first: a port in use is then the only thing a failed start says, before
+        # any word about HSM or Kafka. Heartbeats taken meanwhile wait for the detector.
         binds: list[str] = await nursery.start(run_server)
+        await nursery.start(run_tracker_tasks, engine, client)
+        await nursery.start(run_telemetry, engine, telemetry)
         log.info("listening on %s", ", ".join(binds))
         task_status.started(binds)
         # The server returns once the trigger fired and its connections drained.
