@@ -14,12 +14,13 @@ says. Names are normalized; the path form is validated too (upstream takes any s
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
-from typing import Any
+from collections.abc import Callable
+from functools import lru_cache
+from typing import Any, NamedTuple
 
 from ._errors import InvalidRequest, PayloadTooLarge
 from ._goparse import parse_go_int
-from ._xname import is_node, normalize, verify_normalize
+from ._xname import MAX_XNAME_LENGTH, is_node, normalize, verify_normalize
 
 __all__ = [
     "MAX_FIELD_LENGTH",
@@ -36,11 +37,14 @@ MAX_FIELD_LENGTH = 256
 
 _FULL_FIELDS = ("Component", "Hostname", "NID", "Status", "Timestamp")
 _XNAME_FIELDS = ("Status", "Timestamp")
+#: Path names remembered by :func:`_path_node`: more than a machine has nodes.
+_PATH_NAMES_REMEMBERED = 65536
+
+JsonLoads = Callable[[bytes], Any]
 
 
-@dataclass(frozen=True, slots=True)
-class Heartbeat:
-    """One accepted heartbeat.
+class Heartbeat(NamedTuple):
+    """One accepted heartbeat (a named tuple: it is made 4,000 times a second).
 
     Attributes:
         xname: the normalized component name.
@@ -57,8 +61,16 @@ class Heartbeat:
     nid: int | None = None
 
 
-def decode_json_body(body: bytes, *, limit: int) -> Any:
+def decode_json_body(body: bytes, *, limit: int, fast_loads: JsonLoads | None = None) -> Any:
     """Decode a request body as strict UTF-8 JSON.
+
+    Args:
+        body: the raw request body.
+        limit: the largest body accepted.
+        fast_loads: a faster decoder that accepts a subset of what :func:`json.loads` accepts
+            and decodes it alike (the server passes ``orjson.loads``); whatever it refuses
+            (``ValueError``) is decoded again here, so that the error says what the standard
+            decoder says.
 
     Raises:
         PayloadTooLarge: the body is longer than ``limit`` bytes.
@@ -66,6 +78,11 @@ def decode_json_body(body: bytes, *, limit: int) -> Any:
     """
     if len(body) > limit:
         raise PayloadTooLarge(f"Request body is larger than {limit} bytes")
+    if fast_loads is not None:
+        try:
+            return fast_loads(body)
+        except ValueError:
+            pass
     try:
         text = body.decode("utf-8")
     except UnicodeDecodeError:
@@ -78,12 +95,15 @@ def decode_json_body(body: bytes, *, limit: int) -> Any:
         raise InvalidRequest("Invalid JSON data type") from None
 
 
-def parse_heartbeat(body: bytes, *, path_xname: str | None = None) -> Heartbeat:
+def parse_heartbeat(
+    body: bytes, *, path_xname: str | None = None, fast_loads: JsonLoads | None = None
+) -> Heartbeat:
     """Validate a heartbeat POST.
 
     Args:
         body: the raw request body.
         path_xname: the ``{xname}`` of ``POST /heartbeat/{xname}``, or None for the full form.
+        fast_loads: as for :func:`decode_json_body`.
 
     Returns:
         The heartbeat, with its name normalized.
@@ -91,7 +111,7 @@ def parse_heartbeat(body: bytes, *, path_xname: str | None = None) -> Heartbeat:
     Raises:
         InvalidRequest: with upstream's detail text (or PayloadTooLarge).
     """
-    document = decode_json_body(body, limit=MAX_HEARTBEAT_BODY)
+    document = decode_json_body(body, limit=MAX_HEARTBEAT_BODY, fast_loads=fast_loads)
     if document is None:
         document = {}  # JSON null decodes fine upstream and then misses every field
     elif not isinstance(document, dict):
@@ -109,8 +129,8 @@ def parse_heartbeat(body: bytes, *, path_xname: str | None = None) -> Heartbeat:
         raise InvalidRequest("Missing Timestamp field")
 
     if path_xname is not None:
-        xname = verify_normalize(path_xname)
-        if xname is None or not is_node(xname):
+        xname = _path_node(path_xname) if len(path_xname) <= 2 * MAX_XNAME_LENGTH else None
+        if xname is None:
             raise InvalidRequest("Invalid Component Name")
         return Heartbeat(xname, status, timestamp)
 
@@ -127,6 +147,15 @@ def parse_heartbeat(body: bytes, *, path_xname: str | None = None) -> Heartbeat:
         except ValueError:
             raise InvalidRequest("Invalid NID") from None
     return Heartbeat(normalize(component), status, timestamp, values.get("Hostname") or None, nid)
+
+
+@lru_cache(maxsize=_PATH_NAMES_REMEMBERED)
+def _path_node(path_xname: str) -> str | None:
+    # Every node sends its own name every few seconds: checking it again costs more than all
+    # the rest of a heartbeat. Only short names reach here (verify_normalize's own bound), so
+    # the cache stays small.
+    xname = verify_normalize(path_xname)
+    return xname if xname is not None and is_node(xname) else None
 
 
 def _string_fields(document: dict[str, Any], fields: tuple[str, ...]) -> dict[str, str]:

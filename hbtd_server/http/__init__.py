@@ -28,6 +28,7 @@ from ._options import HTTP_SERVERS, HttpSettings, Operability
 from ._problem import PROBLEM_CONTENT_TYPE, problem_body
 from ._reader import END, Failure, Phase, RequestHead, RequestReader
 from ._server import BurstLog, LeanServer, serve
+from ._transport import YIELD_EVERY, SocketTransport
 
 __all__ = [
     "ADMIN_ENDPOINTS",
@@ -41,6 +42,7 @@ __all__ = [
     "PROBLEM_CONTENT_TYPE",
     "PROMETHEUS_PATH",
     "READ_ENDPOINTS",
+    "YIELD_EVERY",
     "AdminAuth",
     "AsgiExchange",
     "BurstLog",
@@ -59,6 +61,7 @@ __all__ = [
     "RequestHead",
     "RequestReader",
     "Site",
+    "SocketTransport",
     "accept_heartbeat",
     "auth_hook",
     "create_quart_app",

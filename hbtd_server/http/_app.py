@@ -13,6 +13,7 @@ from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from typing import TypeVar, cast
 
+import orjson
 import trio
 from quart import Quart, Response, request
 from quart_trio import QuartTrio
@@ -74,7 +75,7 @@ def accept_heartbeat(engine: Engine, body: bytes, path_xname: str | None) -> Non
     Raises:
         InvalidRequest: as ``core.parse_heartbeat`` does.
     """
-    engine.heartbeat(parse_heartbeat(body, path_xname=path_xname))
+    engine.heartbeat(parse_heartbeat(body, path_xname=path_xname, fast_loads=orjson.loads))
 
 
 def create_quart_app(
@@ -276,7 +277,7 @@ def _queried_names(document: object) -> list[str]:
 
 async def _hbstates(engine: Engine, body: bytes) -> str:
     try:
-        document = decode_json_body(body, limit=MAX_REQUEST_BODY)
+        document = decode_json_body(body, limit=MAX_REQUEST_BODY, fast_loads=orjson.loads)
     except InvalidRequest:
         raise InvalidRequest("Error unmarshalling inbound request") from None
     return await _hbstates_json(engine, _queried_names(document))

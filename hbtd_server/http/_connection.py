@@ -371,7 +371,7 @@ class Connection:
             await self._stream.send_all(data)
         if not linger or self._eof:
             return
-        if isinstance(self._stream, trio.SocketStream):
+        if isinstance(self._stream, trio.abc.HalfCloseableStream):
             try:
                 await self._stream.send_eof()
             except trio.BrokenResourceError:

@@ -29,6 +29,7 @@ from ._connection import Connection, Site
 from ._heartbeat import InlineRoutes
 from ._limits import Limits
 from ._listeners import listener_urls, make_ssl_context, open_listeners
+from ._transport import SocketTransport
 
 __all__ = ["BurstLog", "LeanServer", "serve"]
 
@@ -212,9 +213,10 @@ class LeanServer:
             server = _address(stream.socket.getsockname())
         except OSError:
             client = server = None
+        transport = SocketTransport(stream)
         if self._ssl_context is None:
-            return Connection(stream, self.site, client=client, server=server)
-        tls = trio.SSLStream(stream, self._ssl_context, server_side=True, https_compatible=True)
+            return Connection(transport, self.site, client=client, server=server)
+        tls = trio.SSLStream(transport, self._ssl_context, server_side=True, https_compatible=True)
         return Connection(tls, self.site, scheme="https", client=client, server=server)
 
     async def _run_connection(self, connection: Connection) -> None:
