@@ -15,7 +15,7 @@ import trio
 import trio.testing
 from prometheus_client.parser import text_string_to_metric_families
 
-from hb_sim import MockHsm, create_mock_hsm_app
+from hb_sim.hsm import MockHsm, create_mock_hsm_app
 from hbtd_server import Engine, HeartbeatFastPath, create_quart_app, run_tracker_tasks
 from hbtd_server.core import DEFAULT_PARAMS, Kind
 from hbtd_server.ops import Metrics

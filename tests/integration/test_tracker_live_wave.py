@@ -25,8 +25,8 @@ from functools import partial
 import pytest
 import trio
 
-from hb_sim import Faults, MockHsm, RecordedRequest, serve_mock_hsm
 from hb_sim.fleet import LiveFleet
+from hb_sim.hsm import Faults, MockHsm, RecordedRequest, serve_mock_hsm
 from hbtd_server.notify import BATCH_WINDOW
 
 from .conftest import StartHbtd

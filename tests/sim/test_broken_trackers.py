@@ -15,7 +15,8 @@ import dataclasses
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-from hb_sim import RunOptions, RunResult, default_engine, load_scenario, run_scenario
+from hb_sim import RunOptions, RunResult, load_scenario, run_scenario
+from hb_sim.run import default_engine
 from hbtd_server import Engine
 from hbtd_server.core import HsmLedger, HsmPatch, Kind, Params, Tracker, Transition
 

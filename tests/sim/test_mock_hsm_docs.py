@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from hb_sim import START_STATES
+from hb_sim.hsm import START_STATES
 
 DOC = Path(__file__).parents[2] / "docs" / "mock-hsm.md"
 

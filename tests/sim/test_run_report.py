@@ -12,16 +12,8 @@ from pathlib import Path
 
 from rich.console import Console
 
-from hb_sim import (
-    RunOptions,
-    RunResult,
-    junit_xml,
-    load_scenario,
-    run_scenario,
-    timeline_svg,
-    verdict_table,
-    write_report,
-)
+from hb_sim import RunOptions, RunResult, load_scenario, run_scenario, write_report
+from hb_sim.run import junit_xml, timeline_svg, verdict_table
 from tests.sim.test_broken_trackers import NeverWarns
 
 SCENARIO = Path(__file__).resolve().parents[2] / "scenarios" / "single-node-death.yaml"

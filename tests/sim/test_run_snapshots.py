@@ -6,14 +6,9 @@ from pathlib import Path
 
 from rich.console import Console
 
-from hb_sim import (
-    LiveView,
-    RunOptions,
-    SimSnapshot,
-    load_scenario,
-    run_scenario,
-    to_view_snapshot,
-)
+from hb_sim import RunOptions, load_scenario, run_scenario
+from hb_sim.run import SimSnapshot, to_view_snapshot
+from hb_sim.view import LiveView
 
 SCENARIO = Path(__file__).resolve().parents[2] / "scenarios" / "single-node-death.yaml"
 

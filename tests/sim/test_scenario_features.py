@@ -6,7 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from hb_sim import Faults, HsmProblem, MockHsm, load_scenario, load_scenario_text, run_scenario
+from hb_sim import load_scenario, load_scenario_text, run_scenario
+from hb_sim.errors import HsmProblem
+from hb_sim.hsm import Faults, MockHsm
 from hb_sim.run import ParamEpoch, Truth
 from hb_sim.scenario import HsmChange, NodesShutdown
 

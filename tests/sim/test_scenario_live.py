@@ -12,8 +12,9 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from hb_sim import RunOptions, SimSnapshot, load_scenario_text, run_scenario
+from hb_sim import RunOptions, load_scenario_text, run_scenario
 from hb_sim.cli import main
+from hb_sim.run import SimSnapshot
 
 SCENARIO = Path(__file__).resolve().parents[2] / "scenarios" / "quick-death.yaml"
 

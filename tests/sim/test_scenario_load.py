@@ -8,21 +8,19 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from hb_sim import (
+from hb_sim import ScenarioError, load_scenario, load_scenario_text
+from hb_sim.cli import main
+from hb_sim.hsm import Faults
+from hb_sim.scenario import (
     Cabinets,
     DelayHeartbeats,
-    Faults,
     HsmChange,
     NodesDie,
     NodesFlap,
     ParamsPatch,
-    ScenarioError,
     TrackerRestart,
-    load_scenario,
-    load_scenario_text,
     parse_duration,
 )
-from hb_sim.cli import main
 
 SCENARIOS = sorted((Path(__file__).parents[2] / "scenarios").glob("*.yaml"))
 
@@ -588,7 +586,7 @@ def test_every_documented_field_and_form_validates() -> None:
 
 
 def test_scenario_objects_check_themselves() -> None:
-    from hb_sim import AgentTiming, AllNodes, Expectation, Invariants, TrackerParams
+    from hb_sim.scenario import AgentTiming, AllNodes, Expectation, Invariants, TrackerParams
 
     with pytest.raises(ValueError, match="warntime < errtime"):
         TrackerParams(warntime=20.0, errtime=10.0)

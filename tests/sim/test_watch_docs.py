@@ -9,8 +9,9 @@ from pathlib import Path
 
 from rich.console import Console
 
-from hb_sim import CellState, RecentTransition, SnapshotView, ViewSnapshot, topology_xnames
+from hb_sim.view import CellState, RecentTransition, SnapshotView, ViewSnapshot
 from hb_sim.watch import watch
+from hb_sim.xnames import topology_xnames
 
 DOC = Path(__file__).parents[2] / "docs" / "watch.md"
 

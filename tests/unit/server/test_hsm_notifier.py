@@ -16,7 +16,7 @@ import pytest
 import trio
 import trio.testing
 
-from hb_sim import Faults, MockHsm, RecordedRequest, create_mock_hsm_app
+from hb_sim.hsm import Faults, MockHsm, RecordedRequest, create_mock_hsm_app
 from hbtd_server import Engine
 from hbtd_server.core import DEFAULT_PARAMS, Heartbeat, Kind, Params
 from hbtd_server.notify import AWAY_REPEAT, run_hsm_notifier, run_hsm_ready_poller
