@@ -15,18 +15,7 @@ from dataclasses import dataclass
 from typing import Final
 
 from ..hsm import RecordedRequest, normalize_flag, normalize_state
-from ..scenario import (
-    DEFAULT_LATENESS,
-    DelayHeartbeats,
-    HealPartition,
-    HsmChange,
-    NodesDie,
-    NodesFlap,
-    NodesRevive,
-    NodesShutdown,
-    PartitionNodes,
-    format_duration,
-)
+from ..scenario import DEFAULT_LATENESS, HsmChange, NodesEvent, format_duration
 from ._expectations import expectation_verdict
 from ._follow import StatePatch, follows_truth
 from ._record import EXAMPLES, HsmHistory, RunRecord, Verdict, label
@@ -127,16 +116,7 @@ def _state_patches(requests: Iterable[RecordedRequest]) -> list[_Patch]:
 def _touched(record: RunRecord) -> set[str]:
     touched: set[str] = set()
     for event in record.scenario.timeline:
-        if isinstance(
-            event,
-            NodesDie
-            | NodesRevive
-            | NodesFlap
-            | PartitionNodes
-            | HealPartition
-            | DelayHeartbeats
-            | NodesShutdown,
-        ):
+        if isinstance(event, NodesEvent):
             touched.update(record.selection.resolve(event.nodes))
     return touched
 
