@@ -32,10 +32,9 @@ from ._checks import judge
 from ._live_hsm import LiveHsm, LocalHsm, RemoteHsm
 from ._live_tracker import TrackerProcess
 from ._player import Player
-from ._record import RunRecord
 from ._result import RunOptions, RunResult
 from ._snapshot import SnapshotBuilder
-from ._timeline import faulted_intervals, param_epochs
+from ._timeline import param_epochs
 from ._truth import Truth
 
 __all__ = ["run_live"]
@@ -150,20 +149,8 @@ class _LiveRun:
                     await tracker.stop()
             nursery.cancel_scope.cancel()
         player.snapshot(force=True)
-        self.truth.close(scenario.duration)
+        record = player.record(self.truth, initial, changes, requests)
         gaps = fleet.gaps()
-        record = RunRecord(
-            scenario=scenario,
-            selection=self.selection,
-            end=scenario.duration,
-            truth=self.truth,
-            hsm_initial=initial,
-            changes=changes,
-            requests=requests,
-            heartbeating=player.heartbeating,
-            hsm_faulted=faulted_intervals(scenario),
-            tracker_down=player.tracker_down,
-        )
         return RunResult(
             scenario=scenario,
             clock="live",

@@ -22,11 +22,13 @@ import trio
 
 from .. import scenario as sc  # the event classes ``_apply`` matches
 from ..fleet import HeartbeatFleet
-from ..hsm import Faults
+from ..hsm import Faults, RecordedRequest, StateChange
 from ..scenario import Event, Scenario, Selection
+from ._record import RunRecord
 from ._result import Progress, ProgressHook, RunOptions, TimelineMark
 from ._snapshot import SnapshotBuilder
-from ._timeline import spread_times
+from ._timeline import faulted_intervals, spread_times
+from ._truth import Truth
 
 __all__ = ["HEARTBEATING_SAMPLE", "Player", "Rig"]
 
@@ -109,6 +111,39 @@ class Player:
                 await self._apply(event, nursery)
             await trio.sleep_until(start + scenario.duration)
             nursery.cancel_scope.cancel()
+
+    def record(
+        self,
+        truth: Truth,
+        hsm_initial: Mapping[str, tuple[str, str]],
+        changes: Sequence[StateChange],
+        requests: Sequence[RecordedRequest],
+    ) -> RunRecord:
+        """What the run leaves for the checks: the play's samples and what HSM saw.
+
+        Args:
+            truth: every node's truth; closed here at the scenario's end.
+            hsm_initial: (State, Flag) of every fleet node HSM knew at the start.
+            changes: HSM's state changes.
+            requests: every request HSM received.
+
+        Returns:
+            The record ``judge`` reads.
+        """
+        scenario = self.scenario
+        truth.close(scenario.duration)
+        return RunRecord(
+            scenario=scenario,
+            selection=self.selection,
+            end=scenario.duration,
+            truth=truth,
+            hsm_initial=hsm_initial,
+            changes=changes,
+            requests=requests,
+            heartbeating=self.heartbeating,
+            hsm_faulted=faulted_intervals(scenario),
+            tracker_down=self.tracker_down,
+        )
 
     # -- the timeline ---------------------------------------------------------------------
 

@@ -28,10 +28,9 @@ from ..hsm import Faults, MockHsm, create_mock_hsm_app, run_power_polling
 from ..scenario import DelayHeartbeats, Scenario
 from ._checks import judge
 from ._player import Player
-from ._record import RunRecord
 from ._result import RunOptions, RunResult
 from ._snapshot import SnapshotBuilder
-from ._timeline import faulted_intervals, param_epochs
+from ._timeline import param_epochs
 from ._trio_order import repeatable_order
 from ._truth import Truth
 
@@ -187,19 +186,8 @@ class _VirtualRun:
         player, fleet = self.player, self.fleet
         assert player is not None
         assert fleet is not None
-        end = scenario.duration
-        self.truth.close(end)
-        record = RunRecord(
-            scenario=scenario,
-            selection=self.selection,
-            end=end,
-            truth=self.truth,
-            hsm_initial=self.hsm_initial,
-            changes=self.hsm.changes(),
-            requests=self.hsm.requests(),
-            heartbeating=player.heartbeating,
-            hsm_faulted=faulted_intervals(scenario),
-            tracker_down=player.tracker_down,
+        record = player.record(
+            self.truth, self.hsm_initial, self.hsm.changes(), self.hsm.requests()
         )
         return RunResult(
             scenario=scenario,
