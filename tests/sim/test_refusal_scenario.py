@@ -7,10 +7,11 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from hb_sim import RunOptions, load_scenario, run_scenario
 from hbtd_server import Engine
-from hbtd_server.core import HsmLedger, HsmPatch, Params, RefusalBackoff
+from hbtd_server.core import HsmLedger, HsmPatch, Params
 
 SCENARIO = (
     Path(__file__).resolve().parents[2] / "scenarios" / "hsm-refuses-during-failure-wave.yaml"
@@ -20,16 +21,8 @@ SCENARIO = (
 class ForgetsRefusals(HsmLedger):
     """Drops a refused state for good, as a 4xx was treated before #13."""
 
-    def refuse(
-        self,
-        patch: HsmPatch,
-        *,
-        now: float,
-        cause: str,
-        backoff: RefusalBackoff,
-        not_before: float = float("-inf"),
-    ) -> None:
-        super().refuse(patch, now=now, cause=cause, backoff=backoff, not_before=not_before)
+    def refuse(self, patch: HsmPatch, **kwargs: Any) -> None:
+        super().refuse(patch, **kwargs)
         for xname in patch.xnames:
             self._held.pop(xname, None)
             self._refusals.pop(xname, None)
