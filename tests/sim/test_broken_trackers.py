@@ -13,19 +13,17 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Callable, Sequence
-from pathlib import Path
 
 from hb_sim import RunOptions, RunResult, load_scenario, run_scenario
 from hb_sim.run import default_engine
 from hbtd_server import Engine
 from hbtd_server.core import HsmLedger, HsmPatch, Kind, Params, Tracker, Transition
-
-SCENARIOS = Path(__file__).resolve().parents[2] / "scenarios"
+from tests.sim.shipped import SCENARIO_DIR
 
 
 def play(name: str, factory: Callable[[Params, Callable[[], float]], Engine]) -> RunResult:
     return run_scenario(
-        load_scenario(SCENARIOS / f"{name}.yaml"), RunOptions(engine_factory=factory)
+        load_scenario(SCENARIO_DIR / f"{name}.yaml"), RunOptions(engine_factory=factory)
     )
 
 

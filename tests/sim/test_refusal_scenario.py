@@ -6,16 +6,14 @@ The tracker that gave a refused state up (the behaviour before #13) fails it.
 from __future__ import annotations
 
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
 from hb_sim import RunOptions, load_scenario, run_scenario
 from hbtd_server import Engine
 from hbtd_server.core import HsmLedger, HsmPatch, Params
+from tests.sim.shipped import SCENARIO_DIR
 
-SCENARIO = (
-    Path(__file__).resolve().parents[2] / "scenarios" / "hsm-refuses-during-failure-wave.yaml"
-)
+SCENARIO = SCENARIO_DIR / "hsm-refuses-during-failure-wave.yaml"
 
 
 class ForgetsRefusals(HsmLedger):

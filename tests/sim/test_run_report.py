@@ -14,9 +14,10 @@ from rich.console import Console
 
 from hb_sim import RunOptions, RunResult, load_scenario, run_scenario, write_report
 from hb_sim.run import junit_xml, timeline_svg, verdict_table
+from tests.sim.shipped import SCENARIO_DIR
 from tests.sim.test_broken_trackers import NeverWarns
 
-SCENARIO = Path(__file__).resolve().parents[2] / "scenarios" / "single-node-death.yaml"
+SCENARIO = SCENARIO_DIR / "single-node-death.yaml"
 SVG = "{http://www.w3.org/2000/svg}"
 
 

@@ -18,8 +18,7 @@ import pytest
 import trio
 
 from hb_sim.ports import free_port
-from hbtd_server.cli import hbtd_command
-from tests.integration.conftest import HbtdProcess, wait_until_live
+from tests.integration.conftest import launch_hbtd
 from tests.sim.test_mock_hsm_process import LISTENING, hb_sim_command, read_until
 
 pytestmark = [
@@ -30,30 +29,6 @@ pytestmark = [
 NODES = "x1000c0s[0-1]b[0-1]n[0-1]"
 BEATING = ["x1000c0s0b0n0", "x1000c0s0b0n1", "x1000c0s1b1n1"]
 DEADLINE = 20.0
-
-
-@asynccontextmanager
-async def hbtd(tmp_path: Path) -> AsyncIterator[HbtdProcess]:
-    port = free_port()
-    log_path = tmp_path / "hbtd.log"
-    with log_path.open("wb") as log_file:
-        process = await trio.lowlevel.open_process(
-            [
-                *hbtd_command(port=port),
-                "--nosm",
-            ],
-            stdout=log_file,
-            stderr=subprocess.STDOUT,
-        )
-    tracker = HbtdProcess(process, port, log_path)
-    try:
-        await wait_until_live(tracker.url)
-        yield tracker
-    finally:
-        if process.returncode is None:
-            process.kill()
-            with trio.CancelScope(shield=True):
-                await process.wait()
 
 
 @asynccontextmanager
@@ -145,7 +120,11 @@ async def tmux(tmp_path: Path) -> AsyncIterator[Tmux]:
 
 
 async def test_watch_in_a_terminal_then_ctrl_c(tmp_path: Path) -> None:
-    async with hbtd(tmp_path) as tracker, mock_hsm() as hsm, tmux(tmp_path) as term:
+    async with (
+        launch_hbtd(tmp_path, free_port(), "--nosm") as tracker,
+        mock_hsm() as hsm,
+        tmux(tmp_path) as term,
+    ):
         async with httpx.AsyncClient(base_url=tracker.url) as client:
             for name in BEATING:
                 answer = await client.post(
