@@ -17,6 +17,7 @@ import trio
 from hb_sim.ports import free_port
 from hbtd_server.cli import hbtd_command
 from tests.etcd_support import EtcdServer
+from tests.processes import kill
 
 from .fleet_watch import INCONCLUSIVE
 
@@ -95,10 +96,7 @@ async def launch_hbtd(
         await wait_until_live(hbtd.url)
         yield hbtd
     finally:
-        if process.returncode is None:
-            process.kill()
-            with trio.CancelScope(shield=True):
-                await process.wait()
+        await kill(process)
 
 
 #: ``--http-server`` values; parametrize ``http_server`` with these to run a test on both.

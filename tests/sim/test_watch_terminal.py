@@ -19,6 +19,7 @@ import trio
 
 from hb_sim.ports import free_port
 from tests.integration.conftest import launch_hbtd
+from tests.processes import kill
 from tests.sim.test_mock_hsm_process import LISTENING, hb_sim_command, read_until
 
 pytestmark = [
@@ -41,10 +42,7 @@ async def mock_hsm() -> AsyncIterator[str]:
             base, _ = await read_until(process.stderr, LISTENING)
         yield base
     finally:
-        if process.returncode is None:
-            process.kill()
-            with trio.CancelScope(shield=True):
-                await process.wait()
+        await kill(process)
         await process.stderr.aclose()
 
 
