@@ -18,6 +18,7 @@ from hb_sim import RunOptions, RunResult, load_scenario, run_scenario
 from hb_sim.run import default_engine
 from hbtd_server import Engine
 from hbtd_server.core import HsmLedger, HsmPatch, Kind, Params, Tracker, Transition
+from tests.sim.runs import failing
 from tests.sim.shipped import SCENARIO_DIR
 
 
@@ -29,13 +30,6 @@ def play(name: str, factory: Callable[[Params, Callable[[], float]], Engine]) ->
 
 def failed(result: RunResult) -> set[str]:
     return {v.name for v in result.verdicts if not v.passed}
-
-
-class NeverWarns(Engine):
-    """Drops every "might be dead" transition."""
-
-    def _publish(self, transitions: Sequence[Transition]) -> None:
-        super()._publish([t for t in transitions if t.kind is not Kind.WARNING])
 
 
 class StartedForRestarted(Engine):
@@ -76,7 +70,7 @@ class ReplaysAfterOutage(Engine):
 
 
 def test_a_tracker_that_never_warns_fails_single_node_death() -> None:
-    result = play("single-node-death", lambda p, c: NeverWarns(p, clock=c))
+    result = failing()
     assert not result.passed
     assert "the victim is warned about" in failed(result)
     assert "max_detection_lateness" in failed(result)

@@ -3,35 +3,24 @@
 from __future__ import annotations
 
 import dataclasses
-import io
 import signal
 import subprocess
 import sys
 import time
 import xml.etree.ElementTree as ET
-from functools import cache
 from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-from rich.console import Console
 
 from hb_sim import RunOptions, RunResult, load_scenario, run_scenario
 from hb_sim.cli import EXIT_INCONCLUSIVE, main
 from hb_sim.fleet import ScheduleGap
-from hb_sim.run import Progress, junit_xml, verdict_table
+from hb_sim.run import Progress, junit_xml
+from tests.sim.runs import failing, verdict_text
 from tests.sim.shipped import SCENARIO_DIR
-from tests.sim.test_broken_trackers import NeverWarns
 
 HB_SIM = [str(Path(sys.executable).parent / "hb-sim")]
-
-
-@cache
-def failing() -> RunResult:
-    return run_scenario(
-        load_scenario(SCENARIO_DIR / "single-node-death.yaml"),
-        RunOptions(engine_factory=lambda p, c: NeverWarns(p, clock=c)),
-    )
 
 
 def behind(result: RunResult) -> RunResult:
@@ -41,9 +30,7 @@ def behind(result: RunResult) -> RunResult:
 
 
 def render(result: RunResult, width: int) -> list[str]:
-    console = Console(width=width, record=True, color_system=None, file=io.StringIO())
-    console.print(verdict_table(result))
-    return console.export_text().splitlines()
+    return verdict_text(result, width).splitlines()
 
 
 def test_a_failed_expectation_says_what_happened_and_when() -> None:
