@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from pathlib import Path
+from tests import REPO
 
 __all__ = ["ISSUE_SCENARIOS", "SCENARIO_DIR", "SCENARIO_FILES"]
 
 #: The repository's ``scenarios`` folder.
-SCENARIO_DIR = Path(__file__).resolve().parents[2] / "scenarios"
+SCENARIO_DIR = REPO / "scenarios"
 #: Every scenario file in it, sorted.
 SCENARIO_FILES = sorted(SCENARIO_DIR.glob("*.yaml"))
 #: The ten scenarios issue #4 asked for, by name (and file stem).

@@ -21,6 +21,7 @@ from hb_sim.scenario import (
     TrackerRestart,
     parse_duration,
 )
+from tests import REPO
 from tests.sim.shipped import ISSUE_SCENARIOS, SCENARIO_DIR, SCENARIO_FILES
 
 BASE = """\
@@ -474,7 +475,7 @@ def test_cli_node_specs() -> None:
 
 
 def test_documented_example_validates() -> None:
-    doc = (Path(__file__).parents[2] / "docs" / "scenarios.md").read_text()
+    doc = (REPO / "docs" / "scenarios.md").read_text()
     example = doc.split("## A complete example")[1].split("```yaml\n")[1].split("```")[0]
     scenario = load_scenario_text(example, "docs/scenarios.md")
     assert scenario.name == "single-node-death"
