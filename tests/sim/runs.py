@@ -3,18 +3,18 @@
 from __future__ import annotations
 
 import io
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from functools import cache
 
 from rich.console import Console
 
 from hb_sim import RunOptions, RunResult, load_scenario, run_scenario
-from hb_sim.run import verdict_table
+from hb_sim.run import EngineFactory, verdict_table
 from hbtd_server import Engine
-from hbtd_server.core import Kind, Transition
+from hbtd_server.core import HsmLedger, Kind, Params, Transition
 from tests.sim.shipped import SCENARIO_DIR
 
-__all__ = ["NeverWarns", "failing", "verdict_text"]
+__all__ = ["NeverWarns", "engine_with", "failing", "verdict_text"]
 
 
 class NeverWarns(Engine):
@@ -22,6 +22,17 @@ class NeverWarns(Engine):
 
     def _publish(self, transitions: Sequence[Transition]) -> None:
         super()._publish([t for t in transitions if t.kind is not Kind.WARNING])
+
+
+def engine_with(ledger: Callable[[], HsmLedger]) -> EngineFactory:
+    """An engine factory for ``RunOptions``: hbtd's ``Engine`` with the ledger ``ledger()``."""
+
+    def factory(params: Params, clock: Callable[[], float]) -> Engine:
+        engine = Engine(params, clock=clock)
+        engine.ledger = ledger()
+        return engine
+
+    return factory
 
 
 @cache

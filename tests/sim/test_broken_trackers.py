@@ -15,14 +15,14 @@ import dataclasses
 from collections.abc import Callable, Sequence
 
 from hb_sim import RunOptions, RunResult, load_scenario, run_scenario
-from hb_sim.run import default_engine
+from hb_sim.run import EngineFactory, default_engine
 from hbtd_server import Engine
 from hbtd_server.core import HsmLedger, HsmPatch, Kind, Params, Tracker, Transition
-from tests.sim.runs import failing
+from tests.sim.runs import engine_with, failing
 from tests.sim.shipped import SCENARIO_DIR
 
 
-def play(name: str, factory: Callable[[Params, Callable[[], float]], Engine]) -> RunResult:
+def play(name: str, factory: EngineFactory) -> RunResult:
     return run_scenario(
         load_scenario(SCENARIO_DIR / f"{name}.yaml"), RunOptions(engine_factory=factory)
     )
@@ -164,12 +164,9 @@ class DropsFailedPatches(HsmLedger):
 
 
 def test_a_dropped_failed_patch_fails_slow_hsm() -> None:
-    def factory(params: Params, clock: Callable[[], float]) -> Engine:
-        engine = Engine(params, clock=clock)
-        engine.ledger = DropsFailedPatches()
-        return engine
-
-    result = play("slow-hsm", factory)  # 20 % of its PATCHes fail with 503 from 2 min on
+    result = play(
+        "slow-hsm", engine_with(DropsFailedPatches)
+    )  # 20 % of its PATCHes fail with 503 from 2 min on
     only(result, "final_state_matches_truth")
 
 
@@ -199,12 +196,7 @@ class OnePatchPerNode(HsmLedger):
 
 
 def test_one_patch_per_node_fails_cabinet_power_loss_through_the_wave_limit() -> None:
-    def factory(params: Params, clock: Callable[[], float]) -> Engine:
-        engine = Engine(params, clock=clock)
-        engine.ledger = OnePatchPerNode()
-        return engine
-
-    result = play("cabinet-power-loss", factory)
+    result = play("cabinet-power-loss", engine_with(OnePatchPerNode))
     only(result, "max_patches_per_wave")
 
 
@@ -241,12 +233,7 @@ class OneSpuriousWarning(HsmLedger):
 
 
 def test_one_spurious_warning_on_a_dying_node_fails_through_hsm_follows_truth_alone() -> None:
-    def factory(params: Params, clock: Callable[[], float]) -> Engine:
-        engine = Engine(params, clock=clock)
-        engine.ledger = OneSpuriousWarning()
-        return engine
-
-    result = play("single-node-death", factory)
+    result = play("single-node-death", engine_with(OneSpuriousWarning))
     assert failed(result) == {"hsm_follows_truth"}
     verdict = next(v for v in result.verdicts if v.name == "hsm_follows_truth")
     assert verdict.seen.startswith("1 wrong: x1000c0s3b0n1: HSM told Ready/Warning at ")

@@ -5,12 +5,11 @@ The tracker that gave a refused state up (the behaviour before #13) fails it.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any
 
 from hb_sim import RunOptions, load_scenario, run_scenario
-from hbtd_server import Engine
-from hbtd_server.core import HsmLedger, HsmPatch, Params
+from hbtd_server.core import HsmLedger, HsmPatch
+from tests.sim.runs import engine_with
 from tests.sim.shipped import SCENARIO_DIR
 
 SCENARIO = SCENARIO_DIR / "hsm-refuses-during-failure-wave.yaml"
@@ -24,15 +23,6 @@ class ForgetsRefusals(HsmLedger):
         for xname in patch.xnames:
             self._held.pop(xname, None)
             self._refusals.pop(xname, None)
-
-
-def engine_with(ledger: Callable[[], HsmLedger]) -> Callable[[Params, Callable[[], float]], Engine]:
-    def factory(params: Params, clock: Callable[[], float]) -> Engine:
-        engine = Engine(params, clock=clock)
-        engine.ledger = ledger()
-        return engine
-
-    return factory
 
 
 def test_every_refused_state_arrives_and_hsm_ends_at_the_truth() -> None:
