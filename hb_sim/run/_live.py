@@ -15,7 +15,6 @@ of the start.
 
 from __future__ import annotations
 
-import random
 import time as wall
 from collections.abc import Mapping, Sequence
 from functools import partial
@@ -34,7 +33,7 @@ from ._live_tracker import TrackerProcess
 from ._player import Player
 from ._result import RunOptions, RunResult
 from ._snapshot import SnapshotBuilder
-from ._timeline import param_epochs
+from ._timeline import cadence, param_epochs
 from ._truth import Truth
 
 __all__ = ["run_live"]
@@ -119,18 +118,13 @@ class _LiveRun:
                 log_dir=options.log_dir,
             )
             self.tracker = tracker
-            agents = scenario.agents
             fleet = LiveFleet(
                 targets=[tracker.base],
                 xnames=scenario.fleet.nodes,
-                interval=agents.interval,
-                jitter=agents.jitter,
-                start_spread=agents.start_spread,
-                status=agents.status,
-                route=agents.route,
+                route=scenario.agents.route,
                 connections=options.connections,
-                rng=random.Random(f"{scenario.seed}/fleet"),
                 log=self.truth,
+                **cadence(scenario),
             )
             player = Player(scenario, self.selection, fleet, self, options, snapshots)
             try:

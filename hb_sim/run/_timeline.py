@@ -4,12 +4,36 @@ from __future__ import annotations
 
 import random
 from collections.abc import Sequence
+from typing import TypedDict
 
 from ..hsm import Faults
 from ..scenario import HsmChange, NodesDie, NodesRevive, ParamsPatch, Scenario
 from ._truth import ParamEpoch
 
-__all__ = ["faulted_intervals", "param_epochs", "spread_times"]
+__all__ = ["Cadence", "cadence", "faulted_intervals", "param_epochs", "spread_times"]
+
+
+class Cadence(TypedDict):
+    """How a scenario's agents beat, as either fleet takes it (``**cadence(scenario)``)."""
+
+    interval: float
+    jitter: float
+    start_spread: float
+    status: str
+    rng: random.Random
+
+
+def cadence(scenario: Scenario) -> Cadence:
+    """The agents' timing and status, and the fleet's random stream, seeded alike in both
+    clocks so that a live run jitters as its virtual twin does."""
+    agents = scenario.agents
+    return Cadence(
+        interval=agents.interval,
+        jitter=agents.jitter,
+        start_spread=agents.start_spread,
+        status=agents.status,
+        rng=random.Random(f"{scenario.seed}/fleet"),
+    )
 
 
 def param_epochs(scenario: Scenario) -> list[ParamEpoch]:

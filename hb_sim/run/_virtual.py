@@ -10,7 +10,6 @@ event, in any process.
 
 from __future__ import annotations
 
-import random
 import time as wall
 from collections.abc import Mapping, Sequence
 from functools import partial
@@ -30,7 +29,7 @@ from ._checks import judge
 from ._player import Player
 from ._result import RunOptions, RunResult
 from ._snapshot import SnapshotBuilder
-from ._timeline import param_epochs
+from ._timeline import cadence, param_epochs
 from ._trio_order import repeatable_order
 from ._truth import Truth
 
@@ -99,18 +98,13 @@ class _VirtualRun:
         max_delay = max(
             (e.by for e in scenario.timeline if isinstance(e, DelayHeartbeats)), default=0.0
         )
-        agents = scenario.agents
         fleet = VirtualFleet(
             nodes=scenario.fleet.nodes,
-            interval=agents.interval,
-            jitter=agents.jitter,
-            start_spread=agents.start_spread,
-            status=agents.status,
             log=self.truth,
-            rng=random.Random(f"{scenario.seed}/fleet"),
             start=self.start,
             slot=self.options.slot,
             max_delay=max_delay,
+            **cadence(scenario),
         )
         self.fleet = fleet
         snapshots = SnapshotBuilder(
