@@ -12,7 +12,7 @@ import logging
 import os
 import random
 import sys
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -78,6 +78,13 @@ def _env(name: str) -> str:
     return f"HB_AGENT_{name.upper().replace('-', '_')}"
 
 
+def _add_options(function: _F, options: Sequence[Callable[[Any], Any]]) -> _F:
+    # The first option listed is the first --help shows.
+    for option in reversed(options):
+        function = option(function)
+    return function
+
+
 def _identity_options(function: _F) -> _F:
     options = [
         click.option(
@@ -121,9 +128,7 @@ def _identity_options(function: _F) -> _F:
             show_default=True,
         ),
     ]
-    for option in reversed(options):
-        function = option(function)
-    return function
+    return _add_options(function, options)
 
 
 def _sending_options(function: _F) -> _F:
@@ -159,9 +164,7 @@ def _sending_options(function: _F) -> _F:
             help="Send the bearer token in this file (re-read for every request).",
         ),
     ]
-    for option in reversed(options):
-        function = option(function)
-    return function
+    return _add_options(function, options)
 
 
 def _source(ctx: click.Context, /, name: str) -> str:

@@ -3,287 +3,45 @@
 The simulator is a few packages, each listing its public names in its ``__init__``:
 ``scenario`` (the YAML model and loader), ``hsm`` (the mock HSM), ``fleet`` (simulated
 agents), ``run`` (the timeline player, the truth, the checks and the report), ``view`` and
-``watch`` (the live view), plus ``errors``, ``xnames`` and ``ports``. The names most users
-need are re-exported here; they are imported on first use, so that ``hb-sim --version`` and
-``hb-sim validate`` do not load the web stack.
+``watch`` (the live view), plus ``errors``, ``xnames`` and ``ports``. Import from them.
+
+Only the few names needed to load a scenario, play it and write its report are re-exported
+here, and they are imported on first use, so that ``hb-sim --version`` and ``hb-sim validate``
+do not load the web stack.
 """
 
 from __future__ import annotations
 
-import importlib as _importlib
 import typing as _typing
 
+from ._public import lazy_names as _lazy_names
+
 if _typing.TYPE_CHECKING:
-    from .errors import HbSimError, HsmProblem, ScenarioError, ScenarioIssue
-    from .hsm import (
-        FLAGS,
-        START_STATES,
-        STATES,
-        Component,
-        FaultDecision,
-        FaultMode,
-        Faults,
-        MockHsm,
-        RecordedRequest,
-        StateChange,
-        allowed_start_states,
-        create_mock_hsm_app,
-        needs_force,
-        run_power_polling,
-        serve_mock_hsm,
-    )
-    from .run import (
-        ParamEpoch,
-        RunOptions,
-        RunRecord,
-        RunResult,
-        SimSnapshot,
-        SnapshotTransition,
-        TimelineMark,
-        Truth,
-        TruthChange,
-        Verdict,
-        default_engine,
-        judge,
-        junit_xml,
-        run_scenario,
-        timeline_svg,
-        to_view_snapshot,
-        verdict_table,
-        write_report,
-    )
-    from .scenario import (
-        MAX_FLEET,
-        PARAM_NAMES,
-        AgentTiming,
-        AllNodes,
-        Cabinets,
-        DelayHeartbeats,
-        Event,
-        Except,
-        Expectation,
-        Fleet,
-        Glob,
-        HealPartition,
-        HsmBehavior,
-        HsmChange,
-        Invariants,
-        Named,
-        NodesDie,
-        NodesFlap,
-        NodesRevive,
-        ParamsPatch,
-        PartitionNodes,
-        RandomNodes,
-        Ref,
-        Scenario,
-        Selection,
-        Selector,
-        TrackerParams,
-        TrackerRestart,
-        Union,
-        XnameSet,
-        format_duration,
-        load_scenario,
-        load_scenario_text,
-        parse_duration,
-    )
-    from .view import (
-        COUNT_ORDER,
-        CellState,
-        LiveView,
-        RecentTransition,
-        SnapshotView,
-        ViewSnapshot,
-        hsm_count_label,
-        run_refresher,
-    )
-    from .xnames import bogus_nid, cabinet_of, expand_range, topology_xnames
+    from .errors import HbSimError, ScenarioError
+    from .run import RunOptions, RunResult, run_scenario, write_report
+    from .scenario import Scenario, load_scenario, load_scenario_text
 
 #: Where each re-exported name lives.
 _HOMES: dict[str, tuple[str, ...]] = {
-    ".errors": ("HbSimError", "HsmProblem", "ScenarioError", "ScenarioIssue"),
-    ".hsm": (
-        "FLAGS",
-        "START_STATES",
-        "STATES",
-        "Component",
-        "FaultDecision",
-        "FaultMode",
-        "Faults",
-        "MockHsm",
-        "RecordedRequest",
-        "StateChange",
-        "allowed_start_states",
-        "create_mock_hsm_app",
-        "needs_force",
-        "run_power_polling",
-        "serve_mock_hsm",
-    ),
-    ".run": (
-        "ParamEpoch",
-        "RunOptions",
-        "RunRecord",
-        "RunResult",
-        "SimSnapshot",
-        "SnapshotTransition",
-        "TimelineMark",
-        "Truth",
-        "TruthChange",
-        "Verdict",
-        "default_engine",
-        "judge",
-        "junit_xml",
-        "run_scenario",
-        "timeline_svg",
-        "to_view_snapshot",
-        "verdict_table",
-        "write_report",
-    ),
-    ".scenario": (
-        "MAX_FLEET",
-        "PARAM_NAMES",
-        "AgentTiming",
-        "AllNodes",
-        "Cabinets",
-        "DelayHeartbeats",
-        "Event",
-        "Except",
-        "Expectation",
-        "Fleet",
-        "Glob",
-        "HealPartition",
-        "HsmBehavior",
-        "HsmChange",
-        "Invariants",
-        "Named",
-        "NodesDie",
-        "NodesFlap",
-        "NodesRevive",
-        "ParamsPatch",
-        "PartitionNodes",
-        "RandomNodes",
-        "Ref",
-        "Scenario",
-        "Selection",
-        "Selector",
-        "TrackerParams",
-        "TrackerRestart",
-        "Union",
-        "XnameSet",
-        "format_duration",
-        "load_scenario",
-        "load_scenario_text",
-        "parse_duration",
-    ),
-    ".view": (
-        "COUNT_ORDER",
-        "CellState",
-        "LiveView",
-        "RecentTransition",
-        "SnapshotView",
-        "ViewSnapshot",
-        "hsm_count_label",
-        "run_refresher",
-    ),
-    ".xnames": ("bogus_nid", "cabinet_of", "expand_range", "topology_xnames"),
+    ".errors": ("HbSimError", "ScenarioError"),
+    ".run": ("RunOptions", "RunResult", "run_scenario", "write_report"),
+    ".scenario": ("Scenario", "load_scenario", "load_scenario_text"),
 }
 _HOME_OF = {name: module for module, names in _HOMES.items() for name in names}
 
 __all__ = [
-    "COUNT_ORDER",
-    "FLAGS",
-    "MAX_FLEET",
-    "PARAM_NAMES",
-    "START_STATES",
-    "STATES",
-    "AgentTiming",
-    "AllNodes",
-    "Cabinets",
-    "CellState",
-    "Component",
-    "DelayHeartbeats",
-    "Event",
-    "Except",
-    "Expectation",
-    "FaultDecision",
-    "FaultMode",
-    "Faults",
-    "Fleet",
-    "Glob",
     "HbSimError",
-    "HealPartition",
-    "HsmBehavior",
-    "HsmChange",
-    "HsmProblem",
-    "Invariants",
-    "LiveView",
-    "MockHsm",
-    "Named",
-    "NodesDie",
-    "NodesFlap",
-    "NodesRevive",
-    "ParamEpoch",
-    "ParamsPatch",
-    "PartitionNodes",
-    "RandomNodes",
-    "RecentTransition",
-    "RecordedRequest",
-    "Ref",
     "RunOptions",
-    "RunRecord",
     "RunResult",
     "Scenario",
     "ScenarioError",
-    "ScenarioIssue",
-    "Selection",
-    "Selector",
-    "SimSnapshot",
-    "SnapshotTransition",
-    "SnapshotView",
-    "StateChange",
-    "TimelineMark",
-    "TrackerParams",
-    "TrackerRestart",
-    "Truth",
-    "TruthChange",
-    "Union",
-    "Verdict",
-    "ViewSnapshot",
-    "XnameSet",
-    "allowed_start_states",
-    "bogus_nid",
-    "cabinet_of",
-    "create_mock_hsm_app",
-    "default_engine",
-    "expand_range",
-    "format_duration",
-    "hsm_count_label",
-    "judge",
-    "junit_xml",
     "load_scenario",
     "load_scenario_text",
-    "needs_force",
-    "parse_duration",
-    "run_power_polling",
-    "run_refresher",
     "run_scenario",
-    "serve_mock_hsm",
-    "timeline_svg",
-    "to_view_snapshot",
-    "topology_xnames",
-    "verdict_table",
     "write_report",
 ]
 
-
-def __getattr__(name: str) -> _typing.Any:
-    module = _HOME_OF.get(name)
-    if module is None:
-        raise AttributeError(f"module 'hb_sim' has no attribute {name!r}")
-    value = getattr(_importlib.import_module(module, __name__), name)
-    globals()[name] = value
-    return value
+__getattr__ = _lazy_names(__name__, _HOME_OF, globals())
 
 
 def __dir__() -> list[str]:

@@ -12,8 +12,9 @@ from __future__ import annotations
 import logging
 import signal
 from collections.abc import Awaitable, Callable
+from functools import partial
 from pathlib import Path
-from typing import Any, cast
+from typing import Any, Protocol, cast
 
 import httpx
 import trio
@@ -198,33 +199,23 @@ async def serve(
 
         async def run_server(*, task_status: trio.TaskStatus[list[str]]) -> None:
             try:
+                server: _Server
                 if http.server == "hypercorn":
-                    await _run_hypercorn(
-                        HeartbeatFastPath(engine, quart_app),
-                        hypercorn_config(
-                            host=host,
-                            port=params.port,
-                            certfile=ops.certfile,
-                            keyfile=ops.keyfile,
-                            limits=http.limits,
-                        ),
-                        reuse_port=reuse_port,
-                        shutdown_trigger=trigger,
-                        task_status=task_status,
-                    )
+                    server = partial(_serve_hypercorn, HeartbeatFastPath(engine, quart_app))
                 else:
-                    await lean_serve(
-                        cast(Any, quart_app),
-                        inline=HeartbeatRoutes(engine),
-                        host=host,
-                        port=params.port,
-                        limits=http.limits,
-                        certfile=ops.certfile,
-                        keyfile=ops.keyfile,
-                        reuse_port=reuse_port,
-                        shutdown_trigger=trigger,
-                        task_status=task_status,
+                    server = partial(
+                        lean_serve, cast(Any, quart_app), inline=HeartbeatRoutes(engine)
                     )
+                await server(
+                    host=host,
+                    port=params.port,
+                    limits=http.limits,
+                    certfile=ops.certfile,
+                    keyfile=ops.keyfile,
+                    reuse_port=reuse_port,
+                    shutdown_trigger=trigger,
+                    task_status=task_status,
+                )
             finally:
                 server_done.set()
 
@@ -246,14 +237,38 @@ async def serve(
     log.info("Done. Exiting.")
 
 
-async def _run_hypercorn(
+class _Server(Protocol):
+    """Either HTTP server, its app chosen: what ``serve`` hands the same settings to."""
+
+    def __call__(
+        self,
+        *,
+        host: str,
+        port: int,
+        limits: Limits | None,
+        certfile: Path | None,
+        keyfile: Path | None,
+        reuse_port: bool,
+        shutdown_trigger: Callable[[], Awaitable[None]],
+        task_status: trio.TaskStatus[list[str]],
+    ) -> Awaitable[None]: ...
+
+
+async def _serve_hypercorn(
     app: HeartbeatFastPath,
-    config: Config,
     *,
+    host: str,
+    port: int,
+    limits: Limits | None,
+    certfile: Path | None,
+    keyfile: Path | None,
     reuse_port: bool,
     shutdown_trigger: Callable[[], Awaitable[None]],
     task_status: trio.TaskStatus[list[str]],
 ) -> None:
+    config = hypercorn_config(
+        host=host, port=port, certfile=certfile, keyfile=keyfile, limits=limits
+    )
     if reuse_port:
         config.workers = 2  # hypercorn sets SO_REUSEPORT on its sockets when workers > 1
     await hypercorn_serve(

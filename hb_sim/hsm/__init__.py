@@ -7,10 +7,10 @@ quart.
 
 from __future__ import annotations
 
-import importlib as _importlib
 import typing as _typing
 
 from .._public import claim as _claim
+from .._public import lazy_names as _lazy_names
 from ._faults import FaultDecision, FaultMode, Faults
 from ._model import HSM_ROOT, MockHsm
 from ._records import Component, RecordedRequest, StateChange
@@ -56,14 +56,7 @@ _LAZY = {
     "serve_mock_hsm": "._serve",
 }
 
-
-def __getattr__(name: str) -> _typing.Any:
-    module = _LAZY.get(name)
-    if module is None:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    value = getattr(_importlib.import_module(module, __name__), name)
-    globals()[name] = value
-    return value
+__getattr__ = _lazy_names(__name__, _LAZY, globals())
 
 
 _claim(__name__, [n for n in __all__ if n in globals()], globals())

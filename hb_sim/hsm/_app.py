@@ -53,6 +53,21 @@ async def _body() -> bytes:
     return await request.get_data(cache=True, as_text=False, parse_form_data=False)
 
 
+async def _control_object(shape: str) -> dict[str, Any]:
+    """The body of a control request: a JSON object (empty when there is no body).
+
+    Raises:
+        HsmProblem: 400 when the body is not JSON or not an object (``shape`` says what is).
+    """
+    try:
+        body = json.loads(await _body() or b"{}")
+    except ValueError as exc:
+        raise HsmProblem(400, f"body is not JSON: {exc}") from None
+    if not isinstance(body, dict):
+        raise HsmProblem(400, f"body must be {shape}")
+    return body
+
+
 def _since_param() -> int:
     raw = request.args.get("since", "0")
     try:
@@ -177,26 +192,18 @@ def create_mock_hsm_app(
 
     @app.post("/mock/faults")
     async def mock_faults_post() -> Response:
-        try:
-            changes = json.loads(await _body() or b"{}")
-        except ValueError as exc:
-            raise HsmProblem(400, f"body is not JSON: {exc}") from None
-        if not isinstance(changes, dict):
-            raise HsmProblem(400, "body must be a JSON object")
+        changes = await _control_object("a JSON object")
         return _json_response(model.update_faults(changes).to_json())
 
     @app.post("/mock/power")
     async def mock_power() -> Response:
-        try:
-            order = json.loads(await _body() or b"{}")
-        except ValueError as exc:
-            raise HsmProblem(400, f"body is not JSON: {exc}") from None
-        ids = order.get("ids") if isinstance(order, dict) else None
-        on = order.get("on") if isinstance(order, dict) else None
+        shape = '{"ids": [xname, ...], "on": true|false}'
+        order = await _control_object(shape)
+        ids, on = order.get("ids"), order.get("on")
         if not isinstance(ids, list) or not all(isinstance(i, str) for i in ids):
-            raise HsmProblem(400, 'body must be {"ids": [xname, ...], "on": true|false}')
+            raise HsmProblem(400, f"body must be {shape}")
         if not isinstance(on, bool):
-            raise HsmProblem(400, 'body must be {"ids": [xname, ...], "on": true|false}')
+            raise HsmProblem(400, f"body must be {shape}")
         model.set_power([normalize(i) for i in ids], on=on)
         return Response("", status=204)
 

@@ -23,8 +23,8 @@ __all__ = [
 
 _Kind = Literal["string", "bool", "int64", "[]string", "raw", "[]Component"]
 
-COMP_UPDATE_FIELDS: Final[dict[str, _Kind]] = {
-    "ComponentIDs": "[]string",
+#: The fields of HSM's ``base.Component`` that a ``CompUpdate`` (a PATCH) can set too.
+_SETTABLE_FIELDS: Final[dict[str, _Kind]] = {
     "State": "string",
     "Flag": "string",
     "Enabled": "bool",
@@ -35,6 +35,10 @@ COMP_UPDATE_FIELDS: Final[dict[str, _Kind]] = {
     "Subtype": "string",
     "NetType": "string",
     "Arch": "string",
+}
+COMP_UPDATE_FIELDS: Final[dict[str, _Kind]] = {
+    "ComponentIDs": "[]string",
+    **_SETTABLE_FIELDS,
     "Group": "[]string",
     "Partition": "[]string",
     "UpdateType": "string",
@@ -45,16 +49,7 @@ COMP_PATCH_FIELDS: Final[dict[str, _Kind]] = {"ID": "string", **COMP_UPDATE_FIEL
 COMPONENT_FIELDS: Final[dict[str, _Kind]] = {
     "ID": "string",
     "Type": "string",
-    "State": "string",
-    "Flag": "string",
-    "Enabled": "bool",
-    "SoftwareStatus": "string",
-    "Role": "string",
-    "SubRole": "string",
-    "NID": "int64",
-    "Subtype": "string",
-    "NetType": "string",
-    "Arch": "string",
+    **_SETTABLE_FIELDS,
     "Class": "string",
     "ReservationDisabled": "bool",
     "Locked": "bool",

@@ -25,7 +25,7 @@ from ._result import (
     default_engine,
 )
 from ._snapshot import SimSnapshot, SnapshotBuilder, SnapshotTransition, to_view_snapshot
-from ._timeline import describe_event, faulted_intervals, param_epochs, spread_times
+from ._timeline import faulted_intervals, param_epochs, spread_times
 from ._truth import NEVER, ParamEpoch, Truth, TruthChange
 from ._virtual import VIRTUAL_HSM, run_virtual, tracker_params
 
@@ -53,7 +53,6 @@ __all__ = [
     "TruthChange",
     "Verdict",
     "default_engine",
-    "describe_event",
     "faulted_intervals",
     "judge",
     "junit_xml",

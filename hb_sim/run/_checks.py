@@ -15,20 +15,9 @@ from dataclasses import dataclass
 from typing import Final
 
 from ..hsm import RecordedRequest, normalize_flag, normalize_state
-from ..scenario import (
-    DEFAULT_LATENESS,
-    DelayHeartbeats,
-    HealPartition,
-    HsmChange,
-    NodesDie,
-    NodesFlap,
-    NodesRevive,
-    NodesShutdown,
-    PartitionNodes,
-    format_duration,
-)
+from ..scenario import DEFAULT_LATENESS, HsmChange, NodesEvent, format_duration
 from ._expectations import expectation_verdict
-from ._follow import StatePatch, follows_truth
+from ._follow import StatePatch, follows_truth, overlap
 from ._record import EXAMPLES, HsmHistory, RunRecord, Verdict, label
 from ._truth import Truth
 
@@ -44,7 +33,6 @@ MESSAGES: Final = {
     ("Standby", "Alert"): ("Heartbeat stopped -- declared dead",),
 }
 _CAUSE_MESSAGE: Final = {"started": "Heartbeat started", "restarted": "Heartbeat restarted"}
-_EXAMPLES: Final = 5
 
 
 def judge(record: RunRecord) -> list[Verdict]:
@@ -127,16 +115,7 @@ def _state_patches(requests: Iterable[RecordedRequest]) -> list[_Patch]:
 def _touched(record: RunRecord) -> set[str]:
     touched: set[str] = set()
     for event in record.scenario.timeline:
-        if isinstance(
-            event,
-            NodesDie
-            | NodesRevive
-            | NodesFlap
-            | PartitionNodes
-            | HealPartition
-            | DelayHeartbeats
-            | NodesShutdown,
-        ):
+        if isinstance(event, NodesEvent):
             touched.update(record.selection.resolve(event.nodes))
     return touched
 
@@ -170,18 +149,6 @@ def _no_false_alarms(record: RunRecord, patches: Sequence[_Patch]) -> Verdict:
     )
 
 
-def _overlap(intervals: Iterable[tuple[float, float]], start: float, end: float) -> float:
-    # The intervals may overlap one another (HSM faulted while the tracker was away):
-    # merge them first so no time is counted twice.
-    merged: list[list[float]] = []
-    for a, b in sorted(intervals):
-        if merged and a <= merged[-1][1]:
-            merged[-1][1] = max(merged[-1][1], b)
-        else:
-            merged.append([a, b])
-    return sum(max(0.0, min(b, end) - max(a, start)) for a, b in merged)
-
-
 def _lateness(record: RunRecord, history: HsmHistory, limit: float) -> Verdict:
     away = [*record.hsm_faulted, *record.tracker_down]
     worst = (-math.inf, "")
@@ -200,14 +167,14 @@ def _lateness(record: RunRecord, history: HsmHistory, limit: float) -> Verdict:
             value = (change.state, change.flag)
             shown = history.first_at_or_after(xname, change.time, value)
             horizon = shown if shown is not None else record.end
-            lateness = horizon - change.time - _overlap(away, change.time, horizon)
+            lateness = horizon - change.time - overlap(away, change.time, horizon)
             if shown is not None and lateness > worst[0]:
                 worst = (lateness, f"{xname} {change.cause} due {change.time:.2f}s")
             if shown is not None and lateness <= limit:
                 continue
             # A truth that moved on within the allowance may be skipped (latest wins); one
             # that became due within the allowance of the end cannot be judged yet.
-            lived = next_time - change.time - _overlap(away, change.time, next_time)
+            lived = next_time - change.time - overlap(away, change.time, next_time)
             if lived <= limit:
                 continue
             count += 1

@@ -18,20 +18,23 @@ Repeats of the state last sent are fine (retries, a resend after a leader change
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
-from typing import Final
+from collections.abc import Iterable, Sequence
 
+from ._record import EXAMPLES
 from ._truth import Truth, TruthChange
 
-__all__ = ["StatePatch", "follows_truth"]
+__all__ = ["StatePatch", "follows_truth", "overlap"]
 
 #: A node's PATCH: time, State, Flag.
 StatePatch = tuple[float, str, str]
-#: Examples kept for the verdict.
-EXAMPLES: Final = 5
 
 
-def _merged_overlap(intervals: Sequence[tuple[float, float]], start: float, end: float) -> float:
+def overlap(intervals: Iterable[tuple[float, float]], start: float, end: float) -> float:
+    """Seconds of ``[start, end]`` inside any of ``intervals``.
+
+    The intervals may overlap one another (HSM faulted while the tracker was away): they are
+    merged first, so no time is counted twice.
+    """
     merged: list[list[float]] = []
     for a, b in sorted(intervals):
         if merged and a <= merged[-1][1]:
@@ -83,7 +86,7 @@ def follows_truth(
         for time, state, flag in sent:
             checked += 1
             low = time - allowance
-            low -= _merged_overlap(away, low, time)
+            low -= overlap(away, low, time)
             index = _match(history, at, (state, flag), low, time)
             if index is not None:
                 at = index

@@ -15,7 +15,6 @@ of the start.
 
 from __future__ import annotations
 
-import random
 import time as wall
 from collections.abc import Mapping, Sequence
 from functools import partial
@@ -32,10 +31,9 @@ from ._checks import judge
 from ._live_hsm import LiveHsm, LocalHsm, RemoteHsm
 from ._live_tracker import TrackerProcess
 from ._player import Player
-from ._record import RunRecord
 from ._result import RunOptions, RunResult
 from ._snapshot import SnapshotBuilder
-from ._timeline import faulted_intervals, param_epochs
+from ._timeline import cadence, param_epochs
 from ._truth import Truth
 
 __all__ = ["run_live"]
@@ -120,18 +118,13 @@ class _LiveRun:
                 log_dir=options.log_dir,
             )
             self.tracker = tracker
-            agents = scenario.agents
             fleet = LiveFleet(
                 targets=[tracker.base],
                 xnames=scenario.fleet.nodes,
-                interval=agents.interval,
-                jitter=agents.jitter,
-                start_spread=agents.start_spread,
-                status=agents.status,
-                route=agents.route,
+                route=scenario.agents.route,
                 connections=options.connections,
-                rng=random.Random(f"{scenario.seed}/fleet"),
                 log=self.truth,
+                **cadence(scenario),
             )
             player = Player(scenario, self.selection, fleet, self, options, snapshots)
             try:
@@ -150,20 +143,8 @@ class _LiveRun:
                     await tracker.stop()
             nursery.cancel_scope.cancel()
         player.snapshot(force=True)
-        self.truth.close(scenario.duration)
+        record = player.record(self.truth, initial, changes, requests)
         gaps = fleet.gaps()
-        record = RunRecord(
-            scenario=scenario,
-            selection=self.selection,
-            end=scenario.duration,
-            truth=self.truth,
-            hsm_initial=initial,
-            changes=changes,
-            requests=requests,
-            heartbeating=player.heartbeating,
-            hsm_faulted=faulted_intervals(scenario),
-            tracker_down=player.tracker_down,
-        )
         return RunResult(
             scenario=scenario,
             clock="live",

@@ -20,26 +20,15 @@ from typing import Final, Protocol
 
 import trio
 
+from .. import scenario as sc  # the event classes ``_apply`` matches
 from ..fleet import HeartbeatFleet
-from ..hsm import Faults
-from ..scenario import (
-    DelayHeartbeats,
-    Event,
-    HealPartition,
-    HsmChange,
-    NodesDie,
-    NodesFlap,
-    NodesRevive,
-    NodesShutdown,
-    ParamsPatch,
-    PartitionNodes,
-    Scenario,
-    Selection,
-    TrackerRestart,
-)
+from ..hsm import Faults, RecordedRequest, StateChange
+from ..scenario import Event, Scenario, Selection
+from ._record import RunRecord
 from ._result import Progress, ProgressHook, RunOptions, TimelineMark
 from ._snapshot import SnapshotBuilder
-from ._timeline import describe_event, spread_times
+from ._timeline import faulted_intervals, spread_times
+from ._truth import Truth
 
 __all__ = ["HEARTBEATING_SAMPLE", "Player", "Rig"]
 
@@ -118,10 +107,43 @@ class Player:
                 nursery.start_soon(self._progress_task, self.options.on_progress)
             for event in scenario.timeline:
                 await trio.sleep_until(start + event.at)
-                self.marks.append(TimelineMark(event.at, describe_event(event)))
+                self.marks.append(TimelineMark(event.at, event.describe()))
                 await self._apply(event, nursery)
             await trio.sleep_until(start + scenario.duration)
             nursery.cancel_scope.cancel()
+
+    def record(
+        self,
+        truth: Truth,
+        hsm_initial: Mapping[str, tuple[str, str]],
+        changes: Sequence[StateChange],
+        requests: Sequence[RecordedRequest],
+    ) -> RunRecord:
+        """What the run leaves for the checks: the play's samples and what HSM saw.
+
+        Args:
+            truth: every node's truth; closed here at the scenario's end.
+            hsm_initial: (State, Flag) of every fleet node HSM knew at the start.
+            changes: HSM's state changes.
+            requests: every request HSM received.
+
+        Returns:
+            The record ``judge`` reads.
+        """
+        scenario = self.scenario
+        truth.close(scenario.duration)
+        return RunRecord(
+            scenario=scenario,
+            selection=self.selection,
+            end=scenario.duration,
+            truth=truth,
+            hsm_initial=hsm_initial,
+            changes=changes,
+            requests=requests,
+            heartbeating=self.heartbeating,
+            hsm_faulted=faulted_intervals(scenario),
+            tracker_down=self.tracker_down,
+        )
 
     # -- the timeline ---------------------------------------------------------------------
 
@@ -129,31 +151,31 @@ class Player:
         fleet, rig = self.fleet, self.rig
         resolve = self.selection.resolve
         match event:
-            case NodesDie():
+            case sc.NodesDie():
                 for at, names in spread_times(self.scenario, event, resolve(event.nodes)):
                     nursery.start_soon(self._at, at, partial(self._die, names, True))
-            case NodesRevive():
+            case sc.NodesRevive():
                 for at, names in spread_times(self.scenario, event, resolve(event.nodes)):
                     nursery.start_soon(self._at, at, partial(self._revive, names, True))
-            case NodesFlap():
+            case sc.NodesFlap():
                 names = list(resolve(event.nodes))
                 for stop, back in event.cycles():
                     nursery.start_soon(self._at, stop, partial(self._die, names, False))
                     nursery.start_soon(self._at, back, partial(self._revive, names, False))
-            case NodesShutdown():
+            case sc.NodesShutdown():
                 fleet.shut_down(self._indexes(resolve(event.nodes)))
-            case PartitionNodes():
+            case sc.PartitionNodes():
                 fleet.cut(self._indexes(resolve(event.nodes)), lost=True)
-            case HealPartition():
+            case sc.HealPartition():
                 fleet.cut(self._indexes(resolve(event.nodes)), lost=False)
-            case DelayHeartbeats():
+            case sc.DelayHeartbeats():
                 nodes = self._indexes(resolve(event.nodes))
                 fleet.delay(nodes, event.by)
                 if event.duration is not None:
                     nursery.start_soon(
                         self._at, event.at + event.duration, partial(self._undelay, nodes)
                     )
-            case HsmChange():
+            case sc.HsmChange():
                 faults = event.faults
                 if event.refuse is not None:
                     faults = dataclasses.replace(
@@ -161,9 +183,9 @@ class Player:
                     )
                 await rig.set_faults(faults)
                 self._notice("" if event.faults.mode == "ok" else f"HSM {event.faults.mode}")
-            case TrackerRestart():
+            case sc.TrackerRestart():
                 nursery.start_soon(self._restart, event.downtime)
-            case ParamsPatch():
+            case sc.ParamsPatch():
                 await rig.patch_params(event.params)
 
     def _indexes(self, names: Sequence[str]) -> list[int]:

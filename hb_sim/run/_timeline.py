@@ -4,25 +4,36 @@ from __future__ import annotations
 
 import random
 from collections.abc import Sequence
+from typing import TypedDict
 
 from ..hsm import Faults
-from ..scenario import (
-    DelayHeartbeats,
-    Event,
-    HealPartition,
-    HsmChange,
-    NodesDie,
-    NodesFlap,
-    NodesRevive,
-    NodesShutdown,
-    ParamsPatch,
-    PartitionNodes,
-    Scenario,
-    TrackerRestart,
-)
+from ..scenario import HsmChange, NodesDie, NodesRevive, ParamsPatch, Scenario
 from ._truth import ParamEpoch
 
-__all__ = ["describe_event", "faulted_intervals", "param_epochs", "spread_times"]
+__all__ = ["Cadence", "cadence", "faulted_intervals", "param_epochs", "spread_times"]
+
+
+class Cadence(TypedDict):
+    """How a scenario's agents beat, as either fleet takes it (``**cadence(scenario)``)."""
+
+    interval: float
+    jitter: float
+    start_spread: float
+    status: str
+    rng: random.Random
+
+
+def cadence(scenario: Scenario) -> Cadence:
+    """The agents' timing and status, and the fleet's random stream, seeded alike in both
+    clocks so that a live run jitters as its virtual twin does."""
+    agents = scenario.agents
+    return Cadence(
+        interval=agents.interval,
+        jitter=agents.jitter,
+        start_spread=agents.start_spread,
+        status=agents.status,
+        rng=random.Random(f"{scenario.seed}/fleet"),
+    )
 
 
 def param_epochs(scenario: Scenario) -> list[ParamEpoch]:
@@ -57,37 +68,6 @@ def faulted_intervals(scenario: Scenario) -> list[tuple[float, float]]:
 
 def _faulted(faults: Faults) -> bool:
     return faults.mode != "ok"
-
-
-def describe_event(event: Event) -> str:
-    """A short label for the timeline picture and the log."""
-    match event:
-        case (
-            NodesDie()
-            | NodesRevive()
-            | NodesFlap()
-            | PartitionNodes()
-            | HealPartition()
-            | NodesShutdown()
-        ):
-            return f"{event.kind} {event.nodes.describe()}"
-        case DelayHeartbeats():
-            return f"delay {event.nodes.describe()} by {event.by:g}s"
-        case HsmChange():
-            faults = event.faults
-            extra = []
-            if faults.latency_ms:
-                extra.append(f"latency {faults.latency_ms / 1000:g}s")
-            if faults.error_rate:
-                extra.append(f"errors {faults.error_rate:.0%}")
-            if event.refuse is not None:
-                extra.append(f"refuses {event.refuse.describe()} ({faults.refuse_status})")
-            return "hsm " + ", ".join([faults.mode, *extra])
-        case TrackerRestart():
-            return f"tracker restart ({event.downtime:g}s away)"
-        case ParamsPatch():
-            return "params " + ", ".join(f"{k}={v}" for k, v in event.params.items())
-    return event.kind  # pragma: no cover
 
 
 def spread_times(

@@ -10,7 +10,6 @@ event, in any process.
 
 from __future__ import annotations
 
-import random
 import time as wall
 from collections.abc import Mapping, Sequence
 from functools import partial
@@ -28,10 +27,9 @@ from ..hsm import Faults, MockHsm, create_mock_hsm_app, run_power_polling
 from ..scenario import DelayHeartbeats, Scenario
 from ._checks import judge
 from ._player import Player
-from ._record import RunRecord
 from ._result import RunOptions, RunResult
 from ._snapshot import SnapshotBuilder
-from ._timeline import faulted_intervals, param_epochs
+from ._timeline import cadence, param_epochs
 from ._trio_order import repeatable_order
 from ._truth import Truth
 
@@ -100,18 +98,13 @@ class _VirtualRun:
         max_delay = max(
             (e.by for e in scenario.timeline if isinstance(e, DelayHeartbeats)), default=0.0
         )
-        agents = scenario.agents
         fleet = VirtualFleet(
             nodes=scenario.fleet.nodes,
-            interval=agents.interval,
-            jitter=agents.jitter,
-            start_spread=agents.start_spread,
-            status=agents.status,
             log=self.truth,
-            rng=random.Random(f"{scenario.seed}/fleet"),
             start=self.start,
             slot=self.options.slot,
             max_delay=max_delay,
+            **cadence(scenario),
         )
         self.fleet = fleet
         snapshots = SnapshotBuilder(
@@ -187,19 +180,8 @@ class _VirtualRun:
         player, fleet = self.player, self.fleet
         assert player is not None
         assert fleet is not None
-        end = scenario.duration
-        self.truth.close(end)
-        record = RunRecord(
-            scenario=scenario,
-            selection=self.selection,
-            end=end,
-            truth=self.truth,
-            hsm_initial=self.hsm_initial,
-            changes=self.hsm.changes(),
-            requests=self.hsm.requests(),
-            heartbeating=player.heartbeating,
-            hsm_faulted=faulted_intervals(scenario),
-            tracker_down=player.tracker_down,
+        record = player.record(
+            self.truth, self.hsm_initial, self.hsm.changes(), self.hsm.requests()
         )
         return RunResult(
             scenario=scenario,

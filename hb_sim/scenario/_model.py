@@ -29,6 +29,7 @@ __all__ = [
     "HsmChange",
     "Invariants",
     "NodesDie",
+    "NodesEvent",
     "NodesFlap",
     "NodesRevive",
     "NodesShutdown",
@@ -153,38 +154,70 @@ class HsmBehavior:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
-class NodesDie:
+class _TimelineEvent:
+    """What every timeline event has: when it happens and where it is written.
+
+    Attributes:
+        at: seconds from the start of the run.
+        line: the line of the scenario file it comes from.
+    """
+
+    kind: ClassVar[str]
+    at: float
+    line: int
+
+    def __post_init__(self) -> None:
+        _require(self.at >= 0, "at must be 0 or more")
+        self._check()
+
+    def _check(self) -> None:
+        """Check the event's own fields (``__post_init__`` has checked ``at``)."""
+
+    def describe(self) -> str:
+        """A short label for the timeline picture and the log."""
+        return self.kind
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class NodesEvent(_TimelineEvent):
+    """A timeline event that acts on the heartbeats of a set of ``nodes``."""
+
+    nodes: Selector
+
+    def describe(self) -> str:
+        """A short label for the timeline picture and the log."""
+        return f"{self.kind} {self.nodes.describe()}"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class _SpreadNodesEvent(NodesEvent):
+    """A nodes event whose acts ``spread`` > 0 spreads over ``[at, at + spread)`` (seeded)."""
+
+    spread: float = 0.0
+
+    def _check(self) -> None:
+        _require(self.spread >= 0, "spread must be 0 or more")
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class NodesDie(_SpreadNodesEvent):
     """The agents of ``nodes`` stop sending (a crash or power loss).
 
     ``spread`` > 0 spreads the stops uniformly over ``[at, at + spread)`` (seeded).
     """
 
     kind: ClassVar[str] = "die"
-    at: float
-    line: int
-    nodes: Selector
-    spread: float = 0.0
-
-    def __post_init__(self) -> None:
-        _require(self.at >= 0 and self.spread >= 0, "at and spread must be 0 or more")
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
-class NodesRevive:
+class NodesRevive(_SpreadNodesEvent):
     """The agents of ``nodes`` send again (a reboot finished); ``spread`` as for ``NodesDie``."""
 
     kind: ClassVar[str] = "revive"
-    at: float
-    line: int
-    nodes: Selector
-    spread: float = 0.0
-
-    def __post_init__(self) -> None:
-        _require(self.at >= 0 and self.spread >= 0, "at and spread must be 0 or more")
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
-class NodesFlap:
+class NodesFlap(NodesEvent):
     """``nodes`` go silent for ``down`` seconds, then beat again, every ``period``, ``count`` times.
 
     Cycle ``k`` (from 0) stops the agents at ``at + k * period`` and restarts them at
@@ -192,15 +225,11 @@ class NodesFlap:
     """
 
     kind: ClassVar[str] = "flap"
-    at: float
-    line: int
-    nodes: Selector
     period: float
     count: int
     down: float
 
-    def __post_init__(self) -> None:
-        _require(self.at >= 0, "at must be 0 or more")
+    def _check(self) -> None:
         _require(0 < self.down < self.period, "need 0 < down < period")
         _require(self.count >= 1, "count must be at least 1")
 
@@ -213,57 +242,49 @@ class NodesFlap:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
-class PartitionNodes:
+class PartitionNodes(NodesEvent):
     """The network loses every heartbeat of ``nodes``; their agents keep sending."""
 
     kind: ClassVar[str] = "partition"
-    at: float
-    line: int
-    nodes: Selector
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
-class HealPartition:
+class HealPartition(NodesEvent):
     """Heartbeats of ``nodes`` get through again."""
 
     kind: ClassVar[str] = "heal"
-    at: float
-    line: int
-    nodes: Selector
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
-class NodesShutdown:
+class NodesShutdown(NodesEvent):
     """The agents of ``nodes`` shut down cleanly: one heartbeat with Status ``Shutdown``, then
     silence. The tracker forgets them; their truth stays what it was (#14)."""
 
     kind: ClassVar[str] = "shutdown"
-    at: float
-    line: int
-    nodes: Selector
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
-class DelayHeartbeats:
+class DelayHeartbeats(NodesEvent):
     """Heartbeats of ``nodes`` arrive ``by`` seconds late, for ``duration`` seconds.
 
     ``duration`` None means until the end of the run; ``by`` 0 ends earlier delays.
     """
 
     kind: ClassVar[str] = "delay"
-    at: float
-    line: int
-    nodes: Selector
     by: float
     duration: float | None = None
 
-    def __post_init__(self) -> None:
-        _require(self.at >= 0 and self.by >= 0, "at and by must be 0 or more")
+    def _check(self) -> None:
+        _require(self.by >= 0, "by must be 0 or more")
         _require(self.duration is None or self.duration > 0, "duration must be more than 0")
+
+    def describe(self) -> str:
+        """A short label for the timeline picture and the log."""
+        return f"delay {self.nodes.describe()} by {self.by:g}s"
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
-class HsmChange:
+class HsmChange(_TimelineEvent):
     """The mock HSM's fault settings become ``faults`` (all of them: unset means normal).
 
     Attributes:
@@ -273,33 +294,47 @@ class HsmChange:
     """
 
     kind: ClassVar[str] = "hsm"
-    at: float
-    line: int
     faults: Faults
     refuse: Selector | None = None
 
+    def describe(self) -> str:
+        """A short label for the timeline picture and the log."""
+        faults = self.faults
+        extra = []
+        if faults.latency_ms:
+            extra.append(f"latency {faults.latency_ms / 1000:g}s")
+        if faults.error_rate:
+            extra.append(f"errors {faults.error_rate:.0%}")
+        if self.refuse is not None:
+            extra.append(f"refuses {self.refuse.describe()} ({faults.refuse_status})")
+        return "hsm " + ", ".join([faults.mode, *extra])
+
 
 @dataclass(frozen=True, slots=True, kw_only=True)
-class TrackerRestart:
+class TrackerRestart(_TimelineEvent):
     """The tracker stops and starts again ``downtime`` seconds later, keeping its store."""
 
     kind: ClassVar[str] = "tracker_restart"
-    at: float
-    line: int
     downtime: float = 0.0
 
-    def __post_init__(self) -> None:
-        _require(self.at >= 0 and self.downtime >= 0, "at and downtime must be 0 or more")
+    def _check(self) -> None:
+        _require(self.downtime >= 0, "downtime must be 0 or more")
+
+    def describe(self) -> str:
+        """A short label for the timeline picture and the log."""
+        return f"tracker restart ({self.downtime:g}s away)"
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
-class ParamsPatch:
+class ParamsPatch(_TimelineEvent):
     """``PATCH /params`` on the tracker with ``params`` (canonical names, string values)."""
 
     kind: ClassVar[str] = "params"
-    at: float
-    line: int
     params: Mapping[str, str]
+
+    def describe(self) -> str:
+        """A short label for the timeline picture and the log."""
+        return "params " + ", ".join(f"{k}={v}" for k, v in self.params.items())
 
 
 Event = (

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import difflib
 import re
-from collections.abc import Callable, Collection
+from collections.abc import Callable, Collection, Sequence
 from typing import Final, TypeVar
 
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
@@ -239,18 +239,49 @@ class _BaseReader:
         return self.run_length is not None and value > self.run_length
 
     def state(self, node: Node, field: str) -> str | None:
-        raw = self.text(node, field, "an HMS state")
-        value = normalize_state(raw) if raw is not None else None
-        if raw is not None and value is None:
-            self.error(node, field, f"expected one of {', '.join(STATES)}, got {raw!r}")
-        return value
+        return self.spelling(node, field, "an HMS state", normalize_state, STATES)
 
     def flag(self, node: Node, field: str) -> str | None:
-        raw = self.text(node, field, "an HMS flag")
-        value = normalize_flag(raw) if raw is not None else None
+        return self.spelling(node, field, "an HMS flag", normalize_flag, FLAGS)
+
+    def spelling(
+        self,
+        node: Node,
+        field: str,
+        what: str,
+        normalize: Callable[[str], str | None],
+        canonical: Sequence[str],
+    ) -> str | None:
+        """Read a string ``normalize`` turns into one of the ``canonical`` names."""
+        raw = self.text(node, field, what)
+        value = normalize(raw) if raw is not None else None
         if raw is not None and value is None:
-            self.error(node, field, f"expected one of {', '.join(FLAGS)}, got {raw!r}")
+            self.error(node, field, f"expected one of {', '.join(canonical)}, got {raw!r}")
         return value
+
+    def only_one(
+        self, node: Node, field: str, pairs: _Pairs, choices: Sequence[str], kind: str = ""
+    ) -> str | None:
+        """Return the one key of ``choices`` in ``pairs``; report it, and None, unless one."""
+        found = [key for key in pairs if key in choices]
+        if len(found) != 1:
+            got = ", ".join(found) if found else "none"
+            one = f"one {kind} of" if kind else "one of"
+            self.error(node, field, f"expected exactly {one} {', '.join(choices)}; got {got}")
+            return None
+        return found[0]
+
+    def error_status(self, pairs: _Pairs, key: str, field: str, default: int) -> int | None:
+        """Read the HTTP error status (400 to 599) at ``key``; None after reporting a bad one."""
+        status = self.get(pairs, key, field, lambda n, f: self.integer(n, f, minimum=400), default)
+        if status > 599:
+            self.error(
+                pairs[key][1],
+                f"{field}.{key}",
+                f"expected an HTTP error status from 400 to 599, got {status}",
+            )
+            return None
+        return status
 
     def get(
         self,

@@ -126,15 +126,8 @@ class _ParamsReader(_SelectorReader):
                 mode = _MODE_ALIASES[raw.lower()]
         latency = self.get(pairs, "latency", field, self.duration, 0.0)
         rate = self.get(pairs, "error_rate", field, lambda n, f: self.number(n, f, 0.0, 1.0), 0.0)
-        status = self.get(
-            pairs, "error_status", field, lambda n, f: self.integer(n, f, minimum=400), 500
-        )
-        if status > 599:
-            self.error(
-                pairs["error_status"][1],
-                f"{field}.error_status",
-                f"expected an HTTP error status from 400 to 599, got {status}",
-            )
+        status = self.error_status(pairs, "error_status", field, 500)
+        if status is None:
             return None
         return Faults(mode=mode, error_rate=rate, latency_ms=latency * 1000.0, error_status=status)
 

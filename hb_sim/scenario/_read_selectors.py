@@ -80,14 +80,9 @@ class _SelectorReader(_FleetReader):
         pairs = self.mapping(node, field, _SELECTOR_KEYS)
         if pairs is None:
             return None
-        kinds = [key for key in pairs if key in _SELECTOR_KINDS]
-        if len(kinds) != 1:
-            got = ", ".join(kinds) if kinds else "none"
-            self.error(
-                node, field, f"expected exactly one of {', '.join(_SELECTOR_KINDS)}; got {got}"
-            )
+        kind = self.only_one(node, field, pairs, _SELECTOR_KINDS)
+        if kind is None:
             return None
-        kind = kinds[0]
         value = pairs[kind][1]
         where = f"{field}.{kind}"
         if "within" in pairs and kind != "random":

@@ -72,17 +72,12 @@ class _TimelineReader(_ParamsReader):
         pairs = self.mapping(node, field, ("at", "note", *_ACTIONS), required=("at",))
         if pairs is None:
             return None
-        actions = [key for key in pairs if key in _ACTIONS]
-        if len(actions) != 1:
-            got = ", ".join(actions) if actions else "none"
-            self.error(
-                node, field, f"expected exactly one action of {', '.join(_ACTIONS)}; got {got}"
-            )
+        action = self.only_one(node, field, pairs, _ACTIONS, "action")
+        if action is None:
             return None
         at = self.time(pairs["at"][1], f"{field}.at") if "at" in pairs else None
         if "note" in pairs:
             self.text(pairs["note"][1], f"{field}.note")
-        action = actions[0]
         value = pairs[action][1]
         where = f"{field}.{action}"
         line = node.start_mark.line + 1
@@ -207,18 +202,8 @@ class _TimelineReader(_ParamsReader):
             faults = None if pairs is None else self.read_faults(pairs, where, value)
             if faults is not None and pairs is not None and "refuse" in pairs:
                 refuse = self.selector(pairs["refuse"][1], f"{where}.refuse", top=True)
-                status = self.get(
-                    pairs, "refuse_status", where, lambda n, f: self.integer(n, f, minimum=400), 400
-                )
-                if refuse is None or status > 599:
-                    if status > 599:
-                        self.error(
-                            pairs["refuse_status"][1],
-                            f"{where}.refuse_status",
-                            f"expected an HTTP error status from 400 to 599, got {status}",
-                        )
-                    return None
-                if at is None:
+                status = self.error_status(pairs, "refuse_status", where, 400)
+                if refuse is None or status is None or at is None:
                     return None
                 faults = dataclasses.replace(faults, refuse_status=status)
                 return HsmChange(at=at, line=line, faults=faults, refuse=refuse)

@@ -12,6 +12,7 @@ from typing import Any, TypeVar
 import click
 
 from ..http import HTTP_SERVERS, HttpSettings, Limits
+from ._option_group import add_options
 
 __all__ = ["http_from_cli", "http_options"]
 
@@ -113,9 +114,7 @@ _KEYS = (
 
 def http_options(command: _F) -> _F:
     """Add the HTTP server flags to a click command."""
-    for option in reversed(_OPTIONS):
-        command = option(command)
-    return command
+    return add_options(command, _OPTIONS)
 
 
 def http_from_cli(values: dict[str, Any]) -> HttpSettings:

@@ -15,6 +15,7 @@ import click
 
 from ..http import AdminAuth, Operability
 from ..ops import LOG_FORMATS
+from ._option_group import add_options
 
 __all__ = ["operability_from_cli", "operability_options"]
 
@@ -89,9 +90,7 @@ _KEYS = ("metrics", "certfile", "keyfile", "admin_token_file", "protect")
 
 def operability_options(command: _F) -> _F:
     """Add the operability flags to a click command."""
-    for option in reversed(_OPTIONS):
-        command = option(command)
-    return command
+    return add_options(command, _OPTIONS)
 
 
 def operability_from_cli(values: dict[str, Any]) -> Operability:

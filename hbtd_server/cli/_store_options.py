@@ -14,6 +14,7 @@ from typing import Any, TypeVar
 import click
 
 from ..store import DEFAULT_LEASE_TTL, EtcdStore, Store, parse_kv_url
+from ._option_group import add_options
 from ._workers import worker_index
 
 __all__ = ["StoreOptions", "store_from_cli", "store_options"]
@@ -82,9 +83,7 @@ class StoreOptions:
 
 def store_options(command: _F) -> _F:
     """Add the store flags to a click command."""
-    for option in reversed(_OPTIONS):
-        command = option(command)
-    return command
+    return add_options(command, _OPTIONS)
 
 
 def store_from_cli(values: dict[str, Any], *, kv_url: str, port: int) -> StoreOptions:

@@ -9,15 +9,15 @@ from __future__ import annotations
 import dataclasses
 import json
 import re
-from pathlib import Path
 
 import httpx
 import pytest
 
 from hbtd_server.engine import Engine
+from tests import REPO
 from tests.api.conftest import API
 
-OPERATIONS_PAGE = Path(__file__).resolve().parents[2] / "docs" / "operations.md"
+OPERATIONS_PAGE = REPO / "docs" / "operations.md"
 
 
 @pytest.mark.parametrize("path", [pytest.param("liveness", id="liveness"),

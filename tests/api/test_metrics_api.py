@@ -6,12 +6,12 @@ from collections.abc import AsyncIterator
 
 import httpx
 import pytest
-from prometheus_client.parser import text_string_to_metric_families
 
 from hbtd_server import Engine, HeartbeatFastPath, TelemetryPublisher, create_quart_app
 from hbtd_server.ops import HEARTBEAT_REJECTION_REASONS, PATCH_OUTCOMES, Metrics
 
 from .conftest import API, PROBLEM_JSON, ManualClock, hb_body, make_client
+from .metrics_scrape import at, scrape
 
 TIMESTAMP = "2026-11-25T10:00:00+00:00"
 
@@ -33,22 +33,6 @@ async def metrics_client(engine: Engine, metrics: Metrics) -> AsyncIterator[http
     app = HeartbeatFastPath(engine, create_quart_app(engine, metrics=metrics))
     async with make_client(app) as http:
         yield http
-
-
-async def scrape(client: httpx.AsyncClient) -> dict[tuple[str, frozenset[tuple[str, str]]], float]:
-    response = await client.get(f"{API}/metrics")
-    assert response.status_code == 200
-    return {
-        (sample.name, frozenset(sample.labels.items())): sample.value
-        for family in text_string_to_metric_families(response.text)
-        for sample in family.samples
-    }
-
-
-def at(
-    samples: dict[tuple[str, frozenset[tuple[str, str]]], float], name: str, **labels: str
-) -> float:
-    return samples[(name, frozenset(labels.items()))]
 
 
 async def test_every_label_is_present_from_the_start(metrics_client: httpx.AsyncClient) -> None:

@@ -13,38 +13,19 @@ from typing import Any
 import httpx
 import trio
 import trio.testing
-from prometheus_client.parser import text_string_to_metric_families
 
-from hb_sim import MockHsm, create_mock_hsm_app
+from hb_sim.hsm import MockHsm, create_mock_hsm_app
 from hbtd_server import Engine, HeartbeatFastPath, create_quart_app, run_tracker_tasks
 from hbtd_server.core import DEFAULT_PARAMS, Kind
 from hbtd_server.ops import Metrics
 
 from .conftest import API, hb_body, make_client
+from .metrics_scrape import at, scrape
 
 NAMES = [f"x1000c{c}s{s}b0n{n}" for c in range(4) for s in range(8) for n in range(2)]
 DYING = [name for name in NAMES if name.startswith("x1000c0")]  # one chassis: 16 of 64
 SURVIVORS = [name for name in NAMES if name not in DYING]
 KIND_BY_MESSAGE = {kind.hsm.message: kind.name.lower() for kind in Kind}
-
-
-Samples = dict[tuple[str, tuple[tuple[str, str], ...]], float]
-
-
-async def scrape(client: httpx.AsyncClient) -> Samples:
-    """GET /metrics and parse it with prometheus-client's own parser."""
-    response = await client.get(f"{API}/metrics")
-    assert response.status_code == 200
-    assert response.headers["content-type"].startswith("text/plain; version=0.0.4")
-    samples: Samples = {}
-    for family in text_string_to_metric_families(response.text):
-        for sample in family.samples:
-            samples[(sample.name, tuple(sorted(sample.labels.items())))] = sample.value
-    return samples
-
-
-def value(samples: Samples, name: str, **labels: str) -> float:
-    return samples[(name, tuple(sorted(labels.items())))]
 
 
 def hsm_received(hsm: MockHsm) -> tuple[Counter[str], int]:
@@ -105,30 +86,30 @@ async def test_metrics_during_a_wave_match_what_hsm_received(
         nursery.cancel_scope.cancel()
 
     # Mid-wave: every warning detected, none delivered yet.
-    assert value(during, "hbtd_transitions_total", kind="warning") == len(DYING)
-    assert value(during, "hbtd_components", state="warning") == len(DYING)
-    assert value(during, "hbtd_hsm_pending_changes") == len(DYING)
-    assert value(during, "hbtd_hsm_patches_total", outcome="delivered") == 1  # the starts
+    assert at(during, "hbtd_transitions_total", kind="warning") == len(DYING)
+    assert at(during, "hbtd_components", state="warning") == len(DYING)
+    assert at(during, "hbtd_hsm_pending_changes") == len(DYING)
+    assert at(during, "hbtd_hsm_patches_total", outcome="delivered") == 1  # the starts
     # After the batching window: delivered, nothing waits.
-    assert value(warned, "hbtd_hsm_pending_changes") == 0
-    assert value(warned, "hbtd_hsm_patches_total", outcome="delivered") == 2
+    assert at(warned, "hbtd_hsm_pending_changes") == 0
+    assert at(warned, "hbtd_hsm_patches_total", outcome="delivered") == 2
 
-    assert value(dead, "hbtd_heartbeats_accepted_total") == engine.heartbeats_accepted
-    assert value(dead, "hbtd_heartbeats_rejected_total", reason="missing_component") == 1
-    assert value(dead, "hbtd_heartbeats_rejected_total", reason="missing_timestamp") == 1
-    assert value(dead, "hbtd_components", state="alive") == len(SURVIVORS)
-    assert value(dead, "hbtd_components", state="warning") == 0
+    assert at(dead, "hbtd_heartbeats_accepted_total") == engine.heartbeats_accepted
+    assert at(dead, "hbtd_heartbeats_rejected_total", reason="missing_component") == 1
+    assert at(dead, "hbtd_heartbeats_rejected_total", reason="missing_timestamp") == 1
+    assert at(dead, "hbtd_components", state="alive") == len(SURVIVORS)
+    assert at(dead, "hbtd_components", state="warning") == 0
     # The counts agree with what HSM received, kind by kind and PATCH by PATCH.
     for kind in ("started", "restarted", "warning", "dead"):
-        assert value(dead, "hbtd_transitions_total", kind=kind) == hsm_ids[kind], kind
+        assert at(dead, "hbtd_transitions_total", kind=kind) == hsm_ids[kind], kind
     assert hsm_ids == {"started": len(NAMES), "warning": len(DYING), "dead": len(DYING)}
-    assert value(dead, "hbtd_hsm_patches_total", outcome="delivered") == accepted_patches == 3
+    assert at(dead, "hbtd_hsm_patches_total", outcome="delivered") == accepted_patches == 3
     for outcome in ("refused", "failed", "unreachable", "timeout"):
-        assert value(dead, "hbtd_hsm_patches_total", outcome=outcome) == 0
-    assert value(dead, "hbtd_hsm_patch_duration_seconds_count") == accepted_patches
+        assert at(dead, "hbtd_hsm_patches_total", outcome=outcome) == 0
+    assert at(dead, "hbtd_hsm_patch_duration_seconds_count") == accepted_patches
     # The deadline-driven detector fires exactly on time on the mock clock.
     for kind in ("warning", "dead"):
-        count = value(dead, "hbtd_detection_lateness_seconds_count", kind=kind)
+        count = at(dead, "hbtd_detection_lateness_seconds_count", kind=kind)
         assert count == len(DYING)
-        on_time = value(dead, "hbtd_detection_lateness_seconds_bucket", kind=kind, le="0.001")
+        on_time = at(dead, "hbtd_detection_lateness_seconds_bucket", kind=kind, le="0.001")
         assert on_time == count

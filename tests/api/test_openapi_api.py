@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-from pathlib import Path
 from typing import Any
 
 import httpx
@@ -13,10 +12,10 @@ from hbtd_server import Engine, create_quart_app
 from hbtd_server.core import DEFAULT_PARAMS
 from hbtd_server.http import load_openapi
 from hbtd_server.ops import Metrics
+from tests import REPO
 
 from .conftest import API
 
-REPO = Path(__file__).resolve().parents[2]
 METHODS = {"get", "post", "put", "patch", "delete", "head", "options"}
 
 

@@ -13,6 +13,7 @@ import json
 import httpx
 import pytest
 
+from hbtd_server.core import PARAM_NAMES
 from hbtd_server.engine import Engine
 from tests.api.conftest import API, PROBLEM_JSON, problem
 
@@ -24,23 +25,8 @@ DEFAULT_BODY = (
     # Extensions follow upstream's twelve: the mass-silence guard.
     b'"Guard_share":"50","Guard_min":"20","Guard_hold":"300"}'
 )
-KEYS = [
-    "Debug",
-    "Nosm",
-    "Use_telemetry",
-    "Telemetry_host",
-    "Warntime",
-    "Errtime",
-    "Port",
-    "Kv_url",
-    "Interval",
-    "Sm_url",
-    "Sm_timeout",
-    "Sm_retries",
-    "Guard_share",
-    "Guard_min",
-    "Guard_hold",
-]
+# The order itself is pinned by DEFAULT_BODY, byte for byte.
+KEYS = list(PARAM_NAMES)
 
 
 def bad_params(detail: str | None) -> bytes:

@@ -11,7 +11,8 @@ from pathlib import Path
 
 import pytest
 
-REPO = Path(__file__).resolve().parents[2]
+from tests import REPO
+
 INSTALL = REPO / "scripts" / "install"
 PLACED = [
     "usr/bin/hbtd",

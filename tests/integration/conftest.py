@@ -17,8 +17,10 @@ import trio
 from hb_sim.ports import free_port
 from hbtd_server.cli import hbtd_command
 from tests.etcd_support import EtcdServer
+from tests.processes import kill
 
 from .fleet_watch import INCONCLUSIVE
+from .kafka_mock import TOPIC, MockKafkaCluster
 
 STARTUP_LIMIT = 15.0  # generous: CI machines are loaded
 
@@ -95,10 +97,7 @@ async def launch_hbtd(
         await wait_until_live(hbtd.url)
         yield hbtd
     finally:
-        if process.returncode is None:
-            process.kill()
-            with trio.CancelScope(shield=True):
-                await process.wait()
+        await kill(process)
 
 
 #: ``--http-server`` values; parametrize ``http_server`` with these to run a test on both.
@@ -137,6 +136,19 @@ def etcd_server(tmp_path: Path) -> Iterator[EtcdServer]:
         yield server
     finally:
         server.stop()
+
+
+@pytest.fixture
+def kafka() -> Iterator[MockKafkaCluster]:
+    """A mock Kafka cluster with ``TOPIC`` created."""
+    with MockKafkaCluster() as cluster:
+        cluster.create_topic(TOPIC)
+        yield cluster
+
+
+def nodes(count: int, first: int = 0) -> list[str]:
+    """``count`` node xnames from the ``first``-th, 64 to a cabinet, one node per slot."""
+    return [f"x{1000 + i // 64}c{i // 8 % 8}s{i % 8}b0n0" for i in range(first, first + count)]
 
 
 @pytest.hookimpl(wrapper=True)

@@ -25,7 +25,10 @@ from typing import Any
 import confluent_kafka
 import trio
 
-__all__ = ["MockKafkaCluster", "TopicReader", "read_topic", "read_until"]
+__all__ = ["TOPIC", "MockKafkaCluster", "TopicReader", "read_topic", "read_until"]
+
+#: The topic hbtd publishes to in the tests (upstream's default).
+TOPIC = "cray-hmsheartbeat-notifications"
 
 log = logging.getLogger("tests.kafka")
 

@@ -18,46 +18,14 @@ import pytest
 import trio
 
 from hb_sim.ports import free_port
-from hbtd_server.cli import hbtd_command
+from tests.processes import kill
 
-from .conftest import wait_until_live
+from .conftest import launch_hbtd
 
 pytestmark = pytest.mark.integration
 
 INTERVAL = 0.5  # fast heartbeats keep the tests short; jitter is the default 10 %
 STOP_LIMIT = 1.0  # the issue: SIGTERM makes the agent exit within 1 s
-
-
-async def start_tracker(port: int, log_path: Path, *args: str) -> trio.Process:
-    """Start ``hbtd`` on ``port`` (appending to ``log_path``) and wait until it is live."""
-    with log_path.open("ab") as log_file:
-        process = await trio.lowlevel.open_process(
-            [
-                *hbtd_command(port=port),
-                *args,
-            ],
-            stdout=log_file,
-            stderr=subprocess.STDOUT,
-        )
-    await wait_until_live(f"http://127.0.0.1:{port}/hmi/v1")
-    return process
-
-
-async def kill(process: trio.Process) -> None:
-    if process.returncode is None:
-        process.kill()
-    with trio.CancelScope(shield=True):
-        await process.wait()
-
-
-@asynccontextmanager
-async def tracker(tmp_path: Path, *args: str) -> AsyncIterator[tuple[int, trio.Process]]:
-    port = free_port()
-    process = await start_tracker(port, tmp_path / f"hbtd-{port}.log", *args)
-    try:
-        yield port, process
-    finally:
-        await kill(process)
 
 
 def node_tree(tmp_path: Path, xname: str) -> Path:
@@ -128,42 +96,40 @@ async def test_heartbeats_survive_a_tracker_restart_and_sigterm_is_fast(tmp_path
     xname = "x1000c0s0b0n0"
     port = free_port()
     url = f"http://127.0.0.1:{port}/hmi/v1"
-    tracker_log = tmp_path / "hbtd.log"
     tracker_args = ("--nosm", "--warntime", "5", "--errtime", "10")
-    hbtd = await start_tracker(port, tracker_log, *tracker_args)
-    try:
-        async with (
-            agent(tmp_path, xname, url) as node,
-            httpx.AsyncClient(base_url=url, timeout=2) as client,
-        ):
-            await eventually(heartbeating(client, xname), within=10)
+    async with (
+        launch_hbtd(tmp_path, port, *tracker_args) as first,
+        agent(tmp_path, xname, url) as node,
+        httpx.AsyncClient(base_url=url, timeout=2) as client,
+    ):
+        await eventually(heartbeating(client, xname), within=10)
 
-            # `hb-agent send`: one heartbeat, exit status 0 when it was taken.
-            root = node_tree(tmp_path, "x1000c0s0b0n1")
-            # Given only the tracker's address, as `hb-sim watch --target` takes it (#15).
-            send = [sys.executable, "-m", "hb_agent", "send", "--config", ""]
-            send += ["--root", str(root), "--url", url.removesuffix("/hmi/v1")]
-            sent = await trio.run_process(send, capture_stderr=True, capture_stdout=True)
-            assert sent.returncode == 0
-            assert sent.stdout.decode().splitlines() == [
-                f"heartbeat sent: x1000c0s0b0n1 Status 'OK' to {url}"
-            ]
-            assert await heartbeating(client, "x1000c0s0b0n1")()
+        # `hb-agent send`: one heartbeat, exit status 0 when it was taken.
+        root = node_tree(tmp_path, "x1000c0s0b0n1")
+        # Given only the tracker's address, as `hb-sim watch --target` takes it (#15).
+        send = [sys.executable, "-m", "hb_agent", "send", "--config", ""]
+        send += ["--root", str(root), "--url", url.removesuffix("/hmi/v1")]
+        sent = await trio.run_process(send, capture_stderr=True, capture_stdout=True)
+        assert sent.returncode == 0
+        assert sent.stdout.decode().splitlines() == [
+            f"heartbeat sent: x1000c0s0b0n1 Status 'OK' to {url}"
+        ]
+        assert await heartbeating(client, "x1000c0s0b0n1")()
 
-            # The tracker dies. The agent keeps trying, and says so without flooding the log.
-            lines_before = len(node.log_lines())
-            await kill(hbtd)
-            failed = await trio.run_process(send, capture_stderr=True, check=False)
-            assert failed.returncode == 1
-            assert b"heartbeat not sent" in failed.stderr
-            await trio.sleep(4.0)  # about 10 attempts at INTERVAL with backoff
-            assert node.process.returncode is None
-            outage_lines = node.log_lines()[lines_before:]
-            assert 1 <= len(outage_lines) <= 4, outage_lines
-            assert "heartbeat failed" in outage_lines[0]
+        # The tracker dies. The agent keeps trying, and says so without flooding the log.
+        lines_before = len(node.log_lines())
+        await kill(first.process)
+        failed = await trio.run_process(send, capture_stderr=True, check=False)
+        assert failed.returncode == 1
+        assert b"heartbeat not sent" in failed.stderr
+        await trio.sleep(4.0)  # about 10 attempts at INTERVAL with backoff
+        assert node.process.returncode is None
+        outage_lines = node.log_lines()[lines_before:]
+        assert 1 <= len(outage_lines) <= 4, outage_lines
+        assert "heartbeat failed" in outage_lines[0]
 
-            # It comes back (same port, empty memory): heartbeats resume within one interval.
-            hbtd = await start_tracker(port, tracker_log, *tracker_args)
+        # It comes back (same port, empty memory): heartbeats resume within one interval.
+        async with launch_hbtd(tmp_path, port, *tracker_args):
             took = await eventually(heartbeating(client, xname), within=10)
             # One interval (at most INTERVAL * 1.1 with jitter) plus polling and a loaded CI
             # machine's scheduling.
@@ -175,8 +141,6 @@ async def test_heartbeats_survive_a_tracker_restart_and_sigterm_is_fast(tmp_path
             assert code == 0
             assert took < STOP_LIMIT, took
             assert "Traceback" not in "\n".join(node.log_lines())
-    finally:
-        await kill(hbtd)
 
 
 @dataclass
@@ -240,8 +204,8 @@ async def test_announced_shutdown_raises_no_warning_or_alert(tmp_path: Path) -> 
     leaving, crashing, staying = "x1000c0s0b0n0", "x1000c0s0b0n1", "x1000c0s0b0n2"
     with capture_hsm() as hsm:
         args = ("--sm_url", hsm.url, "--warntime", "1", "--errtime", "2", "--interval", "1")
-        async with tracker(tmp_path, *args) as (port, _):
-            url = f"http://127.0.0.1:{port}/hmi/v1"
+        async with launch_hbtd(tmp_path, free_port(), *args) as tracker:
+            url = tracker.url
             async with (
                 agent(tmp_path, leaving, url, "--announce-shutdown") as announcer,
                 agent(tmp_path, crashing, url) as silent,

@@ -14,9 +14,10 @@ from pathlib import Path
 
 import pytest
 
+from tests import REPO
+
 pytestmark = pytest.mark.integration
 
-ROOT = Path(__file__).resolve().parents[2]
 UV = Path(sys.executable).with_name("uv")
 #: Distributions only the extras ([server], [sim]) bring.
 SERVER_AND_SIM_ONLY = {
@@ -46,7 +47,7 @@ def run(*command: str | Path, cwd: Path | None = None) -> str:
 def bare_venv(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A fresh venv with the bare hbtd-py wheel installed, as on a compute node."""
     where = tmp_path_factory.mktemp("bare")
-    run(UV, "build", "--wheel", "--quiet", "--out-dir", where / "dist", ROOT, cwd=where)
+    run(UV, "build", "--wheel", "--quiet", "--out-dir", where / "dist", REPO, cwd=where)
     [wheel] = (where / "dist").glob("hbtd_py-*.whl")
     run(UV, "venv", "--quiet", "--python", sys.executable, where / "venv")
     python = where / "venv" / "bin" / "python"

@@ -19,6 +19,7 @@ import trio
 
 from bench.hbstates_liveness import probe
 from tests.http_wire import RawResponse, read_responses, request_bytes
+from tests.processes import kill
 
 from .conftest import HbtdProcess, StartHbtd
 
@@ -175,9 +176,7 @@ async def test_fault5_liveness_stays_fast_under_maximum_hbstates_queries(
             assert load.stdout is not None
             answered = int((await load.stdout.receive_some()).strip() or 0)
         finally:
-            if load.returncode is None:
-                load.kill()
-                await load.wait()
+            await kill(load)
         assert answered >= 8
         p99 = statistics.quantiles(latencies, n=100)[98]
         assert p99 < 0.100, f"liveness p99 {p99 * 1000:.0f} ms, max {max(latencies) * 1000:.0f} ms"

@@ -15,7 +15,7 @@ import httpx
 import pytest
 import trio
 
-from hb_sim import Faults, MockHsm, serve_mock_hsm
+from hb_sim.hsm import Faults, MockHsm, serve_mock_hsm
 from hb_sim.ports import free_port
 from tests.etcd_support import EtcdServer
 

@@ -23,13 +23,13 @@ import httpx
 import pytest
 import trio
 
-from hb_sim import Faults, MockHsm, serve_mock_hsm
 from hb_sim.fleet import LiveFleet
+from hb_sim.hsm import Faults, MockHsm, serve_mock_hsm
 from hb_sim.ports import free_port
 from tests.etcd_support import EtcdServer
 from tests.polling import until
 
-from .conftest import HbtdProcess, launch_hbtd
+from .conftest import HbtdProcess, launch_hbtd, nodes
 from .fleet_watch import FleetWatch, inconclusive_if_late, inconclusive_if_slow_machine
 
 pytestmark = pytest.mark.integration
@@ -37,10 +37,6 @@ pytestmark = pytest.mark.integration
 WARNING = ("Ready", "Warning", "Heartbeat stopped -- might be dead")
 DEAD = ("Standby", "Alert", "Heartbeat stopped -- declared dead")
 STARTED = ("Ready", "OK", "Heartbeat started")
-
-
-def nodes(count: int) -> list[str]:
-    return [f"x{1000 + i // 64}c{i // 8 % 8}s{i % 8}b0n0" for i in range(count)]
 
 
 def fleet_of(ports: list[int], xnames: list[str]) -> LiveFleet:

@@ -6,8 +6,6 @@ this process on real time, so these tests wait on conditions with deadlines, nev
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import pytest
 import trio
 
@@ -15,19 +13,11 @@ from hbtd_server.core import DEFAULT_PARAMS, Kind, Params, Transition
 from hbtd_server.notify import CONNECTED, NOT_CONNECTED, TelemetryPublisher
 from tests.polling import until
 
-from .kafka_mock import MockKafkaCluster, read_topic, read_until
+from .kafka_mock import TOPIC, MockKafkaCluster, read_topic, read_until
 
 pytestmark = pytest.mark.integration
 
-TOPIC = "cray-hmsheartbeat-notifications"
 KINDS = [Kind.STARTED, Kind.WARNING, Kind.RESTARTED, Kind.WARNING, Kind.DEAD]
-
-
-@pytest.fixture
-def kafka() -> Iterator[MockKafkaCluster]:
-    with MockKafkaCluster() as cluster:
-        cluster.create_topic(TOPIC)
-        yield cluster
 
 
 def telemetry_params(cluster: MockKafkaCluster, topic: str = TOPIC) -> Params:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import datetime
 import json
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 
 import httpx
 import pytest
@@ -18,13 +18,12 @@ import trio
 
 from hb_sim.fleet import LiveFleet
 
-from .conftest import HbtdProcess, StartHbtd
+from .conftest import HbtdProcess, StartHbtd, nodes
 from .fleet_watch import FleetWatch, inconclusive_if_late
-from .kafka_mock import MockKafkaCluster, TopicReader, read_topic, read_until
+from .kafka_mock import TOPIC, MockKafkaCluster, TopicReader, read_topic, read_until
 
 pytestmark = pytest.mark.integration
 
-TOPIC = "cray-hmsheartbeat-notifications"
 STARTED = "Heartbeat started."
 RESTARTED = "Heartbeat re-started."
 WARNING = "Heartbeat stopped, node may be dead."
@@ -36,17 +35,6 @@ STATE_AND_FLAG = {
     DEAD: ("Standby", "Alert"),
 }
 QUIET = ("--nosm", "--warntime", "60", "--errtime", "120")  # only "started" while a test runs
-
-
-@pytest.fixture
-def kafka() -> Iterator[MockKafkaCluster]:
-    with MockKafkaCluster() as cluster:
-        cluster.create_topic(TOPIC)
-        yield cluster
-
-
-def nodes(count: int, first: int = 0) -> list[str]:
-    return [f"x{1000 + i // 64}c{i // 8 % 8}s{i % 8}b0n0" for i in range(first, first + count)]
 
 
 def infos(reader: TopicReader, info: str) -> int:

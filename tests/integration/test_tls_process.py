@@ -13,6 +13,7 @@ import trustme
 
 from hb_sim.ports import free_port
 from hbtd_server.cli import hbtd_command
+from tests.processes import kill
 
 from .conftest import HTTP_SERVERS, STARTUP_LIMIT
 
@@ -74,8 +75,6 @@ async def test_serves_https_only_with_the_given_certificate(
             process.terminate()
             with trio.CancelScope(shield=True), trio.move_on_after(10):
                 await process.wait()
-            if process.returncode is None:
-                process.kill()
-                await process.wait()
+            await kill(process)
     assert process.returncode == 0
     assert f"https://127.0.0.1:{port}" in log_path.read_text()

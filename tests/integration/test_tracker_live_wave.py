@@ -25,11 +25,11 @@ from functools import partial
 import pytest
 import trio
 
-from hb_sim import Faults, MockHsm, RecordedRequest, serve_mock_hsm
 from hb_sim.fleet import LiveFleet
+from hb_sim.hsm import Faults, MockHsm, RecordedRequest, serve_mock_hsm
 from hbtd_server.notify import BATCH_WINDOW
 
-from .conftest import StartHbtd
+from .conftest import StartHbtd, nodes
 from .fleet_watch import FleetWatch, inconclusive_if_late
 
 pytestmark = pytest.mark.integration
@@ -40,10 +40,6 @@ WARNING = ("Ready", "Warning", "Heartbeat stopped -- might be dead")
 DEAD = ("Standby", "Alert", "Heartbeat stopped -- declared dead")
 STARTED = ("Ready", "OK", "Heartbeat started")
 RESTARTED = ("Ready", "OK", "Heartbeat restarted")
-
-
-def nodes(count: int) -> list[str]:
-    return [f"x{1000 + i // 64}c{i // 8 % 8}s{i % 8}b0n0" for i in range(count)]
 
 
 def accepted_patches(hsm: MockHsm) -> list[tuple[float, tuple[str, str, str], list[str]]]:

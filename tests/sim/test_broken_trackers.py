@@ -13,30 +13,23 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Callable, Sequence
-from pathlib import Path
 
-from hb_sim import RunOptions, RunResult, default_engine, load_scenario, run_scenario
+from hb_sim import RunOptions, RunResult, load_scenario, run_scenario
+from hb_sim.run import EngineFactory, default_engine
 from hbtd_server import Engine
 from hbtd_server.core import HsmLedger, HsmPatch, Kind, Params, Tracker, Transition
+from tests.sim.runs import engine_with, failing
+from tests.sim.shipped import SCENARIO_DIR
 
-SCENARIOS = Path(__file__).resolve().parents[2] / "scenarios"
 
-
-def play(name: str, factory: Callable[[Params, Callable[[], float]], Engine]) -> RunResult:
+def play(name: str, factory: EngineFactory) -> RunResult:
     return run_scenario(
-        load_scenario(SCENARIOS / f"{name}.yaml"), RunOptions(engine_factory=factory)
+        load_scenario(SCENARIO_DIR / f"{name}.yaml"), RunOptions(engine_factory=factory)
     )
 
 
 def failed(result: RunResult) -> set[str]:
     return {v.name for v in result.verdicts if not v.passed}
-
-
-class NeverWarns(Engine):
-    """Drops every "might be dead" transition."""
-
-    def _publish(self, transitions: Sequence[Transition]) -> None:
-        super()._publish([t for t in transitions if t.kind is not Kind.WARNING])
 
 
 class StartedForRestarted(Engine):
@@ -77,7 +70,7 @@ class ReplaysAfterOutage(Engine):
 
 
 def test_a_tracker_that_never_warns_fails_single_node_death() -> None:
-    result = play("single-node-death", lambda p, c: NeverWarns(p, clock=c))
+    result = failing()
     assert not result.passed
     assert "the victim is warned about" in failed(result)
     assert "max_detection_lateness" in failed(result)
@@ -171,12 +164,9 @@ class DropsFailedPatches(HsmLedger):
 
 
 def test_a_dropped_failed_patch_fails_slow_hsm() -> None:
-    def factory(params: Params, clock: Callable[[], float]) -> Engine:
-        engine = Engine(params, clock=clock)
-        engine.ledger = DropsFailedPatches()
-        return engine
-
-    result = play("slow-hsm", factory)  # 20 % of its PATCHes fail with 503 from 2 min on
+    result = play(
+        "slow-hsm", engine_with(DropsFailedPatches)
+    )  # 20 % of its PATCHes fail with 503 from 2 min on
     only(result, "final_state_matches_truth")
 
 
@@ -206,12 +196,7 @@ class OnePatchPerNode(HsmLedger):
 
 
 def test_one_patch_per_node_fails_cabinet_power_loss_through_the_wave_limit() -> None:
-    def factory(params: Params, clock: Callable[[], float]) -> Engine:
-        engine = Engine(params, clock=clock)
-        engine.ledger = OnePatchPerNode()
-        return engine
-
-    result = play("cabinet-power-loss", factory)
+    result = play("cabinet-power-loss", engine_with(OnePatchPerNode))
     only(result, "max_patches_per_wave")
 
 
@@ -248,12 +233,7 @@ class OneSpuriousWarning(HsmLedger):
 
 
 def test_one_spurious_warning_on_a_dying_node_fails_through_hsm_follows_truth_alone() -> None:
-    def factory(params: Params, clock: Callable[[], float]) -> Engine:
-        engine = Engine(params, clock=clock)
-        engine.ledger = OneSpuriousWarning()
-        return engine
-
-    result = play("single-node-death", factory)
+    result = play("single-node-death", engine_with(OneSpuriousWarning))
     assert failed(result) == {"hsm_follows_truth"}
     verdict = next(v for v in result.verdicts if v.name == "hsm_follows_truth")
     assert verdict.seen.startswith("1 wrong: x1000c0s3b0n1: HSM told Ready/Warning at ")

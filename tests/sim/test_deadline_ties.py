@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 
 from hb_sim import RunOptions, load_scenario, run_scenario
 from hb_sim.run import ParamEpoch, Truth
+from tests.sim.shipped import SCENARIO_DIR
 
-SCENARIO = Path(__file__).resolve().parents[2] / "scenarios" / "deadline-ties.yaml"
+SCENARIO = SCENARIO_DIR / "deadline-ties.yaml"
 
 
 def messages(result_requests: object, xname: str) -> list[str]:

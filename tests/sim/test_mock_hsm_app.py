@@ -10,7 +10,7 @@ import pytest
 import trio
 import trio.testing
 
-from hb_sim import Faults, MockHsm, create_mock_hsm_app, run_power_polling
+from hb_sim.hsm import Faults, MockHsm, create_mock_hsm_app, run_power_polling
 
 NODES = ["x1000c0s0b0n0", "x1000c0s0b0n1"]
 BULK = "/hsm/v2/State/Components/BulkStateData"

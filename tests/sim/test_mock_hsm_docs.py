@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import re
-from pathlib import Path
 
-from hb_sim import START_STATES
+from hb_sim.hsm import START_STATES
+from tests import REPO
 
-DOC = Path(__file__).parents[2] / "docs" / "mock-hsm.md"
+DOC = REPO / "docs" / "mock-hsm.md"
 
 
 def test_documented_table_matches_the_model() -> None:

@@ -7,12 +7,12 @@ from typing import Any
 
 import pytest
 
-from hb_sim import (
+from hb_sim.errors import HsmProblem
+from hb_sim.hsm import (
     START_STATES,
     STATES,
     Component,
     Faults,
-    HsmProblem,
     MockHsm,
     allowed_start_states,
     needs_force,

@@ -14,6 +14,8 @@ import httpx
 import pytest
 import trio
 
+from tests.processes import kill
+
 pytestmark = pytest.mark.integration
 
 LISTENING = re.compile(r"mock HSM listening on (http://127\.0\.0\.1:\d+)/hsm/v2")
@@ -69,7 +71,5 @@ async def test_serves_and_stops_on_signal(signum: signal.Signals) -> None:
         assert code == 0
         assert "mock HSM stopped" in rest.decode()
     finally:
-        if process.returncode is None:
-            process.kill()
-            await process.wait()
+        await kill(process)
         await process.stderr.aclose()

@@ -5,43 +5,24 @@ The tracker that gave a refused state up (the behaviour before #13) fails it.
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from pathlib import Path
+from typing import Any
 
 from hb_sim import RunOptions, load_scenario, run_scenario
-from hbtd_server import Engine
-from hbtd_server.core import HsmLedger, HsmPatch, Params, RefusalBackoff
+from hbtd_server.core import HsmLedger, HsmPatch
+from tests.sim.runs import engine_with
+from tests.sim.shipped import SCENARIO_DIR
 
-SCENARIO = (
-    Path(__file__).resolve().parents[2] / "scenarios" / "hsm-refuses-during-failure-wave.yaml"
-)
+SCENARIO = SCENARIO_DIR / "hsm-refuses-during-failure-wave.yaml"
 
 
 class ForgetsRefusals(HsmLedger):
     """Drops a refused state for good, as a 4xx was treated before #13."""
 
-    def refuse(
-        self,
-        patch: HsmPatch,
-        *,
-        now: float,
-        cause: str,
-        backoff: RefusalBackoff,
-        not_before: float = float("-inf"),
-    ) -> None:
-        super().refuse(patch, now=now, cause=cause, backoff=backoff, not_before=not_before)
+    def refuse(self, patch: HsmPatch, **kwargs: Any) -> None:
+        super().refuse(patch, **kwargs)
         for xname in patch.xnames:
             self._held.pop(xname, None)
             self._refusals.pop(xname, None)
-
-
-def engine_with(ledger: Callable[[], HsmLedger]) -> Callable[[Params, Callable[[], float]], Engine]:
-    def factory(params: Params, clock: Callable[[], float]) -> Engine:
-        engine = Engine(params, clock=clock)
-        engine.ledger = ledger()
-        return engine
-
-    return factory
 
 
 def test_every_refused_state_arrives_and_hsm_ends_at_the_truth() -> None:

@@ -9,8 +9,7 @@ from pathlib import Path
 from click.testing import CliRunner
 
 from hb_sim.cli import main
-
-SCENARIOS = Path(__file__).resolve().parents[2] / "scenarios"
+from tests.sim.shipped import SCENARIO_DIR
 
 FAILING = """
 name: expects-too-much
@@ -24,7 +23,7 @@ expect:
 def test_a_passing_scenario_exits_0_and_prints_the_verdicts(tmp_path: Path) -> None:
     junit = tmp_path / "junit.xml"
     result = CliRunner().invoke(
-        main, ["run", str(SCENARIOS / "single-node-death.yaml"), "--junit", str(junit)]
+        main, ["run", str(SCENARIO_DIR / "single-node-death.yaml"), "--junit", str(junit)]
     )
     assert result.exit_code == 0, result.output
     assert "single-node-death (virtual time, seed 2): passed" in result.output
@@ -54,7 +53,7 @@ def test_seed_overrides_the_scenario(tmp_path: Path) -> None:
     report = tmp_path / "report"
     result = CliRunner().invoke(
         main,
-        ["run", str(SCENARIOS / "flapping-node.yaml"), "--seed", "99", "--report", str(report)],
+        ["run", str(SCENARIO_DIR / "flapping-node.yaml"), "--seed", "99", "--report", str(report)],
     )
     assert result.exit_code == 0, result.output
     assert json.loads((report / "result.json").read_text())["seed"] == 99
@@ -69,7 +68,7 @@ def test_a_bad_scenario_exits_2_with_file_and_line(tmp_path: Path) -> None:
 
 
 def test_bad_usage_exits_2() -> None:
-    path = str(SCENARIOS / "single-node-death.yaml")
+    path = str(SCENARIO_DIR / "single-node-death.yaml")
     result = CliRunner().invoke(main, ["run", path, "--target", "http://127.0.0.1:1"])
     assert result.exit_code == 2
     assert "--target and --hsm need --clock live" in result.output

@@ -3,35 +3,24 @@
 from __future__ import annotations
 
 import dataclasses
-import io
 import signal
 import subprocess
 import sys
 import time
 import xml.etree.ElementTree as ET
-from functools import cache
 from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-from rich.console import Console
 
 from hb_sim import RunOptions, RunResult, load_scenario, run_scenario
 from hb_sim.cli import EXIT_INCONCLUSIVE, main
 from hb_sim.fleet import ScheduleGap
-from hb_sim.run import Progress, junit_xml, verdict_table
-from tests.sim.test_broken_trackers import NeverWarns
+from hb_sim.run import Progress, junit_xml
+from tests.sim.runs import failing, verdict_text
+from tests.sim.shipped import SCENARIO_DIR
 
-SCENARIOS = Path(__file__).resolve().parents[2] / "scenarios"
 HB_SIM = [str(Path(sys.executable).parent / "hb-sim")]
-
-
-@cache
-def failing() -> RunResult:
-    return run_scenario(
-        load_scenario(SCENARIOS / "single-node-death.yaml"),
-        RunOptions(engine_factory=lambda p, c: NeverWarns(p, clock=c)),
-    )
 
 
 def behind(result: RunResult) -> RunResult:
@@ -41,9 +30,7 @@ def behind(result: RunResult) -> RunResult:
 
 
 def render(result: RunResult, width: int) -> list[str]:
-    console = Console(width=width, record=True, color_system=None, file=io.StringIO())
-    console.print(verdict_table(result))
-    return console.export_text().splitlines()
+    return verdict_text(result, width).splitlines()
 
 
 def test_a_failed_expectation_says_what_happened_and_when() -> None:
@@ -89,7 +76,7 @@ def test_junit_marks_an_inconclusive_run_skipped_with_the_reason() -> None:
 def test_the_summary_line_is_always_last(tmp_path: Path) -> None:
     report = tmp_path / "report"
     result = CliRunner().invoke(
-        main, ["run", str(SCENARIOS / "quick-death.yaml"), "--report", str(report)]
+        main, ["run", str(SCENARIO_DIR / "quick-death.yaml"), "--report", str(report)]
     )
     assert result.exit_code == 0, result.output
     lines = result.output.splitlines()
@@ -102,7 +89,7 @@ def test_exit_codes_are_distinct_and_documented() -> None:
     help_text = " ".join(CliRunner().invoke(main, ["-h"]).output.split())
     assert "3 inconclusive" in help_text
     assert "130 interrupted" in help_text
-    doc = (SCENARIOS.parent / "docs" / "scenarios.md").read_text()
+    doc = (SCENARIO_DIR.parent / "docs" / "scenarios.md").read_text()
     for code in ("| 0 |", "| 1 |", "| 2 |", "| 3 |", "| 130 |"):
         assert code in doc
 
@@ -112,7 +99,7 @@ def test_progress_lines_describe_the_run() -> None:
     assert line == "hb-sim: quick-death at 12 s of 30 s (40%), 380 heartbeats delivered"
     seen: list[Progress] = []
     options = RunOptions(on_progress=seen.append, progress_min_wall_gap=0.0)
-    run_scenario(load_scenario(SCENARIOS / "quick-death.yaml"), options)
+    run_scenario(load_scenario(SCENARIO_DIR / "quick-death.yaml"), options)
     assert [p.time for p in seen][:3] == [1.0, 2.0, 3.0]  # once per run second at most
 
 
@@ -130,7 +117,7 @@ def test_version_and_validate_start_fast_without_the_web_stack() -> None:
         "print(sorted({m.split('.')[0] for m in sys.modules} & "
         "{'quart', 'flask', 'pytest', 'httpx', 'hypercorn', 'rich'}))"
     )
-    cwd = SCENARIOS.parent
+    cwd = SCENARIO_DIR.parent
     out = subprocess.run([sys.executable, "-c", probe], cwd=cwd, capture_output=True, text=True)
     assert out.stdout.strip() == "[]", out.stderr
     for argv in (["--version"], ["validate", "scenarios/quick-death.yaml"]):
@@ -153,7 +140,7 @@ def test_ctrl_c_exits_130_with_one_line(tmp_path: Path) -> None:
     log = tmp_path / "report" / "tracker.log"
     process = subprocess.Popen(
         [*HB_SIM, "run", str(scenario), "--clock", "live", "--report", str(log.parent)],
-        cwd=SCENARIOS.parent,
+        cwd=SCENARIO_DIR.parent,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,

@@ -10,21 +10,12 @@ import xml.etree.ElementTree as ET
 from functools import cache
 from pathlib import Path
 
-from rich.console import Console
+from hb_sim import RunResult, load_scenario, run_scenario, write_report
+from hb_sim.run import junit_xml, timeline_svg
+from tests.sim.runs import failing, verdict_text
+from tests.sim.shipped import SCENARIO_DIR
 
-from hb_sim import (
-    RunOptions,
-    RunResult,
-    junit_xml,
-    load_scenario,
-    run_scenario,
-    timeline_svg,
-    verdict_table,
-    write_report,
-)
-from tests.sim.test_broken_trackers import NeverWarns
-
-SCENARIO = Path(__file__).resolve().parents[2] / "scenarios" / "single-node-death.yaml"
+SCENARIO = SCENARIO_DIR / "single-node-death.yaml"
 SVG = "{http://www.w3.org/2000/svg}"
 
 
@@ -33,27 +24,14 @@ def passing() -> RunResult:
     return run_scenario(load_scenario(SCENARIO))
 
 
-@cache
-def failing() -> RunResult:
-    return run_scenario(
-        load_scenario(SCENARIO), RunOptions(engine_factory=lambda p, c: NeverWarns(p, clock=c))
-    )
-
-
-def render(result: RunResult) -> str:
-    console = Console(width=160, record=True, color_system=None)
-    console.print(verdict_table(result))
-    return console.export_text()
-
-
 def test_verdict_table_lists_each_check_with_expected_and_seen() -> None:
-    text = render(failing())
+    text = verdict_text(failing())
     assert "single-node-death (virtual time, seed 2): FAILED" in text
     assert "the victim is warned about" in text
     assert "FAIL" in text
     assert "Ready/Warning at 1m14s, 1 node(s)" in text
     assert "Ready/Warning expected at 74.0 s, was Ready/OK since 1.4 s" in " ".join(text.split())
-    assert "passed" in render(passing()).splitlines()[0]
+    assert "passed" in verdict_text(passing()).splitlines()[0]
 
 
 def test_junit_has_one_case_per_check_and_failures_for_the_broken() -> None:

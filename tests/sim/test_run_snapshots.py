@@ -2,20 +2,14 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 from rich.console import Console
 
-from hb_sim import (
-    LiveView,
-    RunOptions,
-    SimSnapshot,
-    load_scenario,
-    run_scenario,
-    to_view_snapshot,
-)
+from hb_sim import RunOptions, load_scenario, run_scenario
+from hb_sim.run import SimSnapshot, to_view_snapshot
+from hb_sim.view import LiveView
+from tests.sim.shipped import SCENARIO_DIR
 
-SCENARIO = Path(__file__).resolve().parents[2] / "scenarios" / "single-node-death.yaml"
+SCENARIO = SCENARIO_DIR / "single-node-death.yaml"
 
 
 def test_snapshots_follow_the_run() -> None:

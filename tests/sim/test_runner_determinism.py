@@ -5,11 +5,11 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-from pathlib import Path
 
 from hb_sim import RunOptions, RunResult, load_scenario, run_scenario
+from tests.sim.shipped import SCENARIO_DIR
 
-SCENARIO = Path(__file__).resolve().parents[2] / "scenarios" / "hsm-outage-during-failure-wave.yaml"
+SCENARIO = SCENARIO_DIR / "hsm-outage-during-failure-wave.yaml"
 
 
 def trace(result: RunResult) -> list[object]:

@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 
-from hb_sim import Faults, HsmProblem, MockHsm, load_scenario, load_scenario_text, run_scenario
+from hb_sim import load_scenario, load_scenario_text, run_scenario
+from hb_sim.errors import HsmProblem
+from hb_sim.hsm import Faults, MockHsm
 from hb_sim.run import ParamEpoch, Truth
 from hb_sim.scenario import HsmChange, NodesShutdown
-
-SCENARIOS = Path(__file__).resolve().parents[2] / "scenarios"
+from tests.sim.shipped import SCENARIO_DIR
 
 HEAD = """
 name: t
@@ -85,7 +84,7 @@ def test_a_shutdown_freezes_the_truth_and_the_next_beat_starts_again() -> None:
 
 
 def test_clean_shutdown_scenario_passes_and_sends_shutdown_heartbeats() -> None:
-    result = run_scenario(load_scenario(SCENARIOS / "clean-shutdown.yaml"))
+    result = run_scenario(load_scenario(SCENARIO_DIR / "clean-shutdown.yaml"))
     assert result.passed
     # The shut-down nodes never got anything but Ready/OK.
     shut = result.record.selection.resolve(result.scenario.named["shut_down"])
@@ -96,7 +95,7 @@ def test_clean_shutdown_scenario_passes_and_sends_shutdown_heartbeats() -> None:
 
 
 def test_the_malformed_id_scenario_gets_the_others_through() -> None:
-    result = run_scenario(load_scenario(SCENARIOS / "hsm-refuses-malformed-id.yaml"))
+    result = run_scenario(load_scenario(SCENARIO_DIR / "hsm-refuses-malformed-id.yaml"))
     assert result.passed
     refused = [r for r in result.record.requests if r.status == 400]
     assert refused, "the bad ID was in a batch HSM refused"

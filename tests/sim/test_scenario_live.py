@@ -12,10 +12,12 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from hb_sim import RunOptions, SimSnapshot, load_scenario_text, run_scenario
+from hb_sim import RunOptions, load_scenario_text, run_scenario
 from hb_sim.cli import main
+from hb_sim.run import SimSnapshot
+from tests.sim.shipped import SCENARIO_DIR
 
-SCENARIO = Path(__file__).resolve().parents[2] / "scenarios" / "quick-death.yaml"
+SCENARIO = SCENARIO_DIR / "quick-death.yaml"
 
 
 @pytest.mark.integration

@@ -8,36 +8,21 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from hb_sim import (
+from hb_sim import ScenarioError, load_scenario, load_scenario_text
+from hb_sim.cli import main
+from hb_sim.hsm import Faults
+from hb_sim.scenario import (
     Cabinets,
     DelayHeartbeats,
-    Faults,
     HsmChange,
     NodesDie,
     NodesFlap,
     ParamsPatch,
-    ScenarioError,
     TrackerRestart,
-    load_scenario,
-    load_scenario_text,
     parse_duration,
 )
-from hb_sim.cli import main
-
-SCENARIOS = sorted((Path(__file__).parents[2] / "scenarios").glob("*.yaml"))
-
-SHIPPED = {
-    "steady-state-10k",
-    "single-node-death",
-    "cabinet-power-loss",
-    "flapping-node",
-    "hsm-outage-during-failure-wave",
-    "slow-hsm",
-    "tracker-restart",
-    "partition-heals",
-    "params-change-midrun",
-    "reboot-storm",
-}
+from tests import REPO
+from tests.sim.shipped import ISSUE_SCENARIOS, SCENARIO_DIR, SCENARIO_FILES
 
 BASE = """\
 name: t
@@ -57,10 +42,10 @@ def load(text: str) -> list[str]:
 
 
 def test_every_issue_scenario_is_shipped() -> None:
-    assert {load_scenario(path).name for path in SCENARIOS} >= SHIPPED
+    assert {load_scenario(path).name for path in SCENARIO_FILES} >= ISSUE_SCENARIOS
 
 
-@pytest.mark.parametrize("path", SCENARIOS, ids=lambda p: p.stem)
+@pytest.mark.parametrize("path", SCENARIO_FILES, ids=lambda p: p.stem)
 def test_shipped_scenario_validates(path: Path) -> None:
     scenario = load_scenario(path)
     assert scenario.name == path.stem
@@ -75,7 +60,7 @@ def test_shipped_scenario_validates(path: Path) -> None:
 
 
 def test_steady_state_is_ten_thousand_nodes() -> None:
-    scenario = load_scenario(Path(__file__).parents[2] / "scenarios" / "steady-state-10k.yaml")
+    scenario = load_scenario(SCENARIO_DIR / "steady-state-10k.yaml")
     assert len(scenario.fleet.nodes) == 10_000
     assert scenario.agents.interval == 3.0
     assert scenario.fleet.cabinets[0] == "x1000"
@@ -84,15 +69,15 @@ def test_steady_state_is_ten_thousand_nodes() -> None:
 
 def test_validate_command() -> None:
     runner = CliRunner()
-    good = runner.invoke(main, ["validate", *map(str, SCENARIOS)])
+    good = runner.invoke(main, ["validate", *map(str, SCENARIO_FILES)])
     assert good.exit_code == 0, good.output
-    assert good.output.count(": ok (") == len(SCENARIOS)
+    assert good.output.count(": ok (") == len(SCENARIO_FILES)
 
 
 def test_validate_command_reports_located_errors(tmp_path: Path) -> None:
     bad = tmp_path / "bad.yaml"
     bad.write_text(BASE + "agents:\n  interval: soon\n")
-    result = CliRunner().invoke(main, ["validate", str(SCENARIOS[0]), str(bad)])
+    result = CliRunner().invoke(main, ["validate", str(SCENARIO_FILES[0]), str(bad)])
     assert result.exit_code == 2
     assert f"{bad}:6:13: agents.interval: expected a duration" in result.stderr
     assert "1 of 2 scenario(s) invalid" in result.stderr
@@ -490,7 +475,7 @@ def test_cli_node_specs() -> None:
 
 
 def test_documented_example_validates() -> None:
-    doc = (Path(__file__).parents[2] / "docs" / "scenarios.md").read_text()
+    doc = (REPO / "docs" / "scenarios.md").read_text()
     example = doc.split("## A complete example")[1].split("```yaml\n")[1].split("```")[0]
     scenario = load_scenario_text(example, "docs/scenarios.md")
     assert scenario.name == "single-node-death"
@@ -588,7 +573,7 @@ def test_every_documented_field_and_form_validates() -> None:
 
 
 def test_scenario_objects_check_themselves() -> None:
-    from hb_sim import AgentTiming, AllNodes, Expectation, Invariants, TrackerParams
+    from hb_sim.scenario import AgentTiming, AllNodes, Expectation, Invariants, TrackerParams
 
     with pytest.raises(ValueError, match="warntime < errtime"):
         TrackerParams(warntime=20.0, errtime=10.0)

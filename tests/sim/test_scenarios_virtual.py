@@ -11,8 +11,7 @@ from pathlib import Path
 import pytest
 
 from hb_sim import RunResult, load_scenario, run_scenario
-
-SCENARIOS = sorted((Path(__file__).resolve().parents[2] / "scenarios").glob("*.yaml"))
+from tests.sim.shipped import ISSUE_SCENARIOS, SCENARIO_FILES
 
 
 def explain(result: RunResult) -> str:
@@ -26,19 +25,8 @@ def explain(result: RunResult) -> str:
 
 
 def test_the_ten_issue_scenarios_are_shipped() -> None:
-    names = {path.stem for path in SCENARIOS}
-    assert {
-        "steady-state-10k",
-        "single-node-death",
-        "cabinet-power-loss",
-        "flapping-node",
-        "hsm-outage-during-failure-wave",
-        "slow-hsm",
-        "tracker-restart",
-        "partition-heals",
-        "params-change-midrun",
-        "reboot-storm",
-    } <= names
+    names = {path.stem for path in SCENARIO_FILES}
+    assert names >= ISSUE_SCENARIOS
 
 
 #: Scenarios today's tracker is known to fail, and why (strict: they must start passing).
@@ -51,7 +39,7 @@ def _param(path: Path) -> object:
     return pytest.param(path, id=path.stem, marks=marks)
 
 
-@pytest.mark.parametrize("path", [_param(p) for p in SCENARIOS])
+@pytest.mark.parametrize("path", [_param(p) for p in SCENARIO_FILES])
 def test_scenario_passes_in_virtual_time(path: Path) -> None:
     result = run_scenario(load_scenario(path))
     assert result.passed, explain(result)

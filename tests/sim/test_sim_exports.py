@@ -31,7 +31,7 @@ def test_no_private_module_leaks(name: str) -> None:
 
 
 def test_public_objects_belong_to_their_package() -> None:
-    assert hb_sim.MockHsm.__module__ == "hb_sim.hsm"
+    assert hb_sim.hsm.MockHsm.__module__ == "hb_sim.hsm"
     assert hb_sim.load_scenario.__module__ == "hb_sim.scenario"
     assert hb_sim.Scenario.__module__ == "hb_sim.scenario"
     assert hb_sim.run_scenario.__module__ == "hb_sim.run"

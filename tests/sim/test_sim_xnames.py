@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from hb_sim import bogus_nid, cabinet_of, expand_range, format_duration, topology_xnames
+from hb_sim.scenario import format_duration
+from hb_sim.xnames import bogus_nid, cabinet_of, expand_range, topology_xnames
 
 
 def test_expand_range_order_and_lists() -> None:

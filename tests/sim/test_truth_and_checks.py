@@ -7,15 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from hb_sim import (
-    ParamEpoch,
-    RecordedRequest,
-    RunRecord,
-    StateChange,
-    Truth,
-    judge,
-    load_scenario_text,
-)
+from hb_sim import load_scenario_text
+from hb_sim.hsm import RecordedRequest, StateChange
+from hb_sim.run import ParamEpoch, RunRecord, Truth, judge
 
 NODES = ["x1000c0s0b0n0", "x1000c0s0b0n1"]
 A, B = NODES

@@ -8,16 +8,16 @@ import itertools
 import pytest
 from rich.console import Console, RenderableType
 
-from hb_sim import (
+from hb_sim.view import (
     COUNT_ORDER,
+    CabinetGrid,
     CellState,
     RecentTransition,
     SnapshotView,
     ViewSnapshot,
     hsm_count_label,
-    topology_xnames,
 )
-from hb_sim.view import CabinetGrid
+from hb_sim.xnames import topology_xnames
 
 
 def render(renderable: RenderableType, *, width: int, height: int) -> list[str]:

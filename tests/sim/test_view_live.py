@@ -9,7 +9,7 @@ import trio
 import trio.testing
 from rich.console import Console
 
-from hb_sim import LiveView, ViewSnapshot, run_refresher
+from hb_sim.view import LiveView, ViewSnapshot, run_refresher
 
 
 def terminal() -> Console:

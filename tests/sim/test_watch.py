@@ -17,8 +17,9 @@ import trio.testing
 from click.testing import CliRunner
 from rich.console import Console
 
-from hb_sim import CellState, LiveView, MockHsm, create_mock_hsm_app
 from hb_sim.cli import main
+from hb_sim.hsm import MockHsm, create_mock_hsm_app
+from hb_sim.view import CellState, LiveView
 from hb_sim.watch import Watcher, read_xnames_file, run_watch, tracker_api_url
 from hbtd_server import Engine, HeartbeatFastPath, create_quart_app
 from hbtd_server.core import DEFAULT_PARAMS

@@ -5,14 +5,15 @@ from __future__ import annotations
 import io
 import itertools
 import re
-from pathlib import Path
 
 from rich.console import Console
 
-from hb_sim import CellState, RecentTransition, SnapshotView, ViewSnapshot, topology_xnames
+from hb_sim.view import CellState, RecentTransition, SnapshotView, ViewSnapshot
 from hb_sim.watch import watch
+from hb_sim.xnames import topology_xnames
+from tests import REPO
 
-DOC = Path(__file__).parents[2] / "docs" / "watch.md"
+DOC = REPO / "docs" / "watch.md"
 
 
 def test_every_option_is_documented() -> None:

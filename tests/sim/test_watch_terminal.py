@@ -18,8 +18,8 @@ import pytest
 import trio
 
 from hb_sim.ports import free_port
-from hbtd_server.cli import hbtd_command
-from tests.integration.conftest import HbtdProcess, wait_until_live
+from tests.integration.conftest import launch_hbtd
+from tests.processes import kill
 from tests.sim.test_mock_hsm_process import LISTENING, hb_sim_command, read_until
 
 pytestmark = [
@@ -33,30 +33,6 @@ DEADLINE = 20.0
 
 
 @asynccontextmanager
-async def hbtd(tmp_path: Path) -> AsyncIterator[HbtdProcess]:
-    port = free_port()
-    log_path = tmp_path / "hbtd.log"
-    with log_path.open("wb") as log_file:
-        process = await trio.lowlevel.open_process(
-            [
-                *hbtd_command(port=port),
-                "--nosm",
-            ],
-            stdout=log_file,
-            stderr=subprocess.STDOUT,
-        )
-    tracker = HbtdProcess(process, port, log_path)
-    try:
-        await wait_until_live(tracker.url)
-        yield tracker
-    finally:
-        if process.returncode is None:
-            process.kill()
-            with trio.CancelScope(shield=True):
-                await process.wait()
-
-
-@asynccontextmanager
 async def mock_hsm() -> AsyncIterator[str]:
     command = [*hb_sim_command(), "mock-hsm", "--port", "0", "--nodes", NODES]
     process = await trio.lowlevel.open_process(command, stderr=subprocess.PIPE)
@@ -66,10 +42,7 @@ async def mock_hsm() -> AsyncIterator[str]:
             base, _ = await read_until(process.stderr, LISTENING)
         yield base
     finally:
-        if process.returncode is None:
-            process.kill()
-            with trio.CancelScope(shield=True):
-                await process.wait()
+        await kill(process)
         await process.stderr.aclose()
 
 
@@ -145,7 +118,11 @@ async def tmux(tmp_path: Path) -> AsyncIterator[Tmux]:
 
 
 async def test_watch_in_a_terminal_then_ctrl_c(tmp_path: Path) -> None:
-    async with hbtd(tmp_path) as tracker, mock_hsm() as hsm, tmux(tmp_path) as term:
+    async with (
+        launch_hbtd(tmp_path, free_port(), "--nosm") as tracker,
+        mock_hsm() as hsm,
+        tmux(tmp_path) as term,
+    ):
         async with httpx.AsyncClient(base_url=tracker.url) as client:
             for name in BEATING:
                 answer = await client.post(

@@ -13,7 +13,8 @@ from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[2]
+from tests import REPO
+
 PACKAGES = ("hbtd_server", "hb_agent", "hb_sim")
 #: Lines a module may have before it must be split; the exceptions are each one thing.
 MAX_LINES = 600
@@ -21,14 +22,14 @@ ONE_THING: dict[str, str] = {}
 
 
 def module_name(path: Path) -> str:
-    parts = path.relative_to(ROOT).with_suffix("").parts
+    parts = path.relative_to(REPO).with_suffix("").parts
     return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
 
 
 def modules() -> dict[str, Path]:
     found = {}
     for package in PACKAGES:
-        for path in sorted((ROOT / package).rglob("*.py")):
+        for path in sorted((REPO / package).rglob("*.py")):
             found[module_name(path)] = path
     return found
 

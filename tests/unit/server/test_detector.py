@@ -2,29 +2,22 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator
 
 import pytest
 import trio
 import trio.testing
 
 from hbtd_server import Engine
-from hbtd_server.core import DEFAULT_PARAMS, Heartbeat, Kind, Transition
+from hbtd_server.core import DEFAULT_PARAMS, Kind
 from hbtd_server.service import run_detector
+from tests.unit.server.engine_support import Recorder, beat
 
 # Every test takes ``autojump_clock``: pytest-trio only runs a test on virtual time when the
 # test itself (not one of its fixtures) asks for the clock.
 
 X = "x0c0s0b0n0"
 Y = "x0c0s1b0n0"
-
-
-class Recorder:
-    def __init__(self) -> None:
-        self.seen: list[tuple[float, str, Kind]] = []
-
-    def __call__(self, transitions: Sequence[Transition]) -> None:
-        self.seen.extend((trio.current_time(), t.xname, t.kind) for t in transitions)
 
 
 @pytest.fixture
@@ -36,10 +29,6 @@ async def engine() -> AsyncIterator[tuple[Engine, Recorder]]:
         await nursery.start(run_detector, engine)
         yield engine, recorder
         nursery.cancel_scope.cancel()
-
-
-def beat(engine: Engine, xname: str) -> None:
-    engine.heartbeat(Heartbeat(xname, "OK", "2026-11-25T10:00:00+00:00"))
 
 
 async def test_warning_and_death_fire_exactly_at_their_deadlines(

@@ -9,8 +9,9 @@ from click.testing import CliRunner
 
 from hbtd_server import cli
 from hbtd_server.core import state_diagram
+from tests import REPO
 
-DOCS = Path(__file__).resolve().parents[3] / "docs"
+DOCS = REPO / "docs"
 
 
 def test_state_diagram_page_shows_the_transition_table() -> None:

@@ -16,11 +16,12 @@ import pytest
 import trio
 import trio.testing
 
-from hb_sim import Faults, MockHsm, RecordedRequest, create_mock_hsm_app
+from hb_sim.hsm import Faults, MockHsm, RecordedRequest, create_mock_hsm_app
 from hbtd_server import Engine
-from hbtd_server.core import DEFAULT_PARAMS, Heartbeat, Kind, Params
+from hbtd_server.core import DEFAULT_PARAMS, Kind, Params
 from hbtd_server.notify import AWAY_REPEAT, run_hsm_notifier, run_hsm_ready_poller
 from hbtd_server.service import run_detector
+from tests.unit.server.engine_support import beat
 
 NAMES = [f"x1000c{c}s{s}b0n{n}" for c in range(8) for s in range(8) for n in range(2)]
 
@@ -32,8 +33,7 @@ class Rig:
     nursery: trio.Nursery
 
     def beat(self, *xnames: str) -> None:
-        for xname in xnames:
-            self.engine.heartbeat(Heartbeat(xname, "OK", "2026-11-25T10:00:00+00:00"))
+        beat(self.engine, *xnames)
 
     def patches(self) -> list[RecordedRequest]:
         return [r for r in self.hsm.requests() if r.method == "PATCH"]

@@ -9,6 +9,7 @@ import logging
 from hbtd_server import Engine
 from hbtd_server.core import DEFAULT_PARAMS, Heartbeat
 from hbtd_server.ops import JsonFormatter, apply_debug_level, configure_logging
+from tests.unit.server.engine_support import beat
 
 NAMES = [f"x1000c0s{s}b0n{n}" for s in range(8) for n in range(2)]
 
@@ -75,8 +76,7 @@ def test_waves_are_summarised_and_debug_applies_live(restore_logging: None) -> N
     engine = Engine(DEFAULT_PARAMS, clock=clock)
     # What the service does: the process's loggers follow Debug (#16).
     engine.params_listeners.append(lambda params: apply_debug_level(params.debug))
-    for name in NAMES:
-        engine.heartbeat(Heartbeat(name, "OK", "2026-11-25T10:00:00+00:00"))
+    beat(engine, *NAMES)
     engine.flush_wave_log()
     [wave] = [line for line in lines(stream) if line["event"] == "wave"]
     assert wave["kind"] == "started"
@@ -101,11 +101,11 @@ def test_waves_are_summarised_and_debug_applies_live(restore_logging: None) -> N
     # receive time on the wall clock, so the two clocks can be compared.
     engine.set_params(engine.params.patched({"Debug": "2"}))
     engine.heartbeat(Heartbeat(NAMES[0], "OK", "2026-11-25T10:00:10+00:00"))
-    [beat] = [line for line in lines(stream) if line["event"] == "heartbeat"]
-    assert beat["level"] == "debug"
-    assert beat["xname"] == NAMES[0]
-    assert beat["sender_timestamp"] == "2026-11-25T10:00:10+00:00"
-    assert beat["received"] == 110.0
+    [logged] = [line for line in lines(stream) if line["event"] == "heartbeat"]
+    assert logged["level"] == "debug"
+    assert logged["xname"] == NAMES[0]
+    assert logged["sender_timestamp"] == "2026-11-25T10:00:10+00:00"
+    assert logged["received"] == 110.0
 
     # Back to 0: debug lines stop at once.
     engine.set_params(engine.params.patched({"Debug": "0"}))

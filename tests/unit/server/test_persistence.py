@@ -18,7 +18,6 @@ from hbtd_server.core import (
     DEFAULT_PARAMS,
     ComponentView,
     HbState,
-    Heartbeat,
     Kind,
     Params,
     Transition,
@@ -34,6 +33,7 @@ from hbtd_server.store import (
     encode_hsm,
     encode_record,
 )
+from tests.unit.server.engine_support import beat
 
 EPOCH = 1_764_000_000.0
 NAMES = [f"x1000c{c}s{s}b0n{n}" for c in range(8) for s in range(8) for n in range(16)]  # 1024
@@ -46,11 +46,6 @@ def wall() -> float:
 def params(**changes: str) -> Params:
     base = {"Warntime": "10", "Errtime": "30", "Guard_share": "0"}
     return DEFAULT_PARAMS.patched(base | changes)
-
-
-def beat(engine: Engine, *xnames: str, status: str = "OK") -> None:
-    for xname in xnames:
-        engine.heartbeat(Heartbeat(xname, status, "2026-11-25T10:00:00+00:00"))
 
 
 def stored(backend: MemoryBackend, key: str) -> dict[str, object] | None:

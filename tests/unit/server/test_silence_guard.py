@@ -12,35 +12,20 @@ from hbtd_server import Engine
 from hbtd_server.core import (
     DEFAULT_PARAMS,
     GuardSettings,
-    Heartbeat,
     Kind,
     SilenceGuard,
-    Transition,
 )
 from hbtd_server.service import run_detector
+from tests.unit.server.engine_support import Recorder, beat
 
 W, E = 10, 30
 CABINETS = [[f"x{1000 + c}c0s{s}b0n{n}" for s in range(8) for n in range(2)] for c in range(8)]
 FLEET = [x for cabinet in CABINETS for x in cabinet]  # 128 nodes in 8 cabinets
 
 
-class Recorder:
-    def __init__(self, start: float) -> None:
-        self.start = start
-        self.seen: list[tuple[float, str, Kind]] = []
-
-    def __call__(self, transitions: Sequence[Transition]) -> None:
-        now = trio.current_time() - self.start
-        self.seen.extend((now, t.xname, t.kind) for t in transitions)
-
-    def of(self, kind: Kind) -> list[tuple[float, str]]:
-        return [(t, x) for t, x, k in self.seen if k is kind]
-
-
 async def fleet_beats(engine: Engine, alive: set[str], *, period: float = 3.0) -> None:
     while True:
-        for xname in sorted(alive):
-            engine.heartbeat(Heartbeat(xname, "OK", "t"))
+        beat(engine, *sorted(alive))
         await trio.sleep(period)
 
 
