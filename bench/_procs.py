@@ -6,6 +6,7 @@ import os
 import socket
 import subprocess
 import time
+from typing import IO
 
 from hb_sim.ports import free_port
 
@@ -26,9 +27,19 @@ def wait_for_port(port: int, *, within: float = 20.0) -> None:
     raise TimeoutError(f"nothing listened on port {port} within {within} s")
 
 
-def start_pinned(args: list[str], *, cpu: int | None) -> subprocess.Popen[bytes]:
-    """Start a process, pinned to one CPU when there is more than one."""
-    process = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+def start_pinned(
+    args: list[str], *, cpu: int | None, stderr: IO[bytes] | None = None
+) -> subprocess.Popen[bytes]:
+    """Start a process, pinned to one CPU when there is more than one.
+
+    Args:
+        args: the command line.
+        cpu: the CPU to pin it to.
+        stderr: where its standard error goes (its log); discarded when None.
+    """
+    process = subprocess.Popen(
+        args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL if stderr is None else stderr
+    )
     if cpu is not None and os.cpu_count() and os.cpu_count() > 1:  # type: ignore[operator]
         os.sched_setaffinity(process.pid, {cpu})
     return process

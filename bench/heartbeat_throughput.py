@@ -1,10 +1,13 @@
 """Heartbeat POST throughput and CPU per request: hbtd on the lean server against the floors (#12).
 
-Four servers, each its own process pinned to CPU 1, in interleaved rounds so drift on a shared
+Five servers, each its own process pinned to CPU 1, in interleaved rounds so drift on a shared
 VM hits all alike:
 
 - ``hbtd``: the tracker on its lean trio + httptools server (the default);
-- ``noop-lean``: a no-op keep-alive server on trio + httptools (``bench/noop_lean.py``);
+- ``noop-lean``: a no-op keep-alive server on trio + httptools (``bench/noop_lean.py``), on
+  trio's ``SocketStream``: the floor the targets are set against;
+- ``noop-transport``: the same no-op on hbtd's ``SocketTransport``: the floor under hbtd's own
+  transport, so that what hbtd adds over it shows too;
 - ``hbtd-hypercorn``: the tracker with ``--http-server hypercorn`` (the path before #12);
 - ``noop-hypercorn``: a no-op ASGI app on hypercorn's trio worker (``bench/noop_server.py``).
 
@@ -34,13 +37,15 @@ from hbtd_server.cli import hbtd_command
 SERVER_CPU = 1
 LOAD_CPU = 0
 NODES = 12_000
-SERVERS = ("hbtd", "noop-lean", "hbtd-hypercorn", "noop-hypercorn")
+SERVERS = ("hbtd", "noop-lean", "noop-transport", "hbtd-hypercorn", "noop-hypercorn")
 
 
 def server_command(which: str, port: int) -> list[str]:
     """The command line that starts one of the servers."""
     if which == "noop-lean":
         return [sys.executable, "-m", "bench.noop_lean", str(port)]
+    if which == "noop-transport":
+        return [sys.executable, "-m", "bench.noop_lean", str(port), "--transport"]
     if which == "noop-hypercorn":
         return [sys.executable, "-m", "bench.noop_server", str(port)]
     command = hbtd_command("--nosm", "--warntime", "3600", "--errtime", "7200", port=port)
@@ -124,6 +129,9 @@ def main() -> None:
         floor, ceiling = cost["noop-lean"], cost["noop-hypercorn"]
         print(f"hbtd / noop-lean CPU per request: {cost['hbtd'] / floor:.2f} (target <= 1.5)")
         print(f"noop-hypercorn / hbtd CPU per request: {ceiling / cost['hbtd']:.1f} (target >= 8)")
+        if "noop-transport" in cost:
+            own = cost["hbtd"] / cost["noop-transport"]
+            print(f"hbtd / noop-transport CPU per request: {own:.2f} (what hbtd adds to its floor)")
 
 
 if __name__ == "__main__":

@@ -4,7 +4,10 @@ One task per connection, one httptools parser each; every complete request is an
 ``200`` with an empty body (the same head bytes as hbtd's heartbeat answer, less the Date).
 No timeouts, no limits: only what any trio + llhttp server must do.
 
-Usage: ``python -m bench.noop_lean PORT``
+With ``--transport`` the same loop runs on hbtd's own ``SocketTransport`` instead of trio's
+``SocketStream`` (it yields only when it must wait): the floor under hbtd's own transport.
+
+Usage: ``python -m bench.noop_lean PORT [--transport]``
 """
 
 from __future__ import annotations
@@ -14,6 +17,8 @@ from functools import partial
 
 import httptools
 import trio
+
+from hbtd_server.http import SocketTransport
 
 OK = b"HTTP/1.1 200 OK\r\ncontent-length: 0\r\n\r\n"
 
@@ -26,7 +31,7 @@ class _Requests:
         self.complete += 1
 
 
-async def handle(stream: trio.SocketStream) -> None:
+async def handle(stream: trio.abc.Stream) -> None:
     """Answer every request on ``stream`` until the client closes it."""
     requests = _Requests()
     parser = httptools.HttpRequestParser(requests)
@@ -44,7 +49,12 @@ async def handle(stream: trio.SocketStream) -> None:
 
 def main() -> None:
     """Serve on 127.0.0.1:PORT until killed."""
-    trio.run(partial(trio.serve_tcp, handle, int(sys.argv[1]), host="127.0.0.1"))
+
+    async def on_transport(stream: trio.SocketStream) -> None:
+        await handle(SocketTransport(stream))
+
+    handler = on_transport if "--transport" in sys.argv[2:] else handle
+    trio.run(partial(trio.serve_tcp, handler, int(sys.argv[1]), host="127.0.0.1"))
 
 
 if __name__ == "__main__":
