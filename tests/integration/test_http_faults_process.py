@@ -18,7 +18,7 @@ import pytest
 import trio
 
 from bench.hbstates_liveness import probe
-from tests.http_wire import RawResponse, read_responses, request_bytes
+from tests.http_wire import RawResponse, ResponseParser, read_responses, request_bytes
 from tests.processes import kill
 
 from .conftest import HbtdProcess, StartHbtd
@@ -222,3 +222,63 @@ async def test_sigint_finishes_requests_in_flight_then_exits_0(start_hbtd: Start
         with trio.fail_after(8):
             assert await hbtd.process.wait() == 0
         assert "Traceback" not in hbtd.log()
+
+
+# -- a pipelining client that never pauses -----------------------------------------------------
+
+
+HB_REQUEST = request_bytes("POST", HB_PATH, [], HEARTBEAT)
+LIVENESS_REQUEST = request_bytes("GET", "/hmi/v1/liveness", [])
+#: What a flooding client sends, over and over, and the statuses it must get, in order.
+FLOODS = {
+    # only inline answers: nothing in the app ever yields for this connection
+    "heartbeats": ([HB_REQUEST] * 4, [200] * 4),
+    "mixed": ([HB_REQUEST] * 3 + [LIVENESS_REQUEST], [200, 200, 200, 204]),
+}
+
+
+# Lean only: hypercorn answers such a client by resetting its connection (h11's pipelining
+# buffer), which is a defence too, but not the behaviour checked here.
+@pytest.mark.parametrize("flood_kind", FLOODS)
+async def test_a_pipelined_flood_is_answered_in_order_and_starves_no_one(
+    start_hbtd: StartHbtd, flood_kind: str
+) -> None:
+    # One connection pipelines heartbeats (answered inline) and /liveness (answered by the
+    # Quart app) without ever pausing, so the server nearly always finds more to read on it.
+    # Its answers must come in request order, and a second client's probes must still get
+    # theirs. (That the transport yields even when it never has to wait is shown exactly in
+    # tests/unit/server/test_transport.py; here the kernel's buffers decide how often.)
+    async with start_hbtd("--nosm") as hbtd, await connect(hbtd) as flood:
+        parser = ResponseParser()
+        requests, expected = FLOODS[flood_kind]
+        block = b"".join(requests) * 64
+        flowing = trio.Event()
+
+        async def write_for_ever() -> None:
+            while True:
+                await flood.send_all(block)
+
+        async def read_for_ever() -> None:
+            while data := await flood.receive_some(65536):
+                parser.feed(data)
+                if len(parser.responses) >= 2000:
+                    flowing.set()
+
+        latencies: list[float] = []
+        async with trio.open_nursery() as nursery:
+            nursery.start_soon(write_for_ever)
+            nursery.start_soon(read_for_ever)
+            with trio.fail_after(60):
+                await flowing.wait()
+            async with await connect(hbtd) as prober:
+                for _ in range(20):
+                    began = trio.current_time()
+                    await prober.send_all(request_bytes("GET", "/hmi/v1/liveness", []))
+                    assert (await one_response(prober, within=10.0)).status == 204
+                    latencies.append(trio.current_time() - began)
+                    await trio.sleep(0.05)
+            nursery.cancel_scope.cancel()
+    statuses = [response.status for response in parser.responses]
+    assert statuses == (expected * (len(statuses) // 4 + 1))[: len(statuses)]
+    # generous for a loaded 2-core machine; a starved prober would wait for the whole flood
+    assert max(latencies) < 2.0, f"worst probe {max(latencies) * 1000:.0f} ms"
