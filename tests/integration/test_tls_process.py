@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import ssl
 import subprocess
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 
 import httpx
@@ -20,10 +22,12 @@ from .conftest import HTTP_SERVERS, STARTUP_LIMIT
 pytestmark = pytest.mark.integration
 
 
-@pytest.mark.parametrize("http_server", HTTP_SERVERS)
-async def test_serves_https_only_with_the_given_certificate(
-    tmp_path: Path, http_server: str
-) -> None:
+@asynccontextmanager
+async def tls_hbtd(
+    tmp_path: Path, *args: str
+) -> AsyncIterator[tuple[int, ssl.SSLContext, Path, trio.Process]]:
+    """hbtd serving HTTPS with a certificate of a CA made here; yields its port, a client
+    context that trusts the CA, its log file, and the process (stopped with SIGTERM after)."""
     ca = trustme.CA()
     cert = ca.issue_cert("127.0.0.1", "localhost")
     certfile, keyfile = tmp_path / "cert.pem", tmp_path / "key.pem"
@@ -33,31 +37,38 @@ async def test_serves_https_only_with_the_given_certificate(
     ca.configure_trust(trusted)
     port = free_port()
     log_path = tmp_path / "hbtd.log"
+    command = [*hbtd_command(port=port), "--nosm", "--certfile", str(certfile)]
+    command += ["--keyfile", str(keyfile), *args]
     with log_path.open("wb") as log_file:
         process = await trio.lowlevel.open_process(
-            [
-                *hbtd_command(port=port),
-                "--nosm",
-                "--certfile",
-                str(certfile),
-                "--keyfile",
-                str(keyfile),
-                "--http-server",
-                http_server,
-            ],
-            stdout=log_file,
-            stderr=subprocess.STDOUT,
+            command, stdout=log_file, stderr=subprocess.STDOUT
         )
-    url = f"https://127.0.0.1:{port}/hmi/v1"
     try:
         async with httpx.AsyncClient(verify=trusted, timeout=2) as client:
             with trio.fail_after(STARTUP_LIMIT):
                 while True:
                     try:
-                        if (await client.get(f"{url}/liveness")).status_code == 204:
+                        url = f"https://127.0.0.1:{port}/hmi/v1/liveness"
+                        if (await client.get(url)).status_code == 204:
                             break
                     except httpx.TransportError:
                         await trio.sleep(0.05)
+        yield port, trusted, log_path, process
+    finally:
+        if process.returncode is None:
+            process.terminate()
+            with trio.CancelScope(shield=True), trio.move_on_after(10):
+                await process.wait()
+            await kill(process)
+
+
+@pytest.mark.parametrize("http_server", HTTP_SERVERS)
+async def test_serves_https_only_with_the_given_certificate(
+    tmp_path: Path, http_server: str
+) -> None:
+    async with tls_hbtd(tmp_path, "--http-server", http_server) as (port, trusted, log, process):
+        url = f"https://127.0.0.1:{port}/hmi/v1"
+        async with httpx.AsyncClient(verify=trusted, timeout=2) as client:
             beat = {"Status": "OK", "TimeStamp": "2026-11-25T10:00:00+00:00"}
             assert (await client.post(f"{url}/heartbeat/x0c0s0b0n0", json=beat)).status_code == 200
             state = (await client.get(f"{url}/hbstate/x0c0s0b0n0")).json()
@@ -70,11 +81,35 @@ async def test_serves_https_only_with_the_given_certificate(
         async with httpx.AsyncClient(timeout=2) as plain:
             with pytest.raises(httpx.TransportError):
                 await plain.get(f"http://127.0.0.1:{port}/hmi/v1/liveness")
-    finally:
-        if process.returncode is None:
-            process.terminate()
-            with trio.CancelScope(shield=True), trio.move_on_after(10):
-                await process.wait()
-            await kill(process)
+        process.terminate()
+        with trio.fail_after(10):
+            await process.wait()
     assert process.returncode == 0
-    assert f"https://127.0.0.1:{port}" in log_path.read_text()
+    assert f"https://127.0.0.1:{port}" in log.read_text()
+
+
+#: The first bytes of a TLS ClientHello: a record header and the start of the handshake.
+PARTIAL_CLIENT_HELLO = b"\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03"
+
+
+async def test_a_stalled_tls_handshake_is_closed_at_the_head_timeout(tmp_path: Path) -> None:
+    # The lean server bounds the handshake by the head timeout: a client that connects and says
+    # nothing, or stops in the middle of its ClientHello, must not hold a connection for ever.
+    async with tls_hbtd(tmp_path, "--head-timeout", "2") as (port, trusted, _, _):
+        silent = await trio.open_tcp_stream("127.0.0.1", port)
+        halfway = await trio.open_tcp_stream("127.0.0.1", port)
+        await halfway.send_all(PARTIAL_CLIENT_HELLO)
+        began = trio.current_time()
+        for stream in (silent, halfway):
+            with trio.fail_after(15):  # 2 s, plus a loaded machine's slack
+                try:
+                    while await stream.receive_some(65536):
+                        pass
+                except trio.BrokenResourceError:
+                    pass  # a reset is a close too
+            await stream.aclose()
+        assert trio.current_time() - began >= 1.5  # closed by the timeout, not at once
+        async with httpx.AsyncClient(verify=trusted, timeout=5) as client:
+            assert (
+                await client.get(f"https://127.0.0.1:{port}/hmi/v1/liveness")
+            ).status_code == 204
