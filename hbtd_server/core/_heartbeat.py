@@ -35,8 +35,11 @@ MAX_HEARTBEAT_BODY = 16 * 1024
 #: Longest Status, TimeStamp, Hostname or NID text accepted.
 MAX_FIELD_LENGTH = 256
 
-_FULL_FIELDS = ("Component", "Hostname", "NID", "Status", "Timestamp")
-_XNAME_FIELDS = ("Status", "Timestamp")
+# (field, its key in lower case): keys match case-insensitively.
+_FULL_FIELDS = tuple(
+    (field, field.lower()) for field in ("Component", "Hostname", "NID", "Status", "Timestamp")
+)
+_XNAME_FIELDS = (("Status", "status"), ("Timestamp", "timestamp"))
 #: Path names remembered by :func:`_path_node`: more than a machine has nodes.
 _PATH_NAMES_REMEMBERED = 65536
 
@@ -158,11 +161,11 @@ def _path_node(path_xname: str) -> str | None:
     return xname if xname is not None and is_node(xname) else None
 
 
-def _string_fields(document: dict[str, Any], fields: tuple[str, ...]) -> dict[str, str]:
+def _string_fields(document: dict[str, Any], fields: tuple[tuple[str, str], ...]) -> dict[str, str]:
     by_lower = {key.lower(): value for key, value in document.items()}
     values: dict[str, str] = {}
-    for field in fields:
-        value = by_lower.get(field.lower())
+    for field, key in fields:
+        value = by_lower.get(key)
         if value is None:
             continue
         if not isinstance(value, str):

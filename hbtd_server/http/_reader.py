@@ -178,10 +178,15 @@ class RequestReader:
 
     def on_url(self, url: bytes) -> None:
         self.target += url
-        self._count_head(len(url))
+        self._head_bytes += len(url)
+        if self._head_bytes > self._max_header_bytes:
+            self._head_too_large()
 
     def on_header(self, name: bytes, value: bytes) -> None:
-        self._count_head(len(name) + len(value) + 4)
+        # Called for every header of every request: the size check is written out, not a call.
+        self._head_bytes += len(name) + len(value) + 4
+        if self._head_bytes > self._max_header_bytes:
+            self._head_too_large()
         self._headers.append((name, value))
         # Names are lower-cased only when the request goes to ASGI (``http_scope``): the
         # heartbeats never need it. The length test spares a lower() for most headers.
@@ -225,13 +230,11 @@ class RequestReader:
         self.phase = Phase.IDLE
         self.events.append(END)
 
-    def _count_head(self, size: int) -> None:
-        self._head_bytes += size
-        if self._head_bytes > self._max_header_bytes:
-            self._limit_failure = Failure(
-                431, f"Request line and headers are larger than {self._max_header_bytes} bytes"
-            )
-            raise _LimitExceeded
+    def _head_too_large(self) -> None:
+        self._limit_failure = Failure(
+            431, f"Request line and headers are larger than {self._max_header_bytes} bytes"
+        )
+        raise _LimitExceeded
 
 
 def _reason(error: Exception) -> str:
