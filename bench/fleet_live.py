@@ -13,8 +13,11 @@ each change with the moment it was due (last heartbeat + Warntime) and the momen
 found it, both on the tracker's own clock; lateness is the difference, for every silenced
 node's warning.
 
+With ``--http-server noop-transport`` the server is ``bench/noop_lean.py --transport`` (every
+request answered 200, nothing tracked): the floor of this load on hbtd's own transport.
+
 Usage: ``.venv/bin/python -m bench.fleet_live [--nodes 12000] [--seconds 30]
-[--http-server lean] [--connections 200] [--silence 300]``
+[--http-server lean|hypercorn|noop-transport] [--connections 200] [--silence 300]``
 """
 
 from __future__ import annotations
@@ -118,17 +121,23 @@ def main() -> None:
     parser.add_argument("--nodes", type=int, default=12_000)
     parser.add_argument("--seconds", type=float, default=30.0)
     parser.add_argument("--connections", type=int, default=200)
-    parser.add_argument("--http-server", default="lean", choices=["lean", "hypercorn"])
+    parser.add_argument(
+        "--http-server",
+        default="lean",
+        choices=["lean", "hypercorn", "noop-transport"],
+        help="noop-transport: bench/noop_lean.py on hbtd's transport, the floor for this load",
+    )
     parser.add_argument("--silence", type=int, default=300, help="nodes that stop, for lateness")
     args = parser.parse_args()
     port = free_port()
     with tempfile.TemporaryFile() as log:
-        server = start_pinned(
-            [sys.executable, "-m", "hbtd_server", "--host", "127.0.0.1", "--port", str(port),
-             "--nosm", "--debug", "1", "--http-server", args.http_server],
-            cpu=SERVER_CPU,
-            stderr=log,
-        )  # fmt: skip
+        if args.http_server == "noop-transport":
+            command = [sys.executable, "-m", "bench.noop_lean", str(port), "--transport"]
+        else:
+            command = [sys.executable, "-m", "hbtd_server", "--host", "127.0.0.1",
+                       "--port", str(port), "--nosm", "--debug", "1",
+                       "--http-server", args.http_server]  # fmt: skip
+        server = start_pinned(command, cpu=SERVER_CPU, stderr=log)
         try:
             wait_for_port(port)
             if (os.cpu_count() or 1) > 1:
