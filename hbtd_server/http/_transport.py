@@ -59,6 +59,8 @@ class SocketTransport(trio.abc.HalfCloseableStream):
         size = _DEFAULT_RECEIVE_SIZE if max_bytes is None else max_bytes
         if size < 1:
             raise ValueError("max_bytes must be >= 1")
+        if self._fd < 0:
+            raise trio.ClosedResourceError("the socket was closed")
         if self._answered:
             # The peer reads what was sent before it says more, so a read now would only find
             # nothing (EAGAIN: a wasted system call and exception): wait first.

@@ -113,6 +113,7 @@ async def test_errors_are_trios_stream_errors() -> None:
         with pytest.raises(trio.BrokenResourceError):
             await send_until_refused(transport)
     async with transport_pair() as (transport, _):
+        await transport.send_all(b"answer")  # the next receive would wait first
         await transport.aclose()
         with pytest.raises(trio.ClosedResourceError):
             await transport.receive_some()
