@@ -34,7 +34,7 @@ import tempfile
 import httpx
 import trio
 
-from bench._procs import cpu_seconds, free_port, start_pinned, stop, wait_for_port
+from bench._procs import cpu_seconds, free_port, rss_bytes, start_pinned, stop, wait_for_port
 from bench.load import node_names
 from hb_sim.fleet import LiveFleet
 
@@ -99,6 +99,7 @@ async def run(
         nursery.start_soon(silence_one_by_one)
         await trio.sleep(seconds)
         cpu_end, sent_end = cpu_seconds(server_pid), fleet.sent
+        rss = rss_bytes(server_pid)
         elapsed = trio.current_time() - began
         metrics = _counters((await client.get("/metrics")).text)
         nursery.cancel_scope.cancel()
@@ -111,6 +112,7 @@ async def run(
         "server_cpu_us_per_heartbeat": 1e6 * (cpu_end - cpu_start) / max(1, sent_end - sent_start),
         "fleet_errors": len(fleet.rejected),
         "rejected_by_tracker": sum(v for k, v in metrics.items() if "rejected" in k),
+        "server_rss_mb": rss / 2**20,
         "silenced": len(to_silence),
     }
     return result, set(to_silence)
