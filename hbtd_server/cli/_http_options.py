@@ -85,8 +85,9 @@ _OPTIONS = (
     ),
     _flag(
         "max-connections",
-        "Most open connections; at it a new one closes the oldest idle one, or is closed at "
-        "once when none is idle. 0: the open-file limit less a reserve of max(64, a tenth). "
+        "Most open connections; at it a new one closes the oldest idle one (or one whose "
+        "request head is still arriving after 2 s), or is closed at once when there is none. "
+        "0: the open-file limit less a reserve of max(64, a tenth). "
         "Lean server only.",
         type=click.IntRange(min=0),
         default=0,

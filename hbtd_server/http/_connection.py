@@ -103,6 +103,8 @@ class Connection:
         self._closing = False
         self._armed_for = 0
         self._requests = 0
+        #: When the head being read began to arrive (trio time; meaningful in Phase.HEAD).
+        self._head_began = 0.0
 
     # -- lifecycle ---------------------------------------------------------------------------
 
@@ -135,6 +137,19 @@ class Connection:
     def idle(self) -> bool:
         """No request is being read or answered."""
         return not self._answering and self._reader.phase is Phase.IDLE
+
+    def slow_head(self, now: float, after: float) -> bool:
+        """A request head has been arriving for more than ``after`` seconds."""
+        return (
+            not self._answering
+            and self._reader.phase is Phase.HEAD
+            and now - self._head_began > after
+        )
+
+    def evict(self) -> None:
+        """Close now: a slow head gets 408, as at its timeout; an idle connection just closes."""
+        self._closing = True
+        self._timer.cancel()
 
     async def _serve(self) -> None:
         inline = self._site.inline
@@ -218,8 +233,12 @@ class Connection:
         elif reader.started * 2 + (reader.phase is Phase.BODY) != self._armed_for:
             # once per head and once per body: the timeouts count from their start
             self._armed_for = reader.started * 2 + (reader.phase is Phase.BODY)
-            timeout = limits.head_timeout if reader.phase is Phase.HEAD else limits.body_timeout
-            self._timer.deadline = trio.current_time() + timeout
+            now = trio.current_time()
+            if reader.phase is Phase.HEAD:
+                self._head_began = now
+                self._timer.deadline = now + limits.head_timeout
+            else:
+                self._timer.deadline = now + limits.body_timeout
 
     async def body_event(self, head: RequestHead) -> bytes | object | Failure | None:
         """The next body event of ``head`` (see :class:`AsgiExchange`)."""

@@ -6,9 +6,11 @@ lets requests in progress finish within ``Limits.shutdown_timeout``, then runs t
 lifespan shutdown and returns.
 
 The process must never run out of file descriptors because of its clients: at
-``Limits.max_connections`` a new connection makes room by closing the oldest idle one (a
-connection between requests, or one that never sent a byte), so ``/liveness`` still gets in
-while idle clients hoard connections; when none is idle, the new connection is closed at once.
+``Limits.max_connections`` a new connection makes room by closing the oldest connection that
+is idle (between requests, or never having sent a byte) or whose request head has been
+arriving for more than :data:`SLOW_HEAD_SECONDS` (a real client sends a head in one packet:
+that is a slow-head attack, and it gets 408), so ``/liveness`` still gets in while clients
+hoard connections; when there is none such, the new connection is closed at once.
 If the limit is
 reached anyway (EMFILE/ENFILE), accepting pauses briefly and the log gets one line when it
 starts and one with the count when it ends, never a traceback per attempt.
@@ -38,6 +40,8 @@ log = logging.getLogger("hbtd.http")
 _OUT_OF_RESOURCES = frozenset({errno.EMFILE, errno.ENFILE, errno.ENOMEM, errno.ENOBUFS})
 #: Pause between accept attempts while out of file descriptors.
 _ACCEPT_RETRY_SECONDS = 0.1
+#: At the connection cap, a request head still arriving after this long is evicted first.
+SLOW_HEAD_SECONDS = 2.0
 
 
 class BurstLog:
@@ -111,7 +115,7 @@ class LeanServer:
         self.at_cap = BurstLog(
             log,
             f"connection cap {self._cap} reached",
-            "closing the oldest idle connection (or the new one, when none is idle)",
+            "closing the oldest idle or slow-head connection (or the new one, when none is)",
         )
         self.out_of_fds = BurstLog(
             log, "out of file descriptors", "pausing accept for 0.1 s each time"
@@ -189,21 +193,26 @@ class LeanServer:
             self.out_of_fds.clear()
             if len(self._connections) >= self._cap:
                 self.at_cap.hit()
-                idle = self._oldest_idle()
-                if idle is None:
+                victim = self._room_maker()
+                if victim is None:
                     stream.socket.close()
                     continue
-                idle.begin_shutdown()  # closes it now: it was waiting for a request
+                victim.evict()
             else:
                 self.at_cap.clear()
             connection = self._connection(stream)
             self._connections[connection] = None
             nursery.start_soon(self._run_connection, connection)
 
-    def _oldest_idle(self) -> Connection | None:
-        # Only at the cap: an O(n) walk then is cheaper than bookkeeping on every request.
+    def _room_maker(self) -> Connection | None:
+        """The connection to close for a new one: the oldest that is idle or a slow head."""
+        # Only at the cap: a walk from the oldest, which stops at the first match, is cheaper
+        # than bookkeeping on every request (the oldest are the likeliest to match).
+        now = trio.current_time()
         for connection in self._connections:
-            if connection.idle and not connection.closing:
+            if not connection.closing and (
+                connection.idle or connection.slow_head(now, SLOW_HEAD_SECONDS)
+            ):
                 return connection
         return None
 
