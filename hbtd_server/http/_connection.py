@@ -146,6 +146,17 @@ class Connection:
             and now - self._head_began > after
         )
 
+    def send_blocked(self) -> None:
+        """The client stopped taking what is sent: from now the send timeout bounds the answer.
+
+        Inline answers keep the deadline they found (moving it per request costs more than the
+        answer), which may be the longer keep-alive timeout; the transport calls this when a
+        send has to wait.
+        """
+        deadline = trio.current_time() + self._limits.send_timeout
+        if deadline < self._timer.deadline:
+            self._timer.deadline = deadline
+
     def evict(self) -> None:
         """Close now: a slow head gets 408, as at its timeout; an idle connection just closes."""
         self._closing = True

@@ -224,9 +224,14 @@ class LeanServer:
             client = server = None
         transport = SocketTransport(stream)
         if self._ssl_context is None:
-            return Connection(transport, self.site, client=client, server=server)
-        tls = trio.SSLStream(transport, self._ssl_context, server_side=True, https_compatible=True)
-        return Connection(tls, self.site, scheme="https", client=client, server=server)
+            connection = Connection(transport, self.site, client=client, server=server)
+        else:
+            tls = trio.SSLStream(
+                transport, self._ssl_context, server_side=True, https_compatible=True
+            )
+            connection = Connection(tls, self.site, scheme="https", client=client, server=server)
+        transport.on_send_blocked = connection.send_blocked
+        return connection
 
     async def _run_connection(self, connection: Connection) -> None:
         try:

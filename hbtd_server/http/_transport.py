@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import errno
 import os
+from collections.abc import Callable
 from typing import Final
 
 import trio
@@ -48,6 +49,9 @@ class SocketTransport(trio.abc.HalfCloseableStream):
         self._calls_since_yield = 0
         self._sending = False
         self._answered = False
+        #: Called when a send finds the socket's buffer full and must wait: the peer stopped
+        #: reading (the connection starts its send timeout then).
+        self.on_send_blocked: Callable[[], None] | None = None
 
     @property
     def socket(self) -> trio.socket.SocketType:
@@ -93,6 +97,8 @@ class SocketTransport(trio.abc.HalfCloseableStream):
                     sent += os.write(self._fd, view[sent:] if sent else view)
                 except BlockingIOError:
                     self._calls_since_yield = 0
+                    if self.on_send_blocked is not None:
+                        self.on_send_blocked()
                     await trio.lowlevel.wait_writable(self._fd)
                 except OSError as error:
                     raise _stream_error(error) from error

@@ -17,7 +17,7 @@ import trio.testing
 
 from hbtd_server.core import DEFAULT_PARAMS
 from hbtd_server.engine import Engine
-from hbtd_server.http import Connection, HeartbeatRoutes, Limits, Site
+from hbtd_server.http import Connection, HeartbeatRoutes, Limits, Site, SocketTransport
 from tests.http_wire import RawResponse, read_responses, request_bytes
 
 LIMITS = Limits(
@@ -446,6 +446,45 @@ async def test_slow_answer_is_cut_at_the_send_timeout(
         await client.send(get("/slow"))
         assert await client.at_eof()
         assert trio.current_time() == pytest.approx(LIMITS.send_timeout)
+
+
+async def test_a_client_that_stops_reading_heartbeat_answers_is_cut_at_the_send_timeout(
+    autojump_clock: trio.testing.MockClock,
+) -> None:
+    # Inline answers keep the deadline they find (the keep-alive timeout, 30 s here); the
+    # transport tells the connection when a send has to wait, and from then the send timeout
+    # applies. Real sockets: the buffers that fill are the kernel's.
+    limits = Limits(
+        keep_alive_timeout=30.0,
+        head_timeout=10.0,
+        body_timeout=20.0,
+        send_timeout=5.0,
+        max_header_bytes=4096,
+        max_body_bytes=1000,
+    )
+    engine = Engine(DEFAULT_PARAMS, clock=lambda: 1000.0)
+    ours, theirs = trio.socket.socketpair()
+    transport = SocketTransport(trio.SocketStream(ours))
+    server = Connection(transport, Site(echo_app, inline=HeartbeatRoutes(engine), limits=limits))
+    transport.on_send_blocked = server.send_blocked
+    closed_at: list[float] = []
+
+    async def serve() -> None:
+        await server.run()
+        closed_at.append(trio.current_time())
+
+    async with trio.SocketStream(theirs) as client, trio.open_nursery() as nursery:
+        nursery.start_soon(serve)
+        block = post(HB_PATH, HEARTBEAT) * 500
+        with trio.move_on_after(120):
+            while not closed_at:
+                try:
+                    await client.send_all(block)  # and never read an answer
+                except trio.BrokenResourceError:
+                    break
+    assert closed_at
+    assert closed_at[0] == pytest.approx(limits.send_timeout)
+    assert engine.heartbeats_accepted > 100  # it was answering until the buffers filled
 
 
 async def test_client_leaving_mid_body_ends_the_connection(
