@@ -11,6 +11,7 @@ from ._heartbeat import (
     MAX_FIELD_LENGTH,
     MAX_HEARTBEAT_BODY,
     Heartbeat,
+    JsonLoads,
     decode_json_body,
     parse_heartbeat,
 )
@@ -42,6 +43,7 @@ __all__ = [
     "HsmPatch",
     "HsmTarget",
     "InvalidRequest",
+    "JsonLoads",
     "Kind",
     "NotFound",
     "Params",

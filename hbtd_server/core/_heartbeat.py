@@ -26,6 +26,7 @@ __all__ = [
     "MAX_FIELD_LENGTH",
     "MAX_HEARTBEAT_BODY",
     "Heartbeat",
+    "JsonLoads",
     "decode_json_body",
     "parse_heartbeat",
 ]
@@ -47,7 +48,11 @@ JsonLoads = Callable[[bytes], Any]
 
 
 class Heartbeat(NamedTuple):
-    """One accepted heartbeat (a named tuple: it is made 4,000 times a second).
+    """One accepted heartbeat.
+
+    A named tuple rather than the frozen dataclass the style asks for elsewhere: one is made
+    for every heartbeat (4,000 a second), and a frozen dataclass's ``__init__`` cost 0.6 µs of
+    the 38 µs a heartbeat costs; it is as immutable.
 
     Attributes:
         xname: the normalized component name.
@@ -71,9 +76,10 @@ def decode_json_body(body: bytes, *, limit: int, fast_loads: JsonLoads | None = 
         body: the raw request body.
         limit: the largest body accepted.
         fast_loads: a faster decoder that accepts a subset of what :func:`json.loads` accepts
-            and decodes it alike (the server passes ``orjson.loads``); whatever it refuses
-            (``ValueError``) is decoded again here, so that the error says what the standard
-            decoder says.
+            and decodes strings, objects and arrays alike (the server passes ``orjson.loads``;
+            it reads an integer beyond 64 bits as a float, which no caller here takes: every
+            field read is a string); whatever it refuses (``ValueError``) is decoded again
+            here, so that the error says what the standard decoder says.
 
     Raises:
         PayloadTooLarge: the body is longer than ``limit`` bytes.
@@ -156,7 +162,9 @@ def parse_heartbeat(
 def _path_node(path_xname: str) -> str | None:
     # Every node sends its own name every few seconds: checking it again costs more than all
     # the rest of a heartbeat. Only short names reach here (verify_normalize's own bound), so
-    # the cache stays small.
+    # the cache stays small: at worst 65,536 names of 128 characters, about 20 MB. Invalid
+    # names are remembered too; a client spraying them only pushes real names out, and those
+    # are checked again on their next heartbeat.
     xname = verify_normalize(path_xname)
     return xname if xname is not None and is_node(xname) else None
 

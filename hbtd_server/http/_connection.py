@@ -151,7 +151,8 @@ class Connection:
 
         Inline answers keep the deadline they found (moving it per request costs more than the
         answer), which may be the longer keep-alive timeout; the transport calls this when a
-        send has to wait.
+        send has to wait. The next wait for a request sets the keep-alive deadline again.
+        (Under TLS a read may send too; if that send waits, the same bound applies to it.)
         """
         deadline = trio.current_time() + self._limits.send_timeout
         if deadline < self._timer.deadline:

@@ -8,7 +8,7 @@ lifespan shutdown and returns.
 The process must never run out of file descriptors because of its clients: at
 ``Limits.max_connections`` a new connection makes room by closing the oldest connection that
 is idle (between requests, or never having sent a byte) or whose request head has been
-arriving for more than :data:`SLOW_HEAD_SECONDS` (a real client sends a head in one packet:
+arriving for more than :data:`_SLOW_HEAD_SECONDS` (a real client sends a head in one packet:
 that is a slow-head attack, and it gets 408), so ``/liveness`` still gets in while clients
 hoard connections; when there is none such, the new connection is closed at once.
 If the limit is
@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import errno
 import logging
+import math
 import ssl
 from collections.abc import Awaitable, Callable
 from pathlib import Path
@@ -40,8 +41,15 @@ log = logging.getLogger("hbtd.http")
 _OUT_OF_RESOURCES = frozenset({errno.EMFILE, errno.ENFILE, errno.ENOMEM, errno.ENOBUFS})
 #: Pause between accept attempts while out of file descriptors.
 _ACCEPT_RETRY_SECONDS = 0.1
-#: At the connection cap, a request head still arriving after this long is evicted first.
-SLOW_HEAD_SECONDS = 2.0
+#: At the connection cap, a request head still arriving after this long may be evicted.
+_SLOW_HEAD_SECONDS = 2.0
+#: Evicted connections still closing, at most: each holds its file descriptor until then, so
+#: this bounds how far past the cap a burst of new connections can take the process (the cap
+#: leaves a reserve of at least 64 below the open-file limit).
+_EVICTIONS_IN_FLIGHT = 16
+#: After a walk found nothing to evict, new connections are closed at once this long without
+#: walking again: a flood at the cap must not cost a walk over every connection each.
+_NO_ROOM_SECONDS = 0.1
 
 
 class BurstLog:
@@ -110,6 +118,8 @@ class LeanServer:
         self._cap = site.limits.connection_cap()
         #: Open connections, oldest first (a dict as an ordered set).
         self._connections: dict[Connection, None] = {}
+        self._evicted: set[Connection] = set()
+        self._no_room_until = -math.inf
         self._changed = trio.Event()
         self._shutting_down = False
         self.at_cap = BurstLog(
@@ -193,27 +203,35 @@ class LeanServer:
             self.out_of_fds.clear()
             if len(self._connections) >= self._cap:
                 self.at_cap.hit()
-                victim = self._room_maker()
+                victim = self._eviction_candidate()
                 if victim is None:
                     stream.socket.close()
                     continue
                 victim.evict()
+                self._evicted.add(victim)
             else:
                 self.at_cap.clear()
             connection = self._connection(stream)
             self._connections[connection] = None
             nursery.start_soon(self._run_connection, connection)
 
-    def _room_maker(self) -> Connection | None:
-        """The connection to close for a new one: the oldest that is idle or a slow head."""
+    def _eviction_candidate(self) -> Connection | None:
+        """The connection to close for a new one: the oldest that is idle or a slow head.
+
+        Age decides between the two: a slow head is at least two seconds old, and an idle
+        node's connection costs it only a reconnect.
+        """
+        now = trio.current_time()
+        if len(self._evicted) >= _EVICTIONS_IN_FLIGHT or now < self._no_room_until:
+            return None
         # Only at the cap: a walk from the oldest, which stops at the first match, is cheaper
         # than bookkeeping on every request (the oldest are the likeliest to match).
-        now = trio.current_time()
         for connection in self._connections:
             if not connection.closing and (
-                connection.idle or connection.slow_head(now, SLOW_HEAD_SECONDS)
+                connection.idle or connection.slow_head(now, _SLOW_HEAD_SECONDS)
             ):
                 return connection
+        self._no_room_until = now + _NO_ROOM_SECONDS
         return None
 
     def _connection(self, stream: trio.SocketStream) -> Connection:
@@ -240,6 +258,7 @@ class LeanServer:
             log.exception("bug: a connection failed")
         finally:
             self._connections.pop(connection, None)
+            self._evicted.discard(connection)
             if self._shutting_down:
                 self._changed.set()
                 self._changed = trio.Event()

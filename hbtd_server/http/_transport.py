@@ -17,7 +17,8 @@ answered rarely has more to say at once, and one that pipelines loses only a pas
 scheduler.
 
 It owns no resource: the file descriptor stays the trio socket's, which closes it. TLS runs on
-top of it (``trio.SSLStream(SocketTransport(...))``) like on any other stream.
+top of it (``trio.SSLStream(SocketTransport(...))``) like on any other stream. ``os.read`` and
+``os.write`` on a socket are POSIX: this is for Linux (and other Unixes), as hbtd is.
 """
 
 from __future__ import annotations
@@ -59,7 +60,13 @@ class SocketTransport(trio.abc.HalfCloseableStream):
         return self._stream.socket
 
     async def receive_some(self, max_bytes: int | None = None) -> bytes:
-        """Up to ``max_bytes`` bytes; ``b""`` at the peer's end of stream."""
+        """Up to ``max_bytes`` bytes; ``b""`` at the peer's end of stream.
+
+        Raises:
+            trio.ClosedResourceError: the transport was closed.
+            trio.BrokenResourceError: the connection broke (reset, ...).
+            trio.Cancelled: before anything was read, never after.
+        """
         size = _DEFAULT_RECEIVE_SIZE if max_bytes is None else max_bytes
         if size < 1:
             raise ValueError("max_bytes must be >= 1")
@@ -71,24 +78,34 @@ class SocketTransport(trio.abc.HalfCloseableStream):
             self._answered = False
             self._calls_since_yield = 0
             await trio.lowlevel.wait_readable(self._fd)
+        else:
+            await self._yield_now_and_then()
         while True:
             try:
-                data = os.read(self._fd, size)
+                return os.read(self._fd, size)
             except BlockingIOError:
                 self._calls_since_yield = 0
                 await trio.lowlevel.wait_readable(self._fd)
-                continue
             except OSError as error:
                 raise _stream_error(error) from error
-            await self._yield_now_and_then()
-            return data
 
     async def send_all(self, data: bytes | bytearray | memoryview) -> None:
-        """Send all of ``data``, waiting while the socket's buffer is full."""
+        """Send all of ``data``, waiting while the socket's buffer is full.
+
+        Raises:
+            trio.ClosedResourceError: the transport was closed.
+            trio.BrokenResourceError: the connection broke (the peer left, ...).
+            trio.BusyResourceError: another task is sending.
+            trio.Cancelled: before anything was sent, or while waiting for room (then part of
+                ``data`` may have gone out, as with any trio stream).
+        """
         if self._sending:
             raise trio.BusyResourceError("another task is sending on this stream")
+        if self._fd < 0:
+            raise trio.ClosedResourceError("the socket was closed")
         self._sending = True
         try:
+            await self._yield_now_and_then()
             view = memoryview(data)
             total = len(view)
             sent = 0
@@ -103,7 +120,6 @@ class SocketTransport(trio.abc.HalfCloseableStream):
                 except OSError as error:
                     raise _stream_error(error) from error
             self._answered = True
-            await self._yield_now_and_then()
         finally:
             self._sending = False
 
@@ -123,6 +139,8 @@ class SocketTransport(trio.abc.HalfCloseableStream):
         await self._stream.aclose()
 
     async def _yield_now_and_then(self) -> None:
+        # Before the system call, never after it: a cancellation raised here loses nothing
+        # (trio's own streams check for it first too).
         self._calls_since_yield += 1
         if self._calls_since_yield >= YIELD_EVERY:
             self._calls_since_yield = 0

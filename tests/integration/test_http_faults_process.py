@@ -22,6 +22,7 @@ from tests.http_wire import RawResponse, ResponseParser, read_responses, request
 from tests.processes import kill
 
 from .conftest import HbtdProcess, StartHbtd
+from .fleet_watch import INCONCLUSIVE
 
 pytestmark = pytest.mark.integration
 
@@ -185,6 +186,17 @@ async def test_fault5_liveness_stays_fast_under_maximum_hbstates_queries(
 # -- the cap, and Ctrl-C with requests in flight ------------------------------------------------
 
 
+async def served_liveness(hbtd: HbtdProcess) -> bool:
+    """Whether a new connection gets its /liveness answered (rather than closed at once)."""
+    async with await connect(hbtd) as stream:
+        await stream.send_all(request_bytes("GET", "/hmi/v1/liveness", []))
+        with trio.fail_after(5):
+            responses, _ = await read_responses(stream, 1)
+    if responses:
+        assert responses[0].status == 204
+    return bool(responses)
+
+
 async def test_at_the_cap_an_idle_connection_or_a_slow_head_makes_room(
     start_hbtd: StartHbtd,
 ) -> None:
@@ -200,22 +212,27 @@ async def test_at_the_cap_an_idle_connection_or_a_slow_head_makes_room(
                 await stream.send_all(b"POST /hmi/v1/hbstates HTTP/1.1\r\nhost: h\r\n")
             heads_sent = trio.current_time()
             await trio.sleep(0.5)
-            # Heads this young are not yet slow (2 s): the newcomer is the one closed. On a
-            # machine that stalled this test past that age the check would not mean it.
-            if trio.current_time() - heads_sent < 1.5:
+            # Heads this young are not yet slow (2 s): the newcomer is the one closed.
+            young = trio.current_time() - heads_sent < 1.5
+            if young:
                 async with await connect(hbtd) as newcomer:
                     assert await closed_within(newcomer, 3.0)  # none idle: closed at once
             await trio.sleep_until(heads_sent + 2.5)
             # Now the oldest slow head (a slowloris client, as far as anyone can tell) gets 408
-            # and makes room, and the newcomer is served.
-            async with await connect(hbtd) as newcomer:
-                await newcomer.send_all(request_bytes("GET", "/hmi/v1/liveness", []))
-                assert (await one_response(newcomer)).status == 204
+            # and makes room, and a newcomer is served (retried: a loaded machine may read the
+            # heads late, and then they are not slow yet).
+            with trio.fail_after(15):
+                while not await served_liveness(hbtd):  # noqa: ASYNC110  (retries a connect)
+                    await trio.sleep(0.3)
             assert (await one_response(idle[1])).status == 408
             assert await closed_within(idle[1], 3.0)
         finally:
             for stream in [probe, *idle]:
                 await stream.aclose()
+    if not young:
+        message = "inconclusive: the machine stalled this test past the slow-head age"
+        INCONCLUSIVE.append(message)
+        pytest.skip(message)
 
 
 @pytest.mark.parametrize("http_server", BOTH)

@@ -90,6 +90,24 @@ async def test_a_cancelled_scope_is_noticed_while_data_keeps_coming() -> None:
         assert calls < YIELD_EVERY
 
 
+async def test_a_cancelled_receive_loses_no_byte() -> None:
+    # Cancellation is noticed before a read, never after it: what was read is returned.
+    data = bytes(range(256)) * 64
+    async with transport_pair() as (transport, peer):
+        await peer.send_all(data)
+        await peer.send_eof()
+        got = bytearray()
+        for cancel_at in range(1, 3 * YIELD_EVERY, 5):
+            with trio.CancelScope() as scope:
+                for call in range(3 * YIELD_EVERY):
+                    if call == cancel_at:
+                        scope.cancel()
+                    got.extend(await transport.receive_some(7))
+        while piece := await transport.receive_some(7):
+            got.extend(piece)
+        assert bytes(got) == data
+
+
 async def test_receive_waits_after_an_answer_until_the_peer_speaks() -> None:
     async with transport_pair() as (transport, peer):
         await transport.send_all(b"answer")
@@ -119,6 +137,8 @@ async def test_errors_are_trios_stream_errors() -> None:
             await transport.receive_some()
         with pytest.raises(trio.ClosedResourceError):
             await transport.send_all(b"late")
+        with pytest.raises(trio.ClosedResourceError):
+            await transport.send_all(b"")
 
 
 async def send_until_refused(transport: SocketTransport) -> None:
