@@ -6,6 +6,7 @@ is asserted is what a client on a socket would see: status lines, headers, the c
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -454,14 +455,7 @@ async def test_a_client_that_stops_reading_heartbeat_answers_is_cut_at_the_send_
     # Inline answers keep the deadline they find (the keep-alive timeout, 30 s here); the
     # transport tells the connection when a send has to wait, and from then the send timeout
     # applies. Real sockets: the buffers that fill are the kernel's.
-    limits = Limits(
-        keep_alive_timeout=30.0,
-        head_timeout=10.0,
-        body_timeout=20.0,
-        send_timeout=5.0,
-        max_header_bytes=4096,
-        max_body_bytes=1000,
-    )
+    limits = dataclasses.replace(LIMITS, send_timeout=5.0)  # keep-alive stays 30 s
     engine = Engine(DEFAULT_PARAMS, clock=lambda: 1000.0)
     ours, theirs = trio.socket.socketpair()
     transport = SocketTransport(trio.SocketStream(ours))
