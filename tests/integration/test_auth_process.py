@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import gc
+import warnings
 from pathlib import Path
 
 import httpx
@@ -85,7 +87,14 @@ async def test_a_refusal_leaves_the_keep_alive_connection_usable(
             # Over the request limit: refused all the same, and that connection is closed. The
             # lean server refuses it from Content-Length before any route runs (413); on
             # hypercorn, Quart's admin check answers first (401).
-            response = await client.patch("/params", content=b"x" * (5 * 1024 * 1024))
+            with warnings.catch_warnings():
+                # The server answers before taking the whole body and closes, so httpx stops
+                # sending it and leaves its body generator to the garbage collector, which
+                # trio reports as a ResourceWarning (now and then, on hypercorn): httpx's, not
+                # the server's. Collect it here, where that warning is expected.
+                warnings.simplefilter("ignore", ResourceWarning)
+                response = await client.patch("/params", content=b"x" * (5 * 1024 * 1024))
+                gc.collect()
             assert response.status_code == (413 if http_server == "lean" else 401)
             assert response.headers["connection"] == "close"
             assert (await client.get("/readiness")).status_code == 204
