@@ -306,15 +306,7 @@ class Connection:
         if head.content_length is not None and head.content_length > inline.max_body:
             await self._inline_too_large(head)
             return False
-        events = self._reader.events
-        body: bytes | Failure | None
-        if len(events) > 1 and events[1] is END and type(first := events[0]) is bytes:
-            # the usual heartbeat: its whole body came with its head
-            events.popleft()
-            events.popleft()
-            body = first if len(first) <= inline.max_body else Failure(413)
-        else:
-            body = await self._rest_of_body(head, inline.max_body)
+        body = await self._rest_of_body(head, inline.max_body)
         if body is None:
             return False
         if isinstance(body, Failure):
@@ -326,12 +318,7 @@ class Connection:
         status, document = inline.answer(argument, body)
         keep = head.keep_alive and not self._closing
         if status == 200 and keep and not document and head.http_version == "1.1":
-            self._response_started = True
-            try:
-                await self._stream.send_all(self._site.dates.ok_response())
-            except (trio.BrokenResourceError, trio.ClosedResourceError):
-                self._broken = True
-                raise
+            await self.send_all(self._site.dates.ok_response())
             return True
         if document:
             headers = [
