@@ -1,9 +1,10 @@
-"""The lean server's accept loop: out of file descriptors, it logs a burst, not a flood (#12)."""
+"""The lean server's accept loop: EMFILE logged once a burst; who makes room at the cap (#12)."""
 
 from __future__ import annotations
 
 import errno
 import logging
+from typing import Any
 
 import pytest
 import trio
@@ -67,3 +68,62 @@ def test_burst_log_counts_and_reports_once(caplog: pytest.LogCaptureFixture) -> 
         "cap 5 reached: closed until it clears",
         "cap 5 reached: cleared after 2.5 s; closed 7 time(s)",
     ]
+
+
+class StubConnection:
+    """What the eviction walk reads of a connection."""
+
+    def __init__(self, *, idle: bool = False, head_since: float | None = None) -> None:
+        self.idle = idle
+        self.closing = False
+        self.head_since = head_since
+
+    def slow_head(self, now: float, after: float) -> bool:
+        return self.head_since is not None and now - self.head_since > after
+
+
+def candidate(server: LeanServer) -> Any:
+    """The connection the server would close for a new one (a stub here)."""
+    return server._eviction_candidate()
+
+
+def server_holding(*connections: StubConnection) -> LeanServer:
+    server = LeanServer(Site(no_app, inline=None, limits=Limits(max_connections=len(connections))))
+    server._connections = dict.fromkeys(connections)  # type: ignore[arg-type]
+    return server
+
+
+async def test_at_the_cap_the_oldest_idle_or_slow_head_makes_room(
+    autojump_clock: trio.testing.MockClock,
+) -> None:
+    busy, slow, idle = (
+        StubConnection(),
+        StubConnection(head_since=trio.current_time()),
+        StubConnection(idle=True),
+    )
+    server = server_holding(busy, slow, idle)
+    assert candidate(server) is idle  # the head is not slow yet
+    await trio.sleep(2.5)
+    assert candidate(server) is slow  # now it is, and it is older than idle
+    slow.closing = True
+    assert candidate(server) is idle  # one already closing is not taken twice
+
+
+async def test_evictions_in_flight_are_bounded_and_a_fruitless_walk_is_not_repeated(
+    autojump_clock: trio.testing.MockClock,
+) -> None:
+    idle = [StubConnection(idle=True) for _ in range(40)]
+    server = server_holding(*idle)
+    for _ in range(16):
+        victim = candidate(server)
+        assert victim is not None
+        victim.closing = True
+        server._evicted.add(victim)
+    assert candidate(server) is None  # 16 still closing: the newcomer is refused
+    server._evicted.clear()
+    busy = server_holding(StubConnection(), StubConnection())
+    assert candidate(busy) is None
+    busy._connections[StubConnection(idle=True)] = None  # type: ignore[index]
+    assert candidate(busy) is None  # within 0.1 s of a fruitless walk: no new walk
+    await trio.sleep(0.2)
+    assert candidate(busy) is not None
