@@ -9,7 +9,10 @@ from __future__ import annotations
 import json
 from typing import Any
 
+import orjson
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from hbtd_server.core import (
     MAX_FIELD_LENGTH,
@@ -183,3 +186,61 @@ def test_parse_heartbeat_caps_the_body() -> None:
     with pytest.raises(PayloadTooLarge):
         parse_heartbeat(raw)
     assert parse_heartbeat(body(**FULL).ljust(MAX_HEARTBEAT_BODY)).xname == "x0c0s0b0n0"
+
+
+# -- the server's fast decoder changes nothing a client can see ------------------------------
+
+
+def outcome(raw: bytes, path_xname: str | None, fast: bool) -> object:
+    """The heartbeat, or the error's type and detail, parsed with or without orjson."""
+    try:
+        return parse_heartbeat(
+            raw, path_xname=path_xname, fast_loads=orjson.loads if fast else None
+        )
+    except InvalidRequest as error:
+        return type(error), error.detail
+
+
+ODD_BODIES = [
+    b'{"Status":"OK","TimeStamp":"t"}',
+    b'{"Status":NaN,"TimeStamp":"t"}',
+    b'{"Status":"OK","TimeStamp":"t","Extra":Infinity}',
+    b'\xef\xbb\xbf{"Status":"OK","TimeStamp":"t"}',  # a UTF-8 BOM
+    b'{"Status":"\\ud800","TimeStamp":"t"}',  # a lone surrogate
+    b'{"Status":"O\\u0000K","TimeStamp":"t"}',
+    b'{"Status":123456789012345678901234567890,"TimeStamp":"t"}',
+    b'{"Status":"OK","TimeStamp":"t","NID":18446744073709551616}',
+    b'{"Status":"OK","status":"late","TimeStamp":"t"}',  # case variants: the last one wins
+    b'{"Status":"OK","TimeStamp":"t"} trailing',
+    b'{"Status":"OK","TimeStamp":"t",}',
+    b' \t\r\n{"Status" : "OK" , "TimeStamp" : "t"}\n',
+    b'{"Status":"\xff","TimeStamp":"t"}',  # not UTF-8
+    b"[" * 2000 + b"]" * 2000,
+    b'{"Status":"caf\\u00e9 \xe2\x98\x83","TimeStamp":"t"}',
+    b"null",
+    b"",
+]
+
+
+@pytest.mark.parametrize("path_xname", [None, "x0c0s0b0n0"])
+@pytest.mark.parametrize("raw", ODD_BODIES)
+def test_orjson_then_the_standard_decoder_decide_alike(raw: bytes, path_xname: str | None) -> None:
+    if path_xname is None and raw.startswith(b'{"Status"'):
+        raw = raw.replace(b'{"Status"', b'{"Component":"x0c0s0b0n0","Status"', 1)
+    assert outcome(raw, path_xname, fast=True) == outcome(raw, path_xname, fast=False)
+
+
+JSON_VALUES = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=20),
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=5), inner),
+    max_leaves=8,
+)
+HEARTBEAT_LIKE = st.dictionaries(
+    st.sampled_from(["Status", "status", "TimeStamp", "Timestamp", "NID", "Other"]), JSON_VALUES
+).map(lambda document: json.dumps(document, ensure_ascii=False).encode("utf-8", "surrogatepass"))
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.binary(max_size=200) | st.text(max_size=200).map(str.encode) | HEARTBEAT_LIKE)
+def test_orjson_then_the_standard_decoder_decide_alike_on_any_bytes(raw: bytes) -> None:
+    assert outcome(raw, "x0c0s0b0n0", fast=True) == outcome(raw, "x0c0s0b0n0", fast=False)
