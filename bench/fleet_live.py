@@ -37,10 +37,11 @@ import trio
 from bench._procs import cpu_seconds, free_port, rss_bytes, start_pinned, stop, wait_for_port
 from bench.load import node_names
 from hb_sim.fleet import LiveFleet
+from hbtd_server.core import DEFAULT_PARAMS
 
 SERVER_CPU = 1
 FLEET_CPU = 0
-WARNTIME = 10.0  # hbtd's default
+WARNTIME = DEFAULT_PARAMS.warntime  # hbtd runs with its defaults here
 #: hbtd's debug line for one change (engine.py): "<xname> warning: due <t>, detected <t>, ..."
 _CHANGE = re.compile(rb"(\S+) (started|restarted|warning|dead): due ([0-9.]+), detected ([0-9.]+)")
 

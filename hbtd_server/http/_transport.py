@@ -54,11 +54,6 @@ class SocketTransport(trio.abc.HalfCloseableStream):
         #: reading (the connection starts its send timeout then).
         self.on_send_blocked: Callable[[], None] | None = None
 
-    @property
-    def socket(self) -> trio.socket.SocketType:
-        """The underlying trio socket (for addresses and options)."""
-        return self._stream.socket
-
     async def receive_some(self, max_bytes: int | None = None) -> bytes:
         """Up to ``max_bytes`` bytes; ``b""`` at the peer's end of stream.
 
