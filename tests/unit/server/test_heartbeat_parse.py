@@ -244,3 +244,16 @@ HEARTBEAT_LIKE = st.dictionaries(
 @given(st.binary(max_size=200) | st.text(max_size=200).map(str.encode) | HEARTBEAT_LIKE)
 def test_orjson_then_the_standard_decoder_decide_alike_on_any_bytes(raw: bytes) -> None:
     assert outcome(raw, "x0c0s0b0n0", fast=True) == outcome(raw, "x0c0s0b0n0", fast=False)
+
+
+def test_path_names_are_judged_alike_however_often_they_come() -> None:
+    # Checked path names are remembered: the answer must not depend on having seen one before.
+    beat = body(Status="OK", Timestamp="t")
+    padded = "x" + "0" * 60 + "1000c0s0b0n0"  # 73 characters, a node once its zeros go
+    too_long = "x1000c0s0b0n" + "0" * 120  # would normalise to a node, but is over 128
+    for _ in range(3):
+        assert parse_heartbeat(beat, path_xname=padded).xname == "x1000c0s0b0n0"
+        assert detail_of(beat, "x1000c0s0b0") == "Invalid Component Name"  # a BMC, not a node
+        assert detail_of(beat, too_long) == "Invalid Component Name"
+        # the path form is normalised as HSM does (trimmed, lower case), then checked
+        assert parse_heartbeat(beat, path_xname="X1000C0S0B0N0 ").xname == "x1000c0s0b0n0"
