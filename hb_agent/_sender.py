@@ -14,6 +14,8 @@ from pathlib import Path
 import httpx
 import trio
 
+from hbtd_server.core import describe_error
+
 from ._errors import ConfigError, TrackerBusy, TrackerRejected, TrackerUnreachable
 from ._identity import Identity
 from ._wire import TrackerParams, heartbeat_request, parse_params
@@ -140,7 +142,7 @@ class Sender:
         except httpx.RequestError as exc:
             # Not chained: the traceback of a refused connection is noise in the journal.
             raise TrackerUnreachable(
-                f"{method} {url}: {type(exc).__name__}: {exc or 'no details'}",
+                f"{method} {url}: {describe_error(exc)}",
                 cause=type(exc).__name__,
             ) from None
         code = response.status_code

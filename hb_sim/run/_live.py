@@ -23,6 +23,8 @@ from typing import Final
 import httpx
 import trio
 
+from hbtd_server.core import describe_error
+
 from ..errors import HbSimError
 from ..fleet import LiveFleet
 from ..hsm import Faults, serve_mock_hsm
@@ -51,7 +53,29 @@ async def run_live(scenario: Scenario, options: RunOptions) -> RunResult:
     """
     if options.target is not None and any(isinstance(e, TrackerRestart) for e in scenario.timeline):
         raise HbSimError("tracker_restart needs a tracker the runner starts (no --target)")
-    return await _LiveRun(scenario, options).main()
+    try:
+        return await _LiveRun(scenario, options).main()
+    except Exception as exc:
+        error = _setup_error(exc)
+        if error is None:
+            raise
+        raise error from None
+
+
+def _setup_error(exc: BaseException) -> HbSimError | None:
+    """The one error of the rig behind ``exc`` (a nursery wraps it in a group), as an
+    :class:`HbSimError` that says why; None when ``exc`` is something else (a bug)."""
+    while isinstance(exc, BaseExceptionGroup) and len(exc.exceptions) == 1:
+        exc = exc.exceptions[0]
+    if isinstance(exc, HbSimError):
+        return exc
+    if isinstance(exc, httpx.HTTPError):
+        try:
+            where = f"{exc.request.method} {exc.request.url}: "
+        except RuntimeError:  # an error raised without its request
+            where = ""
+        return HbSimError(f"{where}{describe_error(exc)}")
+    return None
 
 
 class _LiveRun:

@@ -14,6 +14,7 @@ import httpx
 import trio
 
 from hbtd_server.cli import hbtd_command
+from hbtd_server.core import describe_error, tls_failure
 
 from ..errors import HbSimError
 from ..ports import free_port
@@ -62,15 +63,21 @@ class TrackerProcess:
             raise HbSimError(f"PATCH /params refused: {answer.status_code} {answer.text[:200]}")
 
     async def _wait_live(self, client: httpx.AsyncClient) -> None:
-        with trio.fail_after(STARTUP_LIMIT):
+        url = f"{self.base}/hmi/v1/liveness"
+        why = "no answer"
+        with trio.move_on_after(STARTUP_LIMIT):
             while True:
                 try:
-                    answer = await client.get(f"{self.base}/hmi/v1/liveness")
+                    answer = await client.get(url)
                     if answer.status_code == 204:
                         return
-                except httpx.TransportError:
-                    pass
+                    why = f"answered {answer.status_code}"
+                except httpx.TransportError as exc:
+                    why = describe_error(exc)
+                    if tls_failure(exc) is not None:
+                        break  # waiting will not change a certificate
                 await trio.sleep(0.05)
+        raise HbSimError(f"tracker {url} is not live: {why}")
 
     async def stop(self) -> None:
         process = self.process

@@ -23,6 +23,8 @@ from urllib.parse import urlsplit
 import httpx
 import trio
 
+from hbtd_server.core import describe_error
+
 from ..errors import HbSimError
 from ..view import (
     CellState,
@@ -92,11 +94,6 @@ class _Node:
 def _one_line(text: str, limit: int = 160) -> str:
     line = " ".join(text.split())
     return line if len(line) <= limit else line[: limit - 1] + "…"
-
-
-def _describe(exc: Exception) -> str:
-    detail = _one_line(str(exc))
-    return f"{type(exc).__name__}: {detail}" if detail else type(exc).__name__
 
 
 class Watcher:
@@ -255,7 +252,7 @@ class Watcher:
         except trio.TooSlowError:
             raise WatchError(f"{what} {url}: no answer within {self.timeout:g} s") from None
         except httpx.HTTPError as exc:
-            raise WatchError(f"{what} {url}: unreachable ({_describe(exc)})") from None
+            raise WatchError(f"{what} {url}: unreachable ({describe_error(exc)})") from None
         if response.status_code != 200:
             raise WatchError(
                 f"{what} {url}: answered {response.status_code} {_problem_detail(response)}"

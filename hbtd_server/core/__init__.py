@@ -3,6 +3,7 @@
 Import from here, never from the ``_`` modules.
 """
 
+from ._describe import describe_error, tls_failure
 from ._errors import ComponentLimit, HbtdError, InvalidRequest, NotFound, PayloadTooLarge
 from ._gojson import go_json
 from ._goparse import parse_go_bool, parse_go_int, parse_go_uint
@@ -54,6 +55,7 @@ __all__ = [
     "Transition",
     "Trigger",
     "decode_json_body",
+    "describe_error",
     "go_json",
     "hms_type",
     "is_node",
@@ -67,5 +69,6 @@ __all__ = [
     "redact_text",
     "redact_url",
     "state_diagram",
+    "tls_failure",
     "verify_normalize",
 ]

@@ -32,6 +32,7 @@ from ._connection import Connection, Site
 from ._heartbeat import InlineRoutes
 from ._limits import Limits
 from ._listeners import listener_urls, make_ssl_context, open_listeners
+from ._plain_on_tls import answer_plain_http
 from ._transport import SocketTransport
 
 __all__ = ["BurstLog", "LeanServer", "serve"]
@@ -245,7 +246,10 @@ class LeanServer:
             connection = Connection(transport, self.site, client=client, server=server)
         else:
             tls = trio.SSLStream(
-                transport, self._ssl_context, server_side=True, https_compatible=True
+                answer_plain_http(transport),
+                self._ssl_context,
+                server_side=True,
+                https_compatible=True,
             )
             connection = Connection(tls, self.site, scheme="https", client=client, server=server)
         transport.on_send_blocked = connection.send_blocked

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 import httpx
 import trio
 
-from ..core import HsmPatch, redact_url
+from ..core import HsmPatch, describe_error, redact_url
 from ..engine import Engine
 
 __all__ = [
@@ -84,7 +84,7 @@ async def _ask_ready(client: httpx.AsyncClient, sm_url: str, limit: float) -> tu
     except trio.TooSlowError:
         return False, f"no answer from {url} within {limit:g} s"
     except httpx.HTTPError as error:
-        return False, f"{url}: {error.__class__.__name__}: {error}"
+        return False, f"{url}: {describe_error(error)}"
     if response.status_code != 200:
         return False, f"{url} answered {response.status_code}"
     return True, ""
@@ -249,7 +249,7 @@ async def _send_patch(
                     error = f"HTTP {response.status_code}: {response.text[:200]}"
             except httpx.HTTPError as failure:
                 outcome = "unreachable"
-                error = f"{failure.__class__.__name__}: {failure}"
+                error = describe_error(failure)
                 continue
             finally:
                 engine.hsm_attempt(outcome, trio.current_time() - started, error=error)

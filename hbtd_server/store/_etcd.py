@@ -16,6 +16,7 @@ from typing import Any
 import httpx
 import trio
 
+from ..core import describe_error
 from ._contract import MAX_TXN_OPS, Op, StoreUnavailable, WatchEvent, WatchSink
 
 __all__ = ["CALL_TIMEOUT", "EtcdStore"]
@@ -87,7 +88,7 @@ class EtcdStore:
                 errors.append(f"{endpoint}: no answer within {self._timeout:g} s")
                 continue
             except httpx.HTTPError as error:
-                errors.append(f"{endpoint}: {error.__class__.__name__}: {error}")
+                errors.append(f"{endpoint}: {describe_error(error)}")
                 continue
             if response.status_code != 200:
                 # The gateway answers a gRPC error as JSON with "error"/"message".
@@ -191,9 +192,7 @@ class EtcdStore:
                 f"{endpoint}: watch not opened within {self._timeout:g} s"
             ) from None
         except (httpx.HTTPError, ValueError) as error:
-            raise StoreUnavailable(
-                f"{endpoint}: watch: {error.__class__.__name__}: {error}"
-            ) from error
+            raise StoreUnavailable(f"{endpoint}: watch: {describe_error(error)}") from error
         raise StoreUnavailable(f"{endpoint}: watch stream ended")
 
     # -- the lease --------------------------------------------------------------------------
