@@ -262,6 +262,12 @@ def validate(files: tuple[str, ...]) -> None:
     "one on a free port and PATCHes the target's Sm_url to it.",
 )
 @click.option(
+    "--keep-params",
+    is_flag=True,
+    help="With --target: leave the scenario's parameters on the tracker at the end (by "
+    "default those the run changed are set back, however it ends).",
+)
+@click.option(
     "--junit", "junit_file", type=click.Path(dir_okay=False), help="Write JUnit XML here."
 )
 @click.option(
@@ -277,6 +283,7 @@ def run(
     clock: str,
     target: str | None,
     hsm_url: str | None,
+    keep_params: bool,
     junit_file: str | None,
     report_dir: str | None,
     seed: int | None,
@@ -300,6 +307,8 @@ def run(
         raise click.UsageError("--target and --hsm need --clock live")
     if hsm_url and not target:
         raise click.UsageError("--hsm goes with --target")
+    if keep_params and not target:
+        raise click.UsageError("--keep-params goes with --target")
     from hbtd_server.core import HbtdError
 
     from .errors import HbSimError
@@ -323,6 +332,8 @@ def run(
                 on_progress=None if live_view and not hsm_url else _progress_line,
                 progress_min_wall_gap=PROGRESS_GAP,
                 log_dir=report_dir,
+                keep_params=keep_params,
+                on_note=_note_line,
             )
             try:
                 result = run_scenario(scenario, options)
@@ -372,6 +383,10 @@ def _print_result(
 
 def _progress_line(progress: Progress) -> None:
     click.echo(progress.describe())
+
+
+def _note_line(note: str) -> None:
+    click.echo(f"hb-sim: {note}")
 
 
 @contextlib.contextmanager

@@ -165,6 +165,9 @@ class _LiveRun:
             finally:
                 with trio.CancelScope(shield=True):
                     await tracker.stop()
+                    note = await tracker.restore(client, keep=options.keep_params)
+                    if note is not None and options.on_note is not None:
+                        options.on_note(note)
             nursery.cancel_scope.cancel()
         player.snapshot(force=True)
         record = player.record(self.truth, initial, changes, requests)
@@ -211,7 +214,7 @@ class _LiveRun:
         assert self.tracker is not None
         assert self._client is not None
         self.params.update(params)
-        await self._client.patch(f"{self.tracker.base}/hmi/v1/params", json=dict(params))
+        await self.tracker.patch(self._client, dict(params))
 
     async def heartbeating(self, names: Sequence[str]) -> dict[str, bool]:
         assert self.tracker is not None

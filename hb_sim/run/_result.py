@@ -71,6 +71,10 @@ class RunOptions:
             wall seconds (checked every second of run time): for a log or a CI job, where
             there is no live view.
         progress_min_wall_gap: least wall seconds between two progress reports.
+        keep_params: live with ``target``: leave the scenario's parameters on the tracker at
+            the end; by default the ones the run changed are set back, however it ends.
+        on_note: called with a line worth telling the user at the end of a live run (the
+            parameters set back or kept).
     """
 
     clock: Literal["virtual", "live"] = "virtual"
@@ -87,6 +91,8 @@ class RunOptions:
     connections: int = 32
     on_progress: ProgressHook | None = None
     progress_min_wall_gap: float = 10.0
+    keep_params: bool = False
+    on_note: Callable[[str], None] | None = None
 
 
 @dataclass(frozen=True, slots=True)
