@@ -17,6 +17,8 @@ from __future__ import annotations
 
 import logging
 
+from hbtd_server.core import plural
+
 from ._errors import SendError
 
 __all__ = ["MAX_CAUSES", "OutageLog"]
@@ -86,8 +88,8 @@ class OutageLog:
             return
         if now >= self._next_summary:
             self._log.warning(
-                "heartbeats still failing: %d attempts in %.0fs; last error: %s",
-                self._attempts,
+                "heartbeats still failing: %s in %.0fs; last error: %s",
+                plural(self._attempts, "attempt"),
                 now - self._since,
                 error,
             )
@@ -102,8 +104,8 @@ class OutageLog:
         """
         if self._since is not None:
             self._log.info(
-                "heartbeats resumed after %d failed attempts in %.1fs (last error: %s)",
-                self._attempts,
+                "heartbeats resumed after %s in %.1fs (last error: %s)",
+                plural(self._attempts, "failed attempt"),
                 now - self._since,
                 self._last_error,
             )

@@ -21,6 +21,8 @@ import httpx
 import trio
 from click.core import ParameterSource
 
+from hbtd_server.core import LOG_FORMATS, LogFormat, log_formatter, plural
+
 from ._agent import Agent, AgentOptions
 from ._config import ConfigFile, load_config
 from ._errors import ConfigError, SendError
@@ -127,6 +129,15 @@ def _identity_options(function: _F) -> _F:
             show_envvar=True,
             show_default=True,
         ),
+        click.option(
+            "--log-format",
+            type=click.Choice(LOG_FORMATS),
+            default="text",
+            envvar=_env("log_format"),
+            show_envvar=True,
+            show_default=True,
+            help="text: time, level, logger, message (as hbtd writes); json: one object a line.",
+        ),
     ]
     return _add_options(function, options)
 
@@ -187,7 +198,11 @@ def _discover(ctx: click.Context, /, params: Mapping[str, Any]) -> IdentityRepor
 
 
 class _JournalFormatter(logging.Formatter):
-    """Prefix each line with its syslog priority, which journald reads; it adds the time."""
+    """Prefix each line with its syslog priority, which journald reads."""
+
+    def __init__(self, inner: logging.Formatter) -> None:
+        super().__init__()
+        self.inner = inner
 
     def format(self, record: logging.LogRecord) -> str:
         if record.levelno >= logging.ERROR:
@@ -198,15 +213,17 @@ class _JournalFormatter(logging.Formatter):
             priority = 6
         else:
             priority = 7
-        return f"<{priority}>{super().format(record)}"
+        return f"<{priority}>{self.inner.format(record)}"
 
 
-def _setup_logging(level: str) -> None:
+def _setup_logging(level: str, log_format: LogFormat = "text") -> None:
     handler = logging.StreamHandler(sys.stderr)
     if os.environ.get("JOURNAL_STREAM"):
-        handler.setFormatter(_JournalFormatter("%(message)s"))
+        # journald stamps the time itself; the rest of the line is everyone's.
+        inner = log_formatter(log_format, text="%(levelname)s %(name)s: %(message)s")
+        handler.setFormatter(_JournalFormatter(inner))
     else:
-        handler.setFormatter(logging.Formatter("%(asctime)s hb-agent %(levelname)s: %(message)s"))
+        handler.setFormatter(log_formatter(log_format))
     logger = logging.getLogger("hb_agent")
     logger.handlers[:] = [handler]
     logger.setLevel(level.upper())
@@ -302,7 +319,7 @@ def _client(identity: Identity, params: Mapping[str, Any]) -> httpx.AsyncClient:
 @click.pass_context
 def send(ctx: click.Context, /, status: str | None, **params: Any) -> None:
     """Send one heartbeat and exit: status 0 when the tracker took it, 1 when not."""
-    _setup_logging(params["log_level"])
+    _setup_logging(params["log_level"], params["log_format"])
     _, resolved = _resolve(ctx, params)
     client = _client(resolved, params)
 
@@ -361,7 +378,7 @@ def send(ctx: click.Context, /, status: str | None, **params: Any) -> None:
 @click.pass_context
 def run(ctx: click.Context, /, **params: Any) -> None:
     """Send heartbeats until stopped by SIGTERM or SIGINT."""
-    _setup_logging(params["log_level"])
+    _setup_logging(params["log_level"], params["log_format"])
     log = logging.getLogger("hb_agent")
     report, resolved = _resolve(ctx, params)
     config: ConfigFile | None = ctx.meta.get(_CONFIG_META)
@@ -385,13 +402,13 @@ def run(ctx: click.Context, /, **params: Any) -> None:
         async with client:
             sender = _sender(client, resolved, params)
             log.info(
-                "starting: xname %s (%s), tracker %s (%s), every %gs, %d probes%s",
+                "starting: xname %s (%s), tracker %s (%s), every %gs, %s%s",
                 sender.identity.xname,
                 report.xname.source,
                 sender.identity.url,
                 report.url.source,
                 options.interval,
-                len(options.probes),
+                plural(len(options.probes), "probe"),
                 ", announcing shutdown" if options.announce_shutdown else "",
             )
             agent = Agent(sender=sender, options=options, rng=random.Random())

@@ -21,6 +21,8 @@ from typing import TYPE_CHECKING, ClassVar
 
 import click
 
+from hbtd_server.core import LOG_FORMATS, LogFormat, log_formatter, plural
+
 from .errors import ScenarioError
 from .xnames import expand_range, topology_xnames
 
@@ -147,6 +149,13 @@ def _nodes_from_specs(specs: tuple[str, ...]) -> list[str]:
     show_default=True,
     help="Seed of the generator behind --fail-rate.",
 )
+@click.option(
+    "--log-format",
+    type=click.Choice(LOG_FORMATS),
+    default="text",
+    show_default=True,
+    help="text: time, level, logger, message (as hbtd writes); json: one object a line.",
+)
 def mock_hsm(
     port: int,
     host: str,
@@ -158,6 +167,7 @@ def mock_hsm(
     auto_create: bool,
     power_polling: bool,
     seed: int,
+    log_format: LogFormat,
 ) -> None:
     """Serve a mock HSM (cray-smd) that follows the real StateData rules.
 
@@ -168,7 +178,9 @@ def mock_hsm(
 
     from .hsm import Faults, MockHsm
 
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+    handler = logging.StreamHandler()
+    handler.setFormatter(log_formatter(log_format))
+    logging.basicConfig(level=logging.INFO, handlers=[handler])
     logging.getLogger("hb_sim.mock_hsm.hypercorn").setLevel(logging.WARNING)
     try:
         model = MockHsm(
@@ -202,9 +214,9 @@ async def _serve_until_signal(model: MockHsm, *, host: str, port: int) -> None:
             )
             for url in urls:
                 log.info(
-                    "mock HSM listening on %s/hsm/v2 (%d components, control API at %s/mock)",
+                    "mock HSM listening on %s/hsm/v2 (%s, control API at %s/mock)",
                     url,
-                    len(model.components),
+                    plural(len(model.components), "component"),
                     url,
                 )
     log.info("mock HSM stopped")
@@ -233,7 +245,7 @@ def validate(files: tuple[str, ...]) -> None:
             f"{len(scenario.timeline)} events, {len(scenario.expectations)} expectations)"
         )
     if bad:
-        click.echo(f"{bad} of {len(files)} scenario(s) invalid", err=True)
+        click.echo(f"{bad} of {plural(len(files), 'scenario')} invalid", err=True)
         sys.exit(EXIT_INVALID)
 
 
@@ -397,7 +409,7 @@ def _tracker_log(folder: Path | None) -> Iterator[None]:
     if folder is not None:
         folder.mkdir(parents=True, exist_ok=True)
         handler = logging.FileHandler(folder / "tracker.log", encoding="utf-8")
-        handler.setFormatter(logging.Formatter("%(asctime)s %(name)s %(levelname)s %(message)s"))
+        handler.setFormatter(log_formatter())
     saved = hbtd.propagate
     hbtd.addHandler(handler)
     hbtd.propagate = False

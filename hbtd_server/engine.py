@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 import trio
 
 from .core import (
+    SHUTDOWN_STATUS,
     ComponentLimit,
     HbState,
     Heartbeat,
@@ -26,6 +27,7 @@ from .core import (
     SilenceGuard,
     Tracker,
     Transition,
+    plural,
 )
 from .health import HsmHealth, StoreHealth
 
@@ -63,6 +65,9 @@ class _Wave:
     # Transitions since the last summary line, so the log says "1,000 warned", not 1,000 lines.
     counts: Counter[Kind] = field(default_factory=Counter)
     examples: dict[Kind, str] = field(default_factory=dict)
+    # Nodes that announced their shutdown (Status "Shutdown") and are no longer tracked.
+    shutdowns: int = 0
+    shutdown_example: str = ""
 
 
 class Engine:
@@ -131,7 +136,9 @@ class Engine:
         self.guard.settings = params.guard_settings()
         given_back = self.guard.disable_if_off()
         if given_back:
-            log.warning("silence guard disabled: releasing %d held alerts", len(given_back))
+            log.warning(
+                "silence guard disabled: releasing %s", plural(len(given_back), "held alert")
+            )
             self._publish(given_back)
         self._log_heartbeats = params.debug >= 2
         before = old.to_public_json()
@@ -180,11 +187,15 @@ class Engine:
                     "received": now,
                 },
             )
+        announced = heartbeat.status == SHUTDOWN_STATUS and heartbeat.xname in self.tracker
         transition = self.tracker.heartbeat(
             heartbeat.xname, now, timestamp=heartbeat.timestamp, status=heartbeat.status
         )
         if self._store_dirty is not None:
             self._store_dirty.add(heartbeat.xname)
+        if announced and heartbeat.xname not in self.tracker:  # forgotten, not a restart
+            self._wave.shutdowns += 1
+            self._wave.shutdown_example = self._wave.shutdown_example or heartbeat.xname
         if transition is not None:
             self._publish((transition,))
             # A new or restarted component may be due before the detector's next wake-up.
@@ -200,10 +211,10 @@ class Engine:
         if now - self._last_limit_refusal >= _LIMIT_BURST_GAP:
             log.warning(
                 "component limit: refusing heartbeats from new components (e.g. %s) while %d "
-                "are tracked and %d HSM changes pending (the limit is %d, --max_components)",
+                "are tracked and %s pending (the limit is %d, --max_components)",
                 xname,
                 len(self.tracker),
-                self.ledger.pending_count,
+                plural(self.ledger.pending_count, "HSM change"),
                 self.max_components,
                 extra={"event": "component_limit", "example": xname},
             )
@@ -241,16 +252,18 @@ class Engine:
             )
             if not was_engaged and guard.engaged_since is not None:
                 log.warning(
-                    "silence guard engaged: %d of %d components in warning and no heartbeat "
+                    "silence guard engaged: %d of %s in warning and no heartbeat "
                     "from anyone for %g s; holding alerts for up to %g s",
                     tracker.warning_count,
-                    len(tracker),
+                    plural(len(tracker), "component"),
                     now - guard.last_heartbeat,
                     guard.settings.hold_limit,
                 )
         released, reason = guard.poll(now, warntime=warntime, is_tracked=tracker.__contains__)
         if reason is not None:
-            log.warning("silence guard released %d held alerts: %s", len(released), reason)
+            log.warning(
+                "silence guard released %s: %s", plural(len(released), "held alert"), reason
+            )
             transitions = [*transitions, *released]
         if transitions:
             self._publish(transitions)
@@ -335,10 +348,10 @@ class Engine:
         if cause not in hsm.logged_causes:
             hsm.logged_causes.add(cause)
             hsm_log.error(
-                "HSM refuses %s: %d component(s) to %s (e.g. %s) held and retried with backoff "
+                "HSM refuses %s: %s to %s (e.g. %s) held and retried with backoff "
                 "(from %g s up to %g s); HSM said %s",
                 cause,
-                len(patch.xnames),
+                plural(len(patch.xnames), "component"),
                 patch.kind.hsm.message,
                 patch.xnames[0],
                 backoff.first,
@@ -548,6 +561,20 @@ class Engine:
                     "kind": kind.name.lower(),
                     "count": count,
                     "example": wave.examples[kind],
+                    "tracked": len(self.tracker),
+                },
+            )
+        if wave.shutdowns:
+            log.info(
+                "Announced shutdown: %s (e.g. %s), no longer tracked; %d tracked",
+                plural(wave.shutdowns, "component"),
+                wave.shutdown_example,
+                len(self.tracker),
+                extra={
+                    "event": "wave",
+                    "kind": "shutdown",
+                    "count": wave.shutdowns,
+                    "example": wave.shutdown_example,
                     "tracked": len(self.tracker),
                 },
             )

@@ -20,6 +20,7 @@ from types import FrameType
 
 import trio
 
+from ..core import plural
 from ._command import hbtd_command
 
 __all__ = ["WORKER_ENV", "run_workers", "worker_index", "worker_shutdown"]
@@ -51,7 +52,8 @@ def run_workers(count: int) -> int:
         for index in range(count)
     ]
     os.close(read_end)
-    log.info("started %d workers: pids %s", count, ", ".join(str(c.pid) for c in children))
+    pids = ", ".join(str(c.pid) for c in children)
+    log.info("started %s: pids %s", plural(count, "worker"), pids)
     stopping = False
 
     def forward(signum: int, _frame: FrameType | None) -> None:
@@ -67,7 +69,9 @@ def run_workers(count: int) -> int:
         time.sleep(0.2)
     if not stopping:
         failed = [c.pid for c in children if c.poll() is not None]
-        log.error("worker(s) %s exited; stopping the others", failed)
+        log.error(
+            "%s %s exited; stopping the others", "worker" if len(failed) == 1 else "workers", failed
+        )
         forward(signal.SIGTERM, None)
     deadline = time.monotonic() + _STOP_LIMIT
     for child in children:

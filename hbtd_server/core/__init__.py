@@ -17,6 +17,15 @@ from ._heartbeat import (
     parse_heartbeat,
 )
 from ._hsm_ledger import DEFAULT_MAX_IDS_PER_PATCH, HsmLedger, HsmPatch, RefusalBackoff
+from ._logline import (
+    LOG_FORMATS,
+    TEXT_LOG_FORMAT,
+    JsonFormatter,
+    LogFormat,
+    RedactingFormatter,
+    log_formatter,
+    plural,
+)
 from ._params import DEFAULT_PARAMS, PARAM_NAMES, Params, parse_telemetry_host
 from ._redact import REDACTED, keep_secret, redact_text, redact_url
 from ._states import TRANSITIONS, HbState, HsmTarget, Kind, Trigger, state_diagram
@@ -26,12 +35,14 @@ from ._xname import MAX_XNAME_LENGTH, hms_type, is_node, normalize, verify_norma
 __all__ = [
     "DEFAULT_MAX_IDS_PER_PATCH",
     "DEFAULT_PARAMS",
+    "LOG_FORMATS",
     "MAX_FIELD_LENGTH",
     "MAX_HEARTBEAT_BODY",
     "MAX_XNAME_LENGTH",
     "PARAM_NAMES",
     "REDACTED",
     "SHUTDOWN_STATUS",
+    "TEXT_LOG_FORMAT",
     "TRANSITIONS",
     "ComponentLimit",
     "ComponentView",
@@ -44,11 +55,14 @@ __all__ = [
     "HsmPatch",
     "HsmTarget",
     "InvalidRequest",
+    "JsonFormatter",
     "JsonLoads",
     "Kind",
+    "LogFormat",
     "NotFound",
     "Params",
     "PayloadTooLarge",
+    "RedactingFormatter",
     "RefusalBackoff",
     "SilenceGuard",
     "Tracker",
@@ -60,12 +74,14 @@ __all__ = [
     "hms_type",
     "is_node",
     "keep_secret",
+    "log_formatter",
     "normalize",
     "parse_go_bool",
     "parse_go_int",
     "parse_go_uint",
     "parse_heartbeat",
     "parse_telemetry_host",
+    "plural",
     "redact_text",
     "redact_url",
     "state_diagram",

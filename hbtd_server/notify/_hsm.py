@@ -16,7 +16,7 @@ from dataclasses import dataclass
 import httpx
 import trio
 
-from ..core import HsmPatch, describe_error, redact_url
+from ..core import HsmPatch, describe_error, plural, redact_url
 from ..engine import Engine
 
 __all__ = [
@@ -115,30 +115,30 @@ class _AwayReport:
         what = "not ready" if " answered " in reason else "not reachable"
         if self.failed == 1:
             log.warning(
-                "HSM %s at %s (%s); holding %d change(s), checking every %g s",
+                "HSM %s at %s (%s); holding %s, checking every %g s",
                 what,
                 redact_url(engine.params.sm_url),
                 reason,
-                held,
+                plural(held, "change"),
                 min(READY_POLL_PERIOD, engine.params.interval),
             )
         else:
             log.warning(
-                "HSM %s at %s for %d min (%d failed checks; last: %s); holding %d change(s)",
+                "HSM %s at %s for %d min (%s; last: %s); holding %s",
                 what,
                 redact_url(engine.params.sm_url),
                 round((now - self.since) / 60),
-                self.failed,
+                plural(self.failed, "failed check"),
                 reason,
-                held,
+                plural(held, "change"),
             )
 
     def back(self, engine: Engine) -> None:
         if self.failed:
             log.info(
-                "HSM is ready at %s after %d failed check(s)",
+                "HSM is ready at %s after %s",
                 redact_url(engine.params.sm_url),
-                self.failed,
+                plural(self.failed, "failed check"),
             )
         else:
             log.info("HSM is ready at %s", redact_url(engine.params.sm_url))
@@ -270,8 +270,8 @@ async def _send_patch(
         timed_out = f"no answer within {params.sm_timeout} s"
     engine.hsm_failed(patch, error=timed_out)
     log.warning(
-        "HSM PATCH of %d component(s) to %s failed (%s); will resend",
-        len(patch.xnames),
+        "HSM PATCH of %s to %s failed (%s); will resend",
+        plural(len(patch.xnames), "component"),
         patch.kind.hsm.message,
         engine.hsm.last_error,
     )
@@ -316,6 +316,6 @@ async def flush_hsm(engine: Engine, client: httpx.AsyncClient, *, within: float)
         await send_round(engine, client)
     left = engine.ledger.pending_count
     if scope.cancelled_caught or left:
-        log.warning("shutting down with %d HSM change(s) not delivered", left)
+        log.warning("shutting down with %s not delivered", plural(left, "HSM change"))
     else:
         log.info("delivered pending HSM changes before exit")

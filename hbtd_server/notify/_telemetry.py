@@ -46,7 +46,7 @@ from typing import Any, TypeVar
 import confluent_kafka
 import trio
 
-from ..core import Params, Transition, parse_telemetry_host
+from ..core import Params, Transition, parse_telemetry_host, plural
 from ..engine import Engine
 from ._kafka import (
     BACKOFF_MAX,
@@ -234,10 +234,10 @@ class TelemetryPublisher:
             )
         elif was_enabled and self._target is not None:
             log.info(
-                "telemetry bus changed to %s, topic %s: reconnecting (%d message(s) held)",
+                "telemetry bus changed to %s, topic %s: reconnecting (%s held)",
                 target.bootstrap,
                 target.topic,
-                self.queued,
+                plural(self.queued, "message"),
             )
         else:
             log.info("telemetry on: publishing to %s, topic %s", target.bootstrap, target.topic)
@@ -318,11 +318,11 @@ class TelemetryPublisher:
                     self.last_error = str(failure)
                     log.warning(
                         "telemetry producer for %s failed (%s): starting a new one in %.2g s; "
-                        "%d message(s) held",
+                        "%s held",
                         target.bootstrap,
                         failure,
                         backoff,
-                        self.queued,
+                        plural(self.queued, "message"),
                     )
                     with trio.move_on_after(backoff):
                         await self._reconfigured.wait()
@@ -341,7 +341,9 @@ class TelemetryPublisher:
                 while self.queued:
                     await self._progress.wait()
         if self.queued:
-            log.warning("shutting down with %d telemetry message(s) not delivered", self.queued)
+            log.warning(
+                "shutting down with %s not delivered", plural(self.queued, "telemetry message")
+            )
         else:
             log.info("delivered held telemetry messages before exit")
 
@@ -372,10 +374,10 @@ class TelemetryPublisher:
                     self._connected_since = time.monotonic()
                     backoff = self._backoff_min
                     log.info(
-                        "connected to telemetry bus %s, topic %s; %d message(s) to send",
+                        "connected to telemetry bus %s, topic %s; %s to send",
                         target.bootstrap,
                         target.topic,
-                        self.queued,
+                        plural(self.queued, "message"),
                     )
                     continue
                 self.last_error = problem
@@ -503,9 +505,8 @@ class TelemetryPublisher:
     def _note_room(self) -> None:
         if self._drops_since is not None and self.queued < self.capacity:
             log.warning(
-                "telemetry buffer has room again: %d message(s) dropped in %.1f s "
-                "(%d dropped in all)",
-                self._drops_in_episode,
+                "telemetry buffer has room again: %s dropped in %.1f s (%d dropped in all)",
+                plural(self._drops_in_episode, "message"),
                 trio.current_time() - self._drops_since,
                 self.dropped,
             )
@@ -520,7 +521,9 @@ class TelemetryPublisher:
         self._note_room()
         self._connected_since = None
         if count:
-            log.warning("telemetry off: discarded %d held message(s), none will be sent", count)
+            log.warning(
+                "telemetry off: discarded %s, none will be sent", plural(count, "held message")
+            )
         else:
             log.info("telemetry off")
 

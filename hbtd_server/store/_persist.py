@@ -29,7 +29,7 @@ from typing import Any
 
 import trio
 
-from ..core import ComponentView, HbState, Kind, Params, Transition
+from ..core import ComponentView, HbState, Kind, Params, Transition, plural
 from ..engine import Engine
 from ..health import KV_OK
 from ._contract import MAX_TXN_OPS, Op, Store, StoreUnavailable
@@ -236,9 +236,9 @@ class Persistence:
         hsm = hsm_entries(found) if self.engine.leading else {}
         self.restore(records, hsm)
         log.info(
-            "loaded %d component records and %d HSM entries from %s",
-            len(records),
-            len(hsm),
+            "loaded %s and %s from %s",
+            plural(len(records), "component record"),
+            plural(len(hsm), "HSM entry", "HSM entries"),
             self.store.description,
         )
         return revision
@@ -417,7 +417,7 @@ class Persistence:
                     await trio.sleep(self.flush_period)
         left = self.pending()
         if left:
-            log.warning("shutting down with %d component(s) not written to the store", left)
+            log.warning("shutting down with %s not written to the store", plural(left, "component"))
 
     def params_changed(self) -> None:
         """The parameters changed here: write them so every replica follows."""

@@ -27,7 +27,7 @@ from collections.abc import Callable
 
 import trio
 
-from ..core import HsmLedger, Kind
+from ..core import HsmLedger, Kind, plural
 from ..engine import Engine
 from ._contract import Store, StoreUnavailable, WatchEvent
 from ._persist import (
@@ -70,6 +70,9 @@ class Replica:
         self.revision = 0
         self.takeovers = 0
         self._params_from_store = self.engine.params
+        # Cancelled on shutdown before the store closes: a watch read cut by the close is
+        # not a broken watch, and must not be logged as one.
+        self._watch_scope = trio.CancelScope()
         # Our own writes come back through the watch; the record ends with the writer's name,
         # so they are skipped before any decoding (most of the watch's traffic with one replica).
         self._own_suffix = json.dumps({"Replica": self.name}, separators=(",", ":"))[1:].encode()
@@ -92,6 +95,10 @@ class Replica:
     ) -> None:
         # Started at once: the watch replays everything after ``self.revision`` anyway.
         task_status.started()
+        with self._watch_scope:
+            await self._watch()
+
+    async def _watch(self) -> None:
         while True:
             try:
                 await self.store.watch("", self._apply, after=self.revision)
@@ -205,12 +212,14 @@ class Replica:
         engine.lead_acquired(HsmLedger())
         self.takeovers += 1
         self.persistence.restore(list(views.values()), hsm)
-        log.warning(
-            "replica %s leads now: %d components tracked, deadlines restart from now; "
-            "%d HSM change(s) to resend",
+        # The first lead of a process is the normal start; leading again after losing the
+        # lead (a failover back, an expired lease) is worth a warning.
+        log.log(
+            logging.INFO if self.takeovers == 1 else logging.WARNING,
+            "replica %s leads now: %s tracked, deadlines restart from now; %s to resend",
             self.name,
-            len(engine.tracker),
-            engine.ledger.pending_count,
+            plural(len(engine.tracker), "component"),
+            plural(engine.ledger.pending_count, "HSM change"),
         )
 
     def _lead_again(self, found: dict[str, bytes]) -> None:
@@ -250,11 +259,11 @@ class Replica:
         persistence.hsm_dirty.update(x for x, _ in ledger.wishes())
         engine.wake_hsm()
         log.warning(
-            "replica %s leads again after the store came back: %d HSM change(s) detected or "
-            "held meanwhile are sent now; %d component(s) restored from the store",
+            "replica %s leads again after the store came back: %s detected or held meanwhile "
+            "are sent now; %s restored from the store",
             self.name,
-            ledger.pending_count,
-            len(unknown),
+            plural(ledger.pending_count, "HSM change"),
+            plural(len(unknown), "component"),
         )
 
     def _detach(self) -> None:
@@ -273,7 +282,9 @@ class Replica:
         self.persistence.hsm_dirty.clear()
 
     async def resign(self) -> None:
-        """On shutdown: give the lead up at once, so another replica takes over sooner."""
+        """On shutdown: stop watching, and give the lead up at once, so another replica takes
+        over sooner."""
+        self._watch_scope.cancel()
         if self.engine.leading:
             self.engine.resign()
             with trio.move_on_after(1.0), contextlib.suppress(StoreUnavailable):

@@ -184,7 +184,7 @@ async def test_broker_down_at_start_then_lost_mid_run_with_overflow(
     assert Counter(key for key, _doc, _raw in reader.messages) == Counter(first + second[30:])
     assert "telemetry bus unreachable" in log
     assert log.count("telemetry buffer full (50 messages): dropping the oldest") == 1
-    assert log.count("telemetry buffer has room again: 30 message(s) dropped") == 1
+    assert log.count("telemetry buffer has room again: 30 messages dropped") == 1
 
 
 async def test_switched_off_and_on_and_moved_by_patch(
@@ -243,5 +243,5 @@ async def test_switched_off_and_on_and_moved_by_patch(
     other.close()
     assert sorted(key for key, _doc, _raw in moved.messages) == sorted(names[35:45])
     assert members["MsgBusDetail"] == f"publishing to {other.bootstrap}, topic other-topic"
-    assert "telemetry off: discarded 20 held message(s), none will be sent" in log
+    assert "telemetry off: discarded 20 held messages, none will be sent" in log
     assert "telemetry bus changed to" in log

@@ -80,7 +80,7 @@ def test_validate_command_reports_located_errors(tmp_path: Path) -> None:
     result = CliRunner().invoke(main, ["validate", str(SCENARIO_FILES[0]), str(bad)])
     assert result.exit_code == 2
     assert f"{bad}:6:13: agents.interval: expected a duration" in result.stderr
-    assert "1 of 2 scenario(s) invalid" in result.stderr
+    assert "1 of 2 scenarios invalid" in result.stderr
     missing = CliRunner().invoke(main, ["validate", str(tmp_path / "nope.yaml")])
     assert missing.exit_code == 2
     assert "cannot read" in missing.stderr
