@@ -10,7 +10,6 @@ import logging
 import math
 from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, field
 
 import trio
 
@@ -27,6 +26,7 @@ from .core import (
     SilenceGuard,
     Tracker,
     Transition,
+    WaveLog,
     plural,
 )
 from .health import HsmHealth, StoreHealth
@@ -58,16 +58,6 @@ TransitionListener = Callable[[Sequence[Transition]], None]
 #: Called with the new parameters after every change (the service applies ``Debug`` to the
 #: process's loggers this way; the engine itself touches no process-wide state).
 ParamsListener = Callable[[Params], None]
-
-
-@dataclass(slots=True)
-class _Wave:
-    # Transitions since the last summary line, so the log says "1,000 warned", not 1,000 lines.
-    counts: Counter[Kind] = field(default_factory=Counter)
-    examples: dict[Kind, str] = field(default_factory=dict)
-    # Nodes that announced their shutdown (Status "Shutdown") and are no longer tracked.
-    shutdowns: int = 0
-    shutdown_example: str = ""
 
 
 class Engine:
@@ -105,7 +95,7 @@ class Engine:
         # Debug >= 2 logs every heartbeat with both clocks; a plain flag keeps it free when off.
         self._log_heartbeats = params.debug >= 2
         self.transitions_total: Counter[Kind] = Counter()
-        self._wave = _Wave()
+        self._wave = WaveLog()
         self._detector_wakeup = trio.Event()
         self._detector_sleeps_until = math.inf
         self._hsm_work = trio.Event()
@@ -136,9 +126,7 @@ class Engine:
         self.guard.settings = params.guard_settings()
         given_back = self.guard.disable_if_off()
         if given_back:
-            log.warning(
-                "silence guard disabled: releasing %s", plural(len(given_back), "held alert")
-            )
+            log.warning("silence guard disabled: releasing held alerts (%d)", len(given_back))
             self._publish(given_back)
         self._log_heartbeats = params.debug >= 2
         before = old.to_public_json()
@@ -194,8 +182,7 @@ class Engine:
         if self._store_dirty is not None:
             self._store_dirty.add(heartbeat.xname)
         if announced and heartbeat.xname not in self.tracker:  # forgotten, not a restart
-            self._wave.shutdowns += 1
-            self._wave.shutdown_example = self._wave.shutdown_example or heartbeat.xname
+            self._wave.shutdown(heartbeat.xname)
         if transition is not None:
             self._publish((transition,))
             # A new or restarted component may be due before the detector's next wake-up.
@@ -261,9 +248,7 @@ class Engine:
                 )
         released, reason = guard.poll(now, warntime=warntime, is_tracked=tracker.__contains__)
         if reason is not None:
-            log.warning(
-                "silence guard released %s: %s", plural(len(released), "held alert"), reason
-            )
+            log.warning("silence guard released held alerts (%d): %s", len(released), reason)
             transitions = [*transitions, *released]
         if transitions:
             self._publish(transitions)
@@ -544,40 +529,11 @@ class Engine:
     # -- logging --------------------------------------------------------------------------
 
     def flush_wave_log(self) -> None:
-        """Log one summary line per kind of transition seen since the last call."""
-        wave, self._wave = self._wave, _Wave()
-        for kind, count in wave.counts.items():
-            level = logging.WARNING if kind in (Kind.WARNING, Kind.DEAD) else logging.INFO
-            log.log(
-                level,
-                "%s: %d component%s (e.g. %s); %d tracked",
-                kind.hsm.message,
-                count,
-                "" if count == 1 else "s",
-                wave.examples[kind],
-                len(self.tracker),
-                extra={
-                    "event": "wave",
-                    "kind": kind.name.lower(),
-                    "count": count,
-                    "example": wave.examples[kind],
-                    "tracked": len(self.tracker),
-                },
-            )
-        if wave.shutdowns:
-            log.info(
-                "Announced shutdown: %s (e.g. %s), no longer tracked; %d tracked",
-                plural(wave.shutdowns, "component"),
-                wave.shutdown_example,
-                len(self.tracker),
-                extra={
-                    "event": "wave",
-                    "kind": "shutdown",
-                    "count": wave.shutdowns,
-                    "example": wave.shutdown_example,
-                    "tracked": len(self.tracker),
-                },
-            )
+        """Log one summary line per kind of transition (and for announced shutdowns) since the
+        last call."""
+        wave, self._wave = self._wave, WaveLog()
+        for level, message, fields in wave.summaries(len(self.tracker)):
+            log.log(level, "%s", message, extra=fields)
 
     # -- internals ------------------------------------------------------------------------
 

@@ -30,6 +30,7 @@ from ._params import DEFAULT_PARAMS, PARAM_NAMES, Params, parse_telemetry_host
 from ._redact import REDACTED, keep_secret, redact_text, redact_url
 from ._states import TRANSITIONS, HbState, HsmTarget, Kind, Trigger, state_diagram
 from ._tracker import SHUTDOWN_STATUS, ComponentView, Tracker, Transition
+from ._waves import WaveLog
 from ._xname import MAX_XNAME_LENGTH, hms_type, is_node, normalize, verify_normalize
 
 __all__ = [
@@ -68,6 +69,7 @@ __all__ = [
     "Tracker",
     "Transition",
     "Trigger",
+    "WaveLog",
     "decode_json_body",
     "describe_error",
     "go_json",

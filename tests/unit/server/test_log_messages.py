@@ -41,8 +41,7 @@ def test_announced_shutdowns_are_one_line_per_wave_with_a_count_and_a_sample(
         assert wave_lines(caplog) == [
             (
                 "INFO",
-                "Announced shutdown: 3 components (e.g. x1000c0s0b0n0), no longer tracked; "
-                "2 tracked",
+                "Announced shutdown: 3 components (e.g. x1000c0s0b0n0); 2 tracked",
             )
         ]
         caplog.clear()
@@ -51,8 +50,7 @@ def test_announced_shutdowns_are_one_line_per_wave_with_a_count_and_a_sample(
         assert wave_lines(caplog) == [
             (
                 "INFO",
-                "Announced shutdown: 1 component (e.g. x1000c0s3b0n0), no longer tracked; "
-                "1 tracked",
+                "Announced shutdown: 1 component (e.g. x1000c0s3b0n0); 1 tracked",
             )
         ]
         caplog.clear()
