@@ -22,6 +22,7 @@ import trio
 from click.core import ParameterSource
 
 from hbtd_server.core import LOG_FORMATS, LogFormat, log_formatter, plural
+from hbtd_server.usage import OneLineUsage
 
 from ._agent import Agent, AgentOptions
 from ._config import ConfigFile, load_config
@@ -230,7 +231,11 @@ def _setup_logging(level: str, log_format: LogFormat = "text") -> None:
     logger.propagate = False
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+class _Group(OneLineUsage, click.Group):
+    """``hb-agent``'s commands; a usage error is one line."""
+
+
+@click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="hbtd-py", prog_name="hb-agent")
 def main() -> None:
     """Node-side heartbeat agent for the HBTD heartbeat tracker."""

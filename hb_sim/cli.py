@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, ClassVar
 import click
 
 from hbtd_server.core import LOG_FORMATS, LogFormat, log_formatter, plural
+from hbtd_server.usage import OneLineUsage
 
 from .errors import ScenarioError
 from .xnames import expand_range, topology_xnames
@@ -46,8 +47,9 @@ EXIT_INTERRUPTED = 130
 PROGRESS_GAP = 10.0
 
 
-class _LazyGroup(click.Group):
-    """A group whose subcommands defined elsewhere are imported when first used."""
+class _LazyGroup(OneLineUsage, click.Group):
+    """A group whose subcommands defined elsewhere are imported when first used; a usage
+    error is one line."""
 
     lazy: ClassVar[dict[str, tuple[str, str]]] = {"watch": (".watch", "watch")}
 

@@ -22,6 +22,8 @@ from typing import Any
 
 import click
 
+from ..usage import OneLineUsage
+
 __all__ = ["GoFlagCommand", "go_style_args"]
 
 _FALSE_FLAGS = "hbtd.goflags.false"
@@ -107,8 +109,9 @@ def go_style_args(command: click.Command, args: list[str]) -> tuple[list[str], s
     return rewritten, off
 
 
-class GoFlagCommand(click.Command):
-    """A click command that also accepts Go's flag forms (see the module's docstring)."""
+class GoFlagCommand(OneLineUsage):
+    """A click command that also accepts Go's flag forms (see the module's docstring), and
+    shows a usage error in one line."""
 
     def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
         """Rewrite Go-style flags, parse, then apply flags given explicitly as false."""
