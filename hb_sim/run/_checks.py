@@ -9,13 +9,21 @@ Definitions are those of docs/scenarios.md ("expect" and "invariants").
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Final
 
 from ..hsm import RecordedRequest, normalize_flag, normalize_state
-from ..scenario import DEFAULT_LATENESS, HsmChange, NodesEvent, format_duration
+from ..scenario import (
+    DEFAULT_LATENESS,
+    Expectation,
+    HsmChange,
+    NodesEvent,
+    ParamsPatch,
+    format_duration,
+)
 from ._expectations import expectation_verdict
 from ._follow import StatePatch, follows_truth, overlap
 from ._record import EXAMPLES, HsmHistory, RunRecord, Verdict, label
@@ -33,6 +41,9 @@ MESSAGES: Final = {
     ("Standby", "Alert"): ("Heartbeat stopped -- declared dead",),
 }
 _CAUSE_MESSAGE: Final = {"started": "Heartbeat started", "restarted": "Heartbeat restarted"}
+#: A failed expectation names what happened this long before its window, or after it.
+CONTEXT_BEFORE: Final = 10.0
+CONTEXT_AFTER: Final = 5.0
 
 
 def judge(record: RunRecord) -> list[Verdict]:
@@ -47,7 +58,7 @@ def judge(record: RunRecord) -> list[Verdict]:
     scenario = record.scenario
     history = HsmHistory(record.hsm_initial, record.changes)
     verdicts = [
-        expectation_verdict(record, history, index, exp)
+        _with_context(record, exp, expectation_verdict(record, history, index, exp))
         for index, exp in enumerate(scenario.expectations)
     ]
     inv = scenario.invariants
@@ -67,6 +78,51 @@ def judge(record: RunRecord) -> list[Verdict]:
     if inv.hsm_follows_truth:
         verdicts.append(_follows(record, patches))
     return verdicts
+
+
+def _with_context(record: RunRecord, exp: Expectation, verdict: Verdict) -> Verdict:
+    """A failed expectation's ``seen`` with what happened around it (see :func:`context`)."""
+    if verdict.passed:
+        return verdict
+    last = exp.at if exp.at is not None else exp.deadline
+    first = exp.after if exp.at is None and exp.after else last
+    events = context(record, first - CONTEXT_BEFORE, last + CONTEXT_AFTER, exp)
+    if not events:
+        return verdict
+    return dataclasses.replace(verdict, seen=f"{verdict.seen}; around then: {'; '.join(events)}")
+
+
+def _secs(time: float) -> str:
+    return f"{time:.1f} s"
+
+
+def context(record: RunRecord, start: float, end: float, exp: Expectation) -> list[str]:
+    """What may explain a failure between ``start`` and ``end``, in time order.
+
+    HSM's faults and the tracker's absences that overlap the window (``HSM down from 35.0 s to
+    55.0 s``), parameter changes in it, and the timeline's events on the expectation's own
+    nodes in it (``die x1000c0s3b0n1 at 30.0 s``).
+    """
+    scenario = record.scenario
+    found: list[tuple[float, str]] = []
+    hsm: list[tuple[float, str]] = [(0.0, "hsm " + scenario.hsm.faults.mode)]
+    hsm += [(e.at, e.describe()) for e in scenario.timeline if isinstance(e, HsmChange)]
+    for i, (since, what) in enumerate(hsm):
+        until = hsm[i + 1][0] if i + 1 < len(hsm) else record.end
+        if what != "hsm ok" and since <= end and until >= start and until > since:
+            found.append((since, f"HSM {what[4:]} from {_secs(since)} to {_secs(until)}"))
+    for down, up in record.tracker_down:
+        if down <= end and up >= start:
+            found.append((down, f"tracker away from {_secs(down)} to {_secs(up)}"))
+    nodes = set(record.selection.resolve(exp.nodes))
+    for event in scenario.timeline:
+        if not start <= event.at <= end:
+            continue
+        if isinstance(event, ParamsPatch) or (
+            isinstance(event, NodesEvent) and nodes & set(record.selection.resolve(event.nodes))
+        ):
+            found.append((event.at, f"{event.describe()} at {_secs(event.at)}"))
+    return [text for _, text in sorted(found, key=lambda item: item[0])]
 
 
 # -- invariants ---------------------------------------------------------------------------
