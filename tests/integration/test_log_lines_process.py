@@ -17,6 +17,7 @@ import pytest
 import trio
 
 from hb_sim.ports import free_port
+from tests import REPO
 from tests.etcd_support import EtcdServer
 from tests.polling import until
 
@@ -121,3 +122,24 @@ async def test_a_first_election_and_a_clean_stop_are_info(
     assert len(leads) == 1
     assert " INFO hbtd.replica: " in leads[0]
     assert not [x for x in lines if " WARNING " in x or " ERROR " in x]
+
+
+async def test_operations_md_shows_the_lines_of_a_default_start(tmp_path: Path) -> None:
+    # The "default start" block of docs/operations.md, line by line, against a real start with
+    # no HSM answering; "..." in the page stands for anything, and the page's address, port
+    # and HSM port for the test's.
+    page = (REPO / "docs" / "operations.md").read_text()
+    block = page.split("A default\nstart", 1)[1].split("```\n", 2)[1]
+    documented = [line for line in block.splitlines() if line]
+    assert len(documented) == 5
+    hsm_port = free_port()
+    async with launch_hbtd(
+        tmp_path, free_port(), "--sm_url", f"http://localhost:{hsm_port}/hsm/v2"
+    ) as hbtd:
+        await until(lambda: "HSM not reachable" in hbtd.log(), within=30)
+        assert await hbtd.terminate() == 0
+        lines = [line.split(" ", 2)[2] for line in assert_lines(hbtd.log())]
+    for line in documented:
+        pattern = re.escape(line).replace(r"\.\.\.", ".*").replace("28500", r"\d+")
+        pattern = pattern.replace("27779", str(hsm_port)).replace(r"0\.0\.0\.0", r"[\d.]+")
+        assert any(re.fullmatch(pattern, seen) for seen in lines), (line, lines)
