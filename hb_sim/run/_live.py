@@ -19,6 +19,7 @@ import time as wall
 from collections.abc import Mapping, Sequence
 from functools import partial
 from typing import Final
+from urllib.parse import urlsplit
 
 import httpx
 import trio
@@ -49,10 +50,17 @@ async def run_live(scenario: Scenario, options: RunOptions) -> RunResult:
 
     Raises:
         HbSimError: the scenario needs what this setup cannot do (a tracker restart against
-            ``--target``), or the tracker or HSM refused their setup.
+            ``--target``, an ``https://`` target), or the tracker or HSM refused their setup or
+            could not be reached (with the reason, a TLS one included).
     """
     if options.target is not None and any(isinstance(e, TrackerRestart) for e in scenario.timeline):
         raise HbSimError("tracker_restart needs a tracker the runner starts (no --target)")
+    if options.target is not None and urlsplit(options.target).scheme == "https":
+        # The fleet's lean client has no TLS: every heartbeat would be refused.
+        raise HbSimError(
+            f"--target {options.target}: the live fleet sends plain HTTP; give the tracker's "
+            "http:// URL"
+        )
     try:
         return await _LiveRun(scenario, options).main()
     except Exception as exc:
