@@ -7,8 +7,10 @@ from __future__ import annotations
 
 import contextlib
 import signal
+import ssl
 import sys
 from functools import partial
+from pathlib import Path
 from urllib.parse import urlsplit
 
 import click
@@ -70,6 +72,13 @@ REDRAW_PERIOD = 1.0
     help="Seconds each request may take.",
 )
 @click.option(
+    "--ca-cert",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    metavar="PEM",
+    help="For https: trust only these CAs (default: the system's trust store, where a site "
+    "keeps its own CA).",
+)
+@click.option(
     "--no-live-view",
     is_flag=True,
     help="Print flips and changed counts as lines instead (the default when stdout is not a "
@@ -82,6 +91,7 @@ def watch(
     interval: float,
     batch: int,
     timeout: float,
+    ca_cert: Path | None,
     no_live_view: bool,
 ) -> None:
     """Watch a running tracker: counts per state, recent flips and a cabinet grid.
@@ -103,6 +113,11 @@ def watch(
             raise click.UsageError(f"cannot read --xnames {xnames_file}: {exc}") from None
         if not xnames:
             raise click.UsageError(f"--xnames {xnames_file} names no nodes")
+    try:
+        # The system's store, not certifi's public bundle: a site's tracker has a site CA.
+        trust = ssl.create_default_context(cafile=ca_cert)
+    except (OSError, ssl.SSLError) as exc:
+        raise click.BadParameter(f"cannot load {ca_cert}: {exc}", param_hint="--ca-cert") from None
     live = not no_live_view and sys.stdout.isatty()
     final = trio.run(
         partial(
@@ -114,6 +129,7 @@ def watch(
             batch=batch,
             call_limit=timeout,
             live=live,
+            trust=trust,
         )
     )
     click.echo(final)
@@ -128,10 +144,11 @@ async def _watch_until_signal(
     batch: int,
     call_limit: float,
     live: bool,
+    trust: ssl.SSLContext,
 ) -> str:
     with trio.open_signal_receiver(signal.SIGINT, signal.SIGTERM) as signals:
         # No client timeouts: every call runs under trio.fail_after(timeout) instead.
-        async with httpx.AsyncClient(timeout=None) as client:
+        async with httpx.AsyncClient(timeout=None, verify=trust) as client:
             watcher = Watcher(
                 client, target=target, hsm=hsm, xnames=xnames, batch=batch, timeout=call_limit
             )

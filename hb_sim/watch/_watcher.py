@@ -192,7 +192,8 @@ class Watcher:
     def counts_line(self) -> str:
         """One line of counts, ``1,000 nodes: 998 heartbeating, 2 not heartbeating``."""
         counts = ", ".join(f"{n:,} {label}" for label, n in self.snapshot().ordered_counts())
-        return f"{len(self._nodes):,} nodes: {counts}"
+        total = len(self._nodes)
+        return f"{total:,} {'node' if total == 1 else 'nodes'}: {counts}"
 
     # -- internals -------------------------------------------------------------------------
 

@@ -12,6 +12,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import httpx
 import pytest
 import trio
 
@@ -66,6 +67,29 @@ async def test_hb_sim_watch_names_the_certificate_problem(tmp_path: Path) -> Non
         f"hb-sim watch: tracker https://127.0.0.1:{port}/hmi/v1/hbstates: unreachable "
         f"(ConnectError: {UNTRUSTED}) (retrying)"
     )
+
+
+async def test_hb_sim_watch_trusts_the_ca_it_is_given(tmp_path: Path) -> None:
+    names = tmp_path / "nodes.txt"
+    names.write_text("x1000c0s0b0n0\n")
+    out, errors = tmp_path / "watch.out", tmp_path / "watch.err"
+    async with tls_hbtd(tmp_path) as (port, trusted, _, _):
+        async with httpx.AsyncClient(verify=trusted, timeout=5) as client:
+            beat = {"Status": "OK", "TimeStamp": "2026-11-25T10:00:00+00:00"}
+            url = f"https://127.0.0.1:{port}/hmi/v1/heartbeat/x1000c0s0b0n0"
+            assert (await client.post(url, json=beat)).status_code == 200
+        command = [*hb_sim(), "watch", "--target", f"https://127.0.0.1:{port}"]
+        command += ["--xnames", str(names), "--no-live-view", "--ca-cert", str(tmp_path / "ca.pem")]
+        with out.open("wb") as sink, errors.open("wb") as err_sink:
+            watch = await trio.lowlevel.open_process(command, stdout=sink, stderr=err_sink)
+        try:
+            await until(lambda: "1 node: 1 heartbeating" in out.read_text(), within=30)
+        finally:
+            watch.send_signal(signal.SIGINT)
+            with trio.fail_after(15):
+                await watch.wait()
+    assert watch.returncode == 0
+    assert "unreachable" not in errors.read_text()
 
 
 async def test_hb_sim_live_run_names_the_certificate_problem(tmp_path: Path) -> None:

@@ -26,8 +26,9 @@ pytestmark = pytest.mark.integration
 async def tls_hbtd(
     tmp_path: Path, *args: str
 ) -> AsyncIterator[tuple[int, ssl.SSLContext, Path, trio.Process]]:
-    """hbtd serving HTTPS with a certificate of a CA made here; yields its port, a client
-    context that trusts the CA, its log file, and the process (stopped with SIGTERM after)."""
+    """hbtd serving HTTPS with a certificate of a CA made here (written to ``ca.pem``); yields
+    its port, a client context that trusts the CA, its log file, and the process (stopped with
+    SIGTERM after)."""
     ca = trustme.CA()
     cert = ca.issue_cert("127.0.0.1", "localhost")
     certfile, keyfile = tmp_path / "cert.pem", tmp_path / "key.pem"
@@ -35,6 +36,7 @@ async def tls_hbtd(
     cert.private_key_pem.write_to_path(str(keyfile))
     trusted = ssl.create_default_context()
     ca.configure_trust(trusted)
+    ca.cert_pem.write_to_path(str(tmp_path / "ca.pem"))  # for clients that take a file
     port = free_port()
     log_path = tmp_path / "hbtd.log"
     command = [*hbtd_command(port=port), "--nosm", "--certfile", str(certfile)]
