@@ -70,9 +70,9 @@ class Replica:
         self.revision = 0
         self.takeovers = 0
         self._params_from_store = self.engine.params
-        # Cancelled on shutdown before the store closes: a watch read cut by the close is
-        # not a broken watch, and must not be logged as one.
-        self._watch_scope = trio.CancelScope()
+        # The running watch's scope, cancelled on shutdown before the store closes: a watch
+        # read cut by the close is not a broken watch, and must not be logged as one.
+        self._watch_scope: trio.CancelScope | None = None
         # Our own writes come back through the watch; the record ends with the writer's name,
         # so they are skipped before any decoding (most of the watch's traffic with one replica).
         self._own_suffix = json.dumps({"Replica": self.name}, separators=(",", ":"))[1:].encode()
@@ -95,7 +95,7 @@ class Replica:
     ) -> None:
         # Started at once: the watch replays everything after ``self.revision`` anyway.
         task_status.started()
-        with self._watch_scope:
+        with trio.CancelScope() as self._watch_scope:  # a fresh one each time it runs
             await self._watch()
 
     async def _watch(self) -> None:
@@ -284,7 +284,8 @@ class Replica:
     async def resign(self) -> None:
         """On shutdown: stop watching, and give the lead up at once, so another replica takes
         over sooner."""
-        self._watch_scope.cancel()
+        if self._watch_scope is not None:
+            self._watch_scope.cancel()
         if self.engine.leading:
             self.engine.resign()
             with trio.move_on_after(1.0), contextlib.suppress(StoreUnavailable):
