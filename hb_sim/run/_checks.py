@@ -86,22 +86,34 @@ def _with_context(record: RunRecord, exp: Expectation, verdict: Verdict) -> Verd
         return verdict
     last = exp.at if exp.at is not None else exp.deadline
     first = exp.after if exp.at is None and exp.after else last
-    events = context(record, first - CONTEXT_BEFORE, last + CONTEXT_AFTER, exp)
+    nodes = set(record.selection.resolve(exp.nodes))
+    return _around(verdict, context(record, first - CONTEXT_BEFORE, last + CONTEXT_AFTER, nodes))
+
+
+def _around(verdict: Verdict, events: list[str]) -> Verdict:
     if not events:
         return verdict
     return dataclasses.replace(verdict, seen=f"{verdict.seen}; around then: {'; '.join(events)}")
+
+
+def _around_first(record: RunRecord, verdict: Verdict, first: tuple[float, str] | None) -> Verdict:
+    """An invariant's verdict with what happened around its first failure (time, node)."""
+    if verdict.passed or first is None:
+        return verdict
+    at, xname = first
+    return _around(verdict, context(record, at - CONTEXT_BEFORE, at + CONTEXT_AFTER, {xname}))
 
 
 def _secs(time: float) -> str:
     return f"{time:.1f} s"
 
 
-def context(record: RunRecord, start: float, end: float, exp: Expectation) -> list[str]:
+def context(record: RunRecord, start: float, end: float, nodes: set[str]) -> list[str]:
     """What may explain a failure between ``start`` and ``end``, in time order.
 
     HSM's faults and the tracker's absences that overlap the window (``HSM down from 35.0 s to
-    55.0 s``), parameter changes in it, and the timeline's events on the expectation's own
-    nodes in it (``die x1000c0s3b0n1 at 30.0 s``).
+    55.0 s``), parameter changes in it, and the timeline's events on ``nodes`` (those that
+    failed) in it (``die x1000c0s3b0n1 at 30.0 s``).
     """
     scenario = record.scenario
     found: list[tuple[float, str]] = []
@@ -114,7 +126,6 @@ def context(record: RunRecord, start: float, end: float, exp: Expectation) -> li
     for down, up in record.tracker_down:
         if down <= end and up >= start:
             found.append((down, f"tracker away from {_secs(down)} to {_secs(up)}"))
-    nodes = set(record.selection.resolve(exp.nodes))
     for event in scenario.timeline:
         if not start <= event.at <= end:
             continue
@@ -182,12 +193,14 @@ def _no_false_alarms(record: RunRecord, patches: Sequence[_Patch]) -> Verdict:
     untouched = fleet - touched
     alarms: list[str] = []
     nodes: set[str] = set()
+    first: tuple[float, str] | None = None
     for patch in patches:
         if patch.flag not in ("Warning", "Alert") and patch.state != "Standby":
             continue
         for xname in patch.ids:
             if xname in untouched:
                 nodes.add(xname)
+                first = first or (patch.time, xname)
                 if len(alarms) < EXAMPLES:
                     alarms.append(f"{patch.time:.2f}s {xname} {label(patch.state, patch.flag)}")
     seen = (
@@ -195,7 +208,7 @@ def _no_false_alarms(record: RunRecord, patches: Sequence[_Patch]) -> Verdict:
         if not nodes
         else f"{len(nodes)} untouched node(s) sent Warning/Alert, first {alarms[0]}"
     )
-    return Verdict(
+    verdict = Verdict(
         name="no_false_alarms",
         kind="invariant",
         passed=not nodes,
@@ -203,6 +216,7 @@ def _no_false_alarms(record: RunRecord, patches: Sequence[_Patch]) -> Verdict:
         seen=seen,
         details=tuple(alarms),
     )
+    return _around_first(record, verdict, first)
 
 
 def _lateness(record: RunRecord, history: HsmHistory, limit: float) -> Verdict:
@@ -210,6 +224,7 @@ def _lateness(record: RunRecord, history: HsmHistory, limit: float) -> Verdict:
     worst = (-math.inf, "")
     late: list[str] = []
     checked = count = 0
+    first: tuple[float, str] | None = None
     for xname in record.truth.changed_nodes():
         if xname not in history:
             continue
@@ -234,6 +249,7 @@ def _lateness(record: RunRecord, history: HsmHistory, limit: float) -> Verdict:
             if lived <= limit:
                 continue
             count += 1
+            first = first or (change.time, xname)
             if len(late) < EXAMPLES:
                 where = f"shown {shown:.2f}s" if shown is not None else "never shown"
                 late.append(f"{xname} {change.cause} due {change.time:.2f}s, {where}")
@@ -243,7 +259,7 @@ def _lateness(record: RunRecord, history: HsmHistory, limit: float) -> Verdict:
         seen = f"worst {worst[0]:.2f}s ({worst[1]}) over {checked} transition(s)"
     if count:
         seen = f"{count} late or missing; " + seen
-    return Verdict(
+    verdict = Verdict(
         name="max_detection_lateness",
         kind="invariant",
         passed=count == 0,
@@ -251,6 +267,7 @@ def _lateness(record: RunRecord, history: HsmHistory, limit: float) -> Verdict:
         seen=seen,
         details=tuple(late),
     )
+    return _around_first(record, verdict, first)
 
 
 def _waves(record: RunRecord, limit: int, gap: float) -> Verdict:

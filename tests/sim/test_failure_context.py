@@ -4,7 +4,12 @@ side; what is far away or on other nodes is left out."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from hb_sim import RunOptions, load_scenario_text, run_scenario
+from hbtd_server import Engine
+from hbtd_server.core import Params, Tracker
+from tests.sim.runs import failing
 
 SCENARIO = """
 name: context
@@ -56,3 +61,44 @@ def test_a_failed_expectation_names_the_outage_the_param_change_and_its_nodes_ev
     assert "x1000c0s2b0n0" not in warned.seen
     assert started.passed
     assert "around then" not in started.seen
+
+
+RESTART = """
+name: restart
+duration: 40s
+seed: 1
+fleet: {ranges: ["x1000c0s[0-3]b0n0"]}
+agents: {interval: 1s}
+tracker: {warntime: 5s, errtime: 10s, interval: 1s}
+timeline:
+  - at: 20s
+    tracker_restart: {downtime: 8s}
+invariants:
+  no_false_alarms: true
+"""
+
+
+def test_a_failed_invariant_names_what_happened_around_its_first_failure() -> None:
+    # The restarted tracker keeps its predecessor's records with their old times (no grace,
+    # as in test_broken_trackers): everyone is overdue, falsely, once it is back.
+    trackers: list[Tracker] = []
+
+    def without_grace(params: Params, clock: Callable[[], float]) -> Engine:
+        engine = Engine(params, clock=clock)
+        if trackers:
+            engine.tracker = trackers[-1]
+        trackers.append(engine.tracker)
+        return engine
+
+    scenario = load_scenario_text(RESTART, "restart.yaml")
+    result = run_scenario(scenario, RunOptions(engine_factory=without_grace))
+    [alarms] = [v for v in result.verdicts if v.name == "no_false_alarms"]
+    assert not alarms.passed
+    assert alarms.seen.endswith("; around then: tracker away from 20.0 s to 28.0 s")
+
+
+def test_a_late_detection_names_the_node_s_own_event() -> None:
+    result = failing()  # single-node-death against a tracker that never warns
+    [late] = [v for v in result.verdicts if v.name == "max_detection_lateness"]
+    assert not late.passed
+    assert late.seen.endswith("; around then: die x1000c0s3b0n1 (as 'victim') at 60.0 s")
