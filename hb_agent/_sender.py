@@ -14,7 +14,7 @@ from pathlib import Path
 import httpx
 import trio
 
-from hbtd_server.core import describe_error
+from hbtd_server.core import describe_error, tls_failure
 
 from ._errors import ConfigError, TrackerBusy, TrackerRejected, TrackerUnreachable
 from ._identity import Identity
@@ -143,7 +143,8 @@ class Sender:
             # Not chained: the traceback of a refused connection is noise in the journal.
             raise TrackerUnreachable(
                 f"{method} {url}: {describe_error(exc)}",
-                cause=type(exc).__name__,
+                # A certificate problem is a cause of its own: logged when it begins.
+                cause=type(exc).__name__ + (" (TLS)" if tls_failure(exc) else ""),
             ) from None
         code = response.status_code
         if 200 <= code < 300:
