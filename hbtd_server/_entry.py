@@ -1,21 +1,32 @@
-"""The ``hbtd`` program's entry point: Ctrl-C while it is still loading is one line, exit 130.
+"""The ``hbtd`` program's entry point: a missing extra or an early Ctrl-C is one line.
 
 Loading the web stack takes a second or two on a busy machine, before ``main`` can install
 anything; Python's default SIGINT handler would print a traceback from deep inside an import.
-This module imports nothing heavy itself, so it can catch that (#15).
+On a bare install (the agent's package, without ``[server]``) that import fails instead, and
+the traceback would name a module rather than what to install. This module imports nothing
+heavy itself, so it can say both in one line (#15, #22).
 """
 
 from __future__ import annotations
 
 import sys
 
-from ._exits import EXIT_INTERRUPTED
+from ._exits import EXIT_INTERRUPTED, EXIT_USAGE
+from ._extras import missing_for_extra
 
 __all__ = ["run"]
 
 
 def run() -> None:
-    """Load the command line, then run it."""
+    """Check the ``[server]`` extra, load the command line, then run it."""
+    missing = missing_for_extra("server")
+    if missing is not None:
+        print(
+            f"hbtd: the tracker needs the server extra ({missing} is not installed):"
+            " pip install 'hbtd-py[server]'",
+            file=sys.stderr,
+        )
+        sys.exit(EXIT_USAGE)
     try:
         from .cli import main
     except KeyboardInterrupt:
