@@ -45,6 +45,7 @@ def image(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
             *("--base", base, "--tag", IMAGE, "--engine", " ".join(PODMAN)),
             "--",
             *RUN_LIMITS,
+            "--layers=false",  # no cached intermediate images piling up run after run
         ],
         capture_output=True,
         text=True,
