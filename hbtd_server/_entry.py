@@ -12,24 +12,28 @@ from __future__ import annotations
 import sys
 
 from ._exits import EXIT_INTERRUPTED, EXIT_USAGE
-from ._extras import missing_for_extra
 
 __all__ = ["run"]
 
 
 def run() -> None:
-    """Check the ``[server]`` extra, load the command line, then run it."""
-    missing = missing_for_extra("server")
-    if missing is not None:
+    """Load the command line, then run it."""
+    try:
+        from .cli import main
+    except KeyboardInterrupt:
+        print("hbtd: interrupted while starting", file=sys.stderr)
+        sys.exit(EXIT_INTERRUPTED)
+    except ModuleNotFoundError:
+        # Only now is the package's metadata read: a normal start pays nothing for this.
+        from ._extras import missing_for_extra
+
+        missing = missing_for_extra("server")
+        if missing is None:
+            raise  # not a missing extra: a broken install, whose traceback says more
         print(
             f"hbtd: the tracker needs the server extra ({missing} is not installed):"
             " pip install 'hbtd-py[server]'",
             file=sys.stderr,
         )
         sys.exit(EXIT_USAGE)
-    try:
-        from .cli import main
-    except KeyboardInterrupt:
-        print("hbtd: interrupted while starting", file=sys.stderr)
-        sys.exit(EXIT_INTERRUPTED)
     main()
