@@ -14,6 +14,7 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from ._extras import missing_for_extra
     from .engine import Engine, HsmHealth, TransitionListener
     from .health import StoreHealth
     from .http import HeartbeatFastPath, create_quart_app
@@ -38,6 +39,7 @@ _EXPORTS = {
     "create_quart_app": ".http",
     "encode_message": ".notify",
     "make_hsm_client": ".notify",
+    "missing_for_extra": "._extras",
     "run_tracker_tasks": ".service",
     "serve": ".service",
 }
@@ -58,6 +60,7 @@ __all__ = [
     "create_quart_app",
     "encode_message",
     "make_hsm_client",
+    "missing_for_extra",
     "run_tracker_tasks",
     "serve",
 ]

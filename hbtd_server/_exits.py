@@ -4,9 +4,11 @@ the other."""
 
 from __future__ import annotations
 
-__all__ = ["EXIT_CANNOT_START", "EXIT_INTERRUPTED"]
+__all__ = ["EXIT_CANNOT_START", "EXIT_INTERRUPTED", "EXIT_USAGE"]
 
 #: The service could not start (a port in use, a store that does not answer, ...).
 EXIT_CANNOT_START = 1
+#: A bad setting, or a missing extra: what a restart cannot fix (as click's usage errors).
+EXIT_USAGE = 2
 #: As a shell reports a process stopped by SIGINT: Ctrl-C before the service was up.
 EXIT_INTERRUPTED = 130

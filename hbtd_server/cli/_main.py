@@ -103,6 +103,7 @@ def _option(*names: str, env: str, help: str, **kwargs: Any) -> Callable[[_F], _
     cls=GoFlagCommand,
     context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100},
 )
+@click.version_option(package_name="hbtd-py", prog_name="hbtd")
 @_option("--port", env="HBTD_PORT", type=PORT, default=28500, help="HTTP port to listen on.")
 @_option("--host", env="HBTD_HOST", default="0.0.0.0", help="Address to listen on.")
 @_option(

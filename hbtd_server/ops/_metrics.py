@@ -15,6 +15,7 @@ Each app has its own ``CollectorRegistry``: nothing is registered globally, so s
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
+from importlib import metadata
 from typing import Protocol
 
 from prometheus_client import (
@@ -83,6 +84,15 @@ _LATENESS_BUCKETS = (0.001, 0.005, 0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30
 _PATCH_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30)
 _FLUSH_BUCKETS = (0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5)
 _LATE_KINDS = (Kind.WARNING, Kind.DEAD)
+#: Store roles in which this replica runs detection and reports (``single``: the memory store).
+_LEADING_ROLES = ("leader", "single")
+
+
+def _version() -> str:
+    try:
+        return metadata.version("hbtd-py")
+    except metadata.PackageNotFoundError:  # run from a source tree that was never installed
+        return "unknown"
 
 
 class TelemetryCounters(Protocol):
@@ -220,9 +230,14 @@ class _EngineCollector(Collector):
 
     def __init__(self, metrics: Metrics) -> None:
         self._metrics = metrics
+        self._build_info = GaugeMetricFamily(
+            "hbtd_build_info", "Always 1; the running hbtd's version.", labels=["version"]
+        )
+        self._build_info.add_metric([_version()], 1)
 
     def collect(self) -> Iterator[Metric]:
         engine = self._metrics.engine
+        yield self._build_info
         yield _counter(
             "hbtd_heartbeats_accepted",
             "Heartbeats accepted (valid, from any component).",
@@ -281,6 +296,13 @@ class _EngineCollector(Collector):
             "hbtd_hsm_ready",
             "1 while HSM answers /service/ready with 200 and Nosm is off, else 0.",
             1 if engine.hsm.ready is True and not engine.params.nosm else 0,
+        )
+
+        yield _gauge(
+            "hbtd_leader",
+            "1 while this replica runs detection and reports to HSM and telemetry (the store's "
+            "leader, or the only tracker on the memory store), else 0.",
+            1 if engine.store.role in _LEADING_ROLES else 0,
         )
 
         guard = engine.guard.status()

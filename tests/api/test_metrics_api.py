@@ -171,3 +171,20 @@ async def test_wrong_method_on_metrics(metrics_client: httpx.AsyncClient) -> Non
     response = await metrics_client.post(f"{API}/metrics")
     assert response.status_code == 405
     assert response.headers["allow"] == "GET"
+
+
+async def test_build_info_names_the_installed_version(metrics_client: httpx.AsyncClient) -> None:
+    from importlib.metadata import version
+
+    samples = await scrape(metrics_client)
+    assert at(samples, "hbtd_build_info", version=version("hbtd-py")) == 1
+
+
+async def test_a_lone_tracker_leads_and_a_follower_does_not(
+    metrics_client: httpx.AsyncClient, engine: Engine
+) -> None:
+    assert at(await scrape(metrics_client), "hbtd_leader") == 1  # the memory store: alone
+    engine.store.role = "follower"
+    assert at(await scrape(metrics_client), "hbtd_leader") == 0
+    engine.store.role = "leader"
+    assert at(await scrape(metrics_client), "hbtd_leader") == 1

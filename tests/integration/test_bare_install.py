@@ -82,3 +82,30 @@ def test_the_agent_loads_no_tracker_or_simulator_module(bare_venv: Path) -> None
     loaded = set(ast.literal_eval(run(bare_venv / "bin" / "python", "-c", code)))
     assert {"trio", "httpx", "click", "hbtd_server"} <= loaded  # hbtd_server.core: xname rules
     assert loaded & {"quart", "hypercorn", "hb_sim", "rich", "h2", "yaml"} == set()
+
+
+@pytest.mark.parametrize(
+    ("program", "args", "extra"),
+    [
+        ("hbtd", ["--nosm"], "hbtd-py[server]"),
+        ("hbtd", ["--version"], "hbtd-py[server]"),
+        ("hb-sim", ["validate", "scenarios"], "hbtd-py[sim]"),
+        ("hb-sim", ["run", "--help"], "hbtd-py[sim]"),
+    ],
+)
+def test_the_tracker_and_simulator_name_their_extra_in_one_line(
+    bare_venv: Path, program: str, args: list[str], extra: str
+) -> None:
+    done = subprocess.run(
+        [str(bare_venv / "bin" / program), *args],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=REPO,
+    )
+    assert done.returncode == 2, done.stderr
+    assert done.stdout == ""
+    [line] = done.stderr.splitlines()
+    assert line.startswith(f"{program}: ")
+    assert f"pip install '{extra}'" in line
+    assert "Traceback" not in done.stderr

@@ -158,3 +158,12 @@ def test_shell_completion_knows_the_flags() -> None:
     result = CliRunner().invoke(cli.main, [], env=env, prog_name="hbtd")
     assert result.exit_code == 0
     assert "plain,--warntime" in result.output.splitlines()
+
+
+@pytest.mark.parametrize("flag", ["--version", "-version"])
+def test_version_prints_the_package_version_and_exits_0(flag: str) -> None:
+    from importlib.metadata import version
+
+    result = CliRunner().invoke(cli.main, [flag])
+    assert result.exit_code == 0, result.output
+    assert result.output == f"hbtd, version {version('hbtd-py')}\n"
