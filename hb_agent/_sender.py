@@ -1,4 +1,4 @@
-"""Talking to the tracker over HTTP: the only module that sees httpx.
+"""Talking to the tracker over HTTP: with :mod:`hb_agent._bounded`, the only module that sees httpx.
 
 It is handed its ``httpx.AsyncClient`` (tests give it an ``httpx.MockTransport``), bounds each
 request with ``trio.fail_after`` and maps every httpx exception to the agent's own
