@@ -25,6 +25,7 @@ from hbtd_server.core import describe_error, tls_failure
 
 from ..errors import HbSimError
 from ..ports import free_port
+from ._reads import call
 
 __all__ = ["RESTORE_LIMIT", "STARTUP_LIMIT", "TrackerProcess"]
 
@@ -81,12 +82,12 @@ class TrackerProcess:
         """
         url = f"{self.base}/hmi/v1/params"
         if not self.owned and self.original is None:
-            answer = await client.get(url)
+            answer = await call(client, "GET", url)
             document = answer.json() if answer.status_code == 200 else None
             if not isinstance(document, dict):
                 raise HbSimError(f"GET {url} answered {answer.status_code}: {answer.text[:200]}")
             self.original = {str(k): str(v) for k, v in document.items()}
-        answer = await client.patch(url, json=params)
+        answer = await call(client, "PATCH", url, json=params)
         if answer.status_code != 200:
             raise HbSimError(f"PATCH /params refused: {answer.status_code} {answer.text[:200]}")
         self.changed.update(dict.fromkeys(params))
@@ -115,9 +116,11 @@ class TrackerProcess:
         why = f"no answer within {RESTORE_LIMIT:g} s"
         with trio.move_on_after(RESTORE_LIMIT):
             try:
-                answer = await client.patch(url, json={n: original[n] for n in names})
+                answer = await call(client, "PATCH", url, json={n: original[n] for n in names})
             except httpx.HTTPError as exc:
                 why = describe_error(exc)
+            except HbSimError as exc:
+                why = str(exc)
             else:
                 if answer.status_code == 200:
                     self.changed.clear()
@@ -134,7 +137,7 @@ class TrackerProcess:
         with trio.move_on_after(STARTUP_LIMIT):
             while True:
                 try:
-                    answer = await client.get(url)
+                    answer = await call(client, "GET", url)
                     if answer.status_code == 204:
                         return
                     why = f"answered {answer.status_code}"
