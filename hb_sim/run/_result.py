@@ -71,6 +71,8 @@ class RunOptions:
             wall seconds (checked every second of run time): for a log or a CI job, where
             there is no live view.
         progress_min_wall_gap: least wall seconds between two progress reports.
+        ports: live only: where the started ``hbtd``'s port is picked first (a block of its
+            own per parallel test worker); None lets the OS pick.
     """
 
     clock: Literal["virtual", "live"] = "virtual"
@@ -87,6 +89,7 @@ class RunOptions:
     connections: int = 32
     on_progress: ProgressHook | None = None
     progress_min_wall_gap: float = 10.0
+    ports: range | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -22,6 +22,7 @@ from yaml.nodes import Node
 from ..errors import ScenarioError, ScenarioIssue
 from ._durations import format_duration
 from ._model import (
+    Clock,
     Fleet,
     Scenario,
 )
@@ -96,6 +97,8 @@ def load_scenario_text(text: str, file: str = "<scenario>") -> Scenario:
     timeline = reader.read_timeline(section("timeline"), tracker, agents)
     expectations = reader.read_expectations(section("expect"))
     invariants = reader.read_invariants(section("invariants"))
+    both: tuple[Clock, ...] = ("virtual", "live")
+    clocks = reader.get(pairs, "clocks", "", reader.clocks, both)
     reader.check_selections(seed)
     if reader.issues:
         raise ScenarioError(sorted(reader.issues, key=lambda i: (i.line, i.column)))
@@ -113,6 +116,8 @@ def load_scenario_text(text: str, file: str = "<scenario>") -> Scenario:
         expectations=tuple(expectations),
         invariants=invariants,
         named=dict(reader.named),
+        clocks=clocks,
+        line=pairs["name"][0].start_mark.line + 1,
     )
 
 
