@@ -336,7 +336,13 @@ def tracker_log(folder: Path | None) -> Iterator[None]:
         handler.close()
 
 
-def wrong_clock(scenario: Scenario, clock: Clock) -> str:
-    """Why ``scenario`` is skipped on ``clock``: it is meant for the other one only."""
+def wrong_clock(scenario: Scenario, clock: Clock, option: str = "--clock") -> str:
+    """Why ``scenario`` is skipped on ``clock``: it is meant for the other one only.
+
+    Args:
+        scenario: the scenario.
+        clock: the clock asked for.
+        option: the command-line option that chooses the clock, for the hint.
+    """
     other = " and ".join(scenario.clocks)
-    return f"meant for {other} time only (its clocks), not {clock}: play it with --clock {other}"
+    return f"meant for {other} time only (its clocks), not {clock}: play it with {option} {other}"
