@@ -36,6 +36,7 @@ if TYPE_CHECKING:
 __all__ = [
     "Hooks",
     "Played",
+    "Result",
     "Settings",
     "exit_status",
     "load_all",
@@ -123,7 +124,7 @@ def load_all(paths: Sequence[Path]) -> list[Scenario]:
             continue
         if scenario.name in first:
             # Reports and JUnit suites are named after the scenario.
-            message = f"name: {scenario.name!r} is also the name of {first[scenario.name]}"
+            message = f"{scenario.name!r} is also the name of {first[scenario.name]}"
             issues.append(ScenarioIssue(str(path), scenario.line, 1, "name", message))
         first.setdefault(scenario.name, str(path))
         scenarios.append(scenario)

@@ -11,9 +11,15 @@ import subprocess
 import sys
 import tomllib
 
-from hb_sim import load_scenario
+from hb_sim import RunResult, load_scenario
+from hb_sim.run import verdict_text
 from tests import REPO
 from tests.sim.shipped import ISSUE_SCENARIOS, SCENARIO_FILES
+
+
+def explain(result: RunResult) -> str:
+    """The verdicts, failed checks first, for an assertion message (other tests use it)."""
+    return verdict_text(result)
 
 
 def test_the_ten_issue_scenarios_are_shipped() -> None:
@@ -29,14 +35,17 @@ def test_every_shipped_scenario_checks_something_and_is_named_after_its_file() -
     assert "virtual" in load_scenario(SCENARIO_FILES[0]).clocks
 
 
+#: Scenarios named twice over, and a test file.
+PATHS = ("scenarios", "scenarios/quick-death.yaml", "tests/sim/test_scenarios_virtual.py")
+
+
 def test_the_suite_collects_every_scenario_once_beside_the_tests() -> None:
     config = tomllib.loads((REPO / "pyproject.toml").read_text())["tool"]["pytest"]
     assert config["ini_options"]["testpaths"] == ["tests", "scenarios"]
     # What a bare ``pytest`` collects: tests/ and scenarios/, and no scenario twice (the
     # plugin comes from the entry point only; naming scenarios/ again adds nothing).
     out = subprocess.run(
-        [sys.executable, "-m", "pytest", "--collect-only", "-q", "-p", "no:cacheprovider"]
-        + ["scenarios", "scenarios/quick-death.yaml", "tests/sim/test_scenarios_virtual.py"],
+        [sys.executable, "-m", "pytest", "--collect-only", "-q", "-p", "no:cacheprovider", *PATHS],
         cwd=REPO,
         capture_output=True,
         text=True,
