@@ -9,13 +9,11 @@ by the commands that need them, so ``hb-sim --version`` and ``hb-sim validate`` 
 from __future__ import annotations
 
 import contextlib
-import dataclasses
 import importlib
 import itertools
 import logging
 import signal
 import sys
-import xml.etree.ElementTree as ET
 from collections.abc import Callable, Iterator
 from functools import partial
 from pathlib import Path
@@ -356,7 +354,9 @@ def _run_all(
     live_view: bool,
     jobs: int,
 ) -> int:
+    import dataclasses
     import time
+    import xml.etree.ElementTree as ET
 
     from rich.console import Console
 
