@@ -14,6 +14,7 @@ read as 90.
 
 from __future__ import annotations
 
+import dataclasses
 import os
 
 import yaml
@@ -97,6 +98,11 @@ def load_scenario_text(text: str, file: str = "<scenario>") -> Scenario:
     timeline = reader.read_timeline(section("timeline"), tracker, agents)
     expectations = reader.read_expectations(section("expect"))
     invariants = reader.read_invariants(section("invariants"))
+    # Invariants left at their defaults point at the section, or at the scenario's name.
+    anchor = pairs.get("invariants", pairs.get("name"))
+    if anchor is not None:
+        lines = {"": anchor[0].start_mark.line + 1, **invariants.lines}
+        invariants = dataclasses.replace(invariants, lines=lines)
     both: tuple[Clock, ...] = ("virtual", "live")
     clocks = reader.get(pairs, "clocks", "", reader.clocks, both)
     reader.check_selections(seed)

@@ -433,8 +433,8 @@ class Invariants:
         hsm_follows_truth: every State/Flag HSM is sent for a fleet node, touched by an event
             or not, is one the node's truth had at that time (within the lateness allowance),
             and they come in the truth's order (#14).
-        lines: where each invariant is written in the file, by key; ``""`` is the line of
-            the section itself, where defaults not written point.
+        lines: where each invariant is written in the file, by key; ``""`` is where the
+            defaults not written point (the ``invariants`` key, or the scenario's ``name``).
     """
 
     no_false_alarms: bool = True

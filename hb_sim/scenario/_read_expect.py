@@ -107,7 +107,6 @@ class ScenarioReader(_TimelineReader):
         field = "invariants"
         lateness = self.get(pairs, "max_detection_lateness", field, self.duration_or_off, None)
         lines = {key: key_node.start_mark.line + 1 for key, (key_node, _) in pairs.items()}
-        lines[""] = node.start_mark.line + 1
         return Invariants(
             lines=lines,
             no_false_alarms=self.get(pairs, "no_false_alarms", field, self.boolean, True),
