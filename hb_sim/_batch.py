@@ -255,9 +255,10 @@ def play_all(
     jobs: Sequence[tuple[str, Settings]],
     workers: int,
     show: Callable[[Played], None],
-    hooks: Hooks | None = None,
+    hooks: Callable[[], contextlib.AbstractContextManager[Hooks]] | None = None,
 ) -> list[Played]:
-    """Play every job, ``workers`` at a time in worker processes (1: here, with ``hooks``),
+    """Play every job, ``workers`` at a time in worker processes (1: here, each within
+    ``hooks()``, which gives its live view and progress and is closed before it is shown),
     calling ``show`` for each in the order given as soon as it and those before it are done.
 
     Returns:
@@ -266,8 +267,10 @@ def play_all(
     done: list[Played] = []
     if workers <= 1 or len(jobs) <= 1:
         for path, settings in jobs:
-            done.append(play(path, settings, hooks))
-            show(done[-1])
+            with hooks() if hooks else contextlib.nullcontext(None) as given:
+                played = play(path, settings, given)
+            done.append(played)
+            show(played)
         return done
     # A fresh interpreter per worker: forking a process that may hold threads is unsafe.
     context = multiprocessing.get_context("spawn")

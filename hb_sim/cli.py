@@ -212,14 +212,20 @@ async def _serve_until_signal(model: MockHsm, *, host: str, port: int) -> None:
 
 
 @main.command("validate")
-@click.argument("files", nargs=-1, required=True, type=click.Path(dir_okay=False))
-def validate(files: tuple[str, ...]) -> None:
-    """Check scenario files; print every problem with its file, line and field.
+@click.argument("paths", metavar="SCENARIO.yaml|FOLDER...", nargs=-1, required=True)
+def validate(paths: tuple[str, ...]) -> None:
+    """Check scenario files (a folder: the scenario files in it); print every problem with
+    its file, line and field.
 
     Exits 0 when all are valid, 2 otherwise.
     """
+    from ._detect import scenario_files
     from .scenario import load_scenario
 
+    try:
+        files = [str(f) for f in scenario_files(Path(p) for p in paths)]
+    except FileNotFoundError as exc:
+        raise click.UsageError(str(exc)) from None
     bad = 0
     for path in files:
         try:
@@ -397,19 +403,19 @@ def _run_all(
         if many:
             click.echo()
 
+    @contextlib.contextmanager
+    def hooks() -> Iterator[Hooks]:
+        # A live view needs a terminal and the HSM's state (a remote HSM has none to show).
+        view = live_view and terminal
+        with _live_view() if view else contextlib.nullcontext(None) as on_snapshot:
+            yield Hooks(
+                on_snapshot=on_snapshot,
+                on_progress=None if view and not hsm_url else _progress_line,
+                progress_min_wall_gap=PROGRESS_GAP,
+            )
+
     try:
-        with contextlib.ExitStack() as stack:
-            hooks = None
-            if workers <= 1:
-                # A live view needs a terminal and the HSM's state (a remote HSM has none).
-                view = live_view and terminal
-                on_snapshot = stack.enter_context(_live_view()) if view else None
-                hooks = Hooks(
-                    on_snapshot=on_snapshot,
-                    on_progress=None if view and not hsm_url else _progress_line,
-                    progress_min_wall_gap=PROGRESS_GAP,
-                )
-            played = play_all(jobs_list, workers, show, hooks)
+        played = play_all(jobs_list, workers, show, hooks)
     except BaseException as exc:
         # trio hands Ctrl-C over as KeyboardInterrupt, often inside a nursery's group.
         if not _interrupted(exc):

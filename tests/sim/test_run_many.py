@@ -141,3 +141,11 @@ def played(result: Result) -> Played:
 )
 def test_exit_status_across_scenarios(results: list[Result], status: int) -> None:
     assert exit_status([played(r) for r in results]) == status
+
+
+def test_validate_takes_folders_too(folder: Path) -> None:
+    result = CliRunner().invoke(main, ["validate", str(folder)])
+    assert result.exit_code == 0, result.output
+    assert [line.split(":")[0] for line in result.output.splitlines()] == [
+        str(folder / name) for name in ("a.yaml", "b.yaml", "c.yaml", "more/d.yaml")
+    ]
