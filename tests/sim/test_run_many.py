@@ -12,6 +12,7 @@ from click.testing import CliRunner
 
 from hb_sim._batch import Played, Result, exit_status
 from hb_sim.cli import main
+from tests.sim.shipped import SCENARIO_DIR
 from tests.sim.test_pytest_plugin import FAILS, LIVE_ONLY, NOT_A_SCENARIO, PASSES
 
 
@@ -149,3 +150,16 @@ def test_validate_takes_folders_too(folder: Path) -> None:
     assert [line.split(":")[0] for line in result.output.splitlines()] == [
         str(folder / name) for name in ("a.yaml", "b.yaml", "c.yaml", "more/d.yaml")
     ]
+
+
+def test_a_scenario_that_cannot_be_played_this_way_is_an_error(tmp_path: Path) -> None:
+    junit = tmp_path / "junit.xml"
+    argv = ["run", str(SCENARIO_DIR / "tracker-restart.yaml"), "--junit", str(junit)]
+    argv += ["--clock", "live", "--target", "http://127.0.0.1:1"]
+    result = CliRunner().invoke(main, argv)
+    assert result.exit_code == 2, result.output
+    assert result.output.splitlines()[-1] == (
+        "ERROR: tracker-restart: cannot run: "
+        "tracker_restart needs a tracker the runner starts (no --target)"
+    )
+    assert suites(junit) == {"hb-sim.tracker-restart": [("tracker-restart", "6", "error")]}
