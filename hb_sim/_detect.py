@@ -38,17 +38,11 @@ def looks_like_scenario(path: Path) -> bool:
 
 
 def scenario_files(paths: Iterable[Path]) -> Iterator[Path]:
-    """The scenario files among ``paths``: a file as given, a folder's scenarios (searched
-    recursively, by content, in sorted order).
-
-    Raises:
-        FileNotFoundError: a path does not exist.
+    """The scenario files among ``paths``: a folder's scenarios (searched recursively, by
+    content, in sorted order), anything else as given (the loader says if it cannot be read).
     """
     for path in paths:
         if path.is_dir():
-            found = sorted(p for p in path.rglob("*") if p.is_file() and looks_like_scenario(p))
-            yield from found
-        elif path.exists():
-            yield path
+            yield from sorted(p for p in path.rglob("*") if p.is_file() and looks_like_scenario(p))
         else:
-            raise FileNotFoundError(f"{path}: no such file or folder")
+            yield path

@@ -222,10 +222,7 @@ def validate(paths: tuple[str, ...]) -> None:
     from ._detect import scenario_files
     from .scenario import load_scenario
 
-    try:
-        files = [str(f) for f in scenario_files(Path(p) for p in paths)]
-    except FileNotFoundError as exc:
-        raise click.UsageError(str(exc)) from None
+    files = [str(f) for f in scenario_files(Path(p) for p in paths)]
     bad = 0
     for path in files:
         try:
@@ -319,10 +316,7 @@ def run(
         raise click.UsageError("--target and --hsm need --clock live")
     if hsm_url and not target:
         raise click.UsageError("--hsm goes with --target")
-    try:
-        files = list(scenario_files(Path(p) for p in paths))
-    except FileNotFoundError as exc:
-        raise click.UsageError(str(exc)) from None
+    files = list(scenario_files(Path(p) for p in paths))
     if not files:
         raise click.UsageError(f"no scenario file in {' '.join(paths)}")
     try:

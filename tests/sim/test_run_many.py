@@ -88,10 +88,11 @@ def test_every_file_is_validated_before_any_is_played(folder: Path) -> None:
     assert "heartbeats delivered" not in result.output
 
 
-def test_a_missing_path_or_an_empty_folder_is_a_usage_error(tmp_path: Path) -> None:
+def test_a_missing_file_is_a_bad_file_and_an_empty_folder_a_usage_error(tmp_path: Path) -> None:
     result = CliRunner().invoke(main, ["run", str(tmp_path / "nowhere.yaml")])
     assert result.exit_code == 2
-    assert "no such file or folder" in result.output
+    assert f"{tmp_path / 'nowhere.yaml'}: cannot read: " in result.output
+    assert "1 of 1 scenario(s) invalid: nothing played" in result.output
     result = CliRunner().invoke(main, ["run", str(tmp_path)])
     assert result.exit_code == 2
     assert "no scenario file in" in result.output
