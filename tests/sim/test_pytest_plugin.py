@@ -5,7 +5,9 @@ an inconclusive and a live-only scenario are reported, its options, and ``-n 2``
 from __future__ import annotations
 
 import dataclasses
+import json
 import shutil
+import socket
 import subprocess
 import sys
 import xml.etree.ElementTree as ET
@@ -16,6 +18,7 @@ import pytest
 import hb_sim.run
 from hb_sim import RunOptions, RunResult
 from hb_sim.fleet import ScheduleGap
+from hb_sim.ports import free_port, worker_ports
 from tests.sim.shipped import SCENARIO_DIR
 
 pytest_plugins = ("pytester",)
@@ -206,3 +209,43 @@ def test_dash_n_2_gives_the_same_results_as_a_serial_run(pytester: pytest.Pytest
         "tiny-fails": "failure",
         "tiny-live": "skipped",
     }
+
+
+SHORT_LIVE = """\
+name: short-live
+duration: 8s
+fleet: {ranges: ["x1000c0s0b0n[0-1]"]}
+agents: {interval: 1s}
+tracker: {warntime: 3s, errtime: 6s, interval: 1s}
+"""
+
+
+def test_each_xdist_worker_has_its_own_block_of_ports() -> None:
+    assert worker_ports("gw0") == range(20000, 20100)
+    assert worker_ports("gw3") == range(20300, 20400)
+    assert worker_ports(None) is None
+    assert worker_ports("master") is None
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        assert free_port(within=range(port, port + 1)) != port  # taken: the OS picks
+    first = free_port(within=range(21000, 21100))
+    assert 21000 <= first < 21100
+
+
+@pytest.mark.integration
+def test_live_time_through_the_plugin_on_the_workers_ports(
+    pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("PYTEST_XDIST_WORKER", "gw7")  # as pytest-xdist's eighth worker
+    write(pytester, short=SHORT_LIVE)
+    report = pytester.path / "report"
+    result = pytester.runpytest(
+        "-p", "no:cacheprovider", "--hb-clock", "live", "--hb-report", str(report)
+    )
+    result.assert_outcomes(passed=1)
+    played = json.loads((report / "short-live" / "result.json").read_text())
+    assert played["clock"] == "live"
+    port = int(played["target"].rsplit(":", 1)[1])
+    assert port in range(20700, 20800)
