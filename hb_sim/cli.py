@@ -29,7 +29,8 @@ from .xnames import expand_range, topology_xnames
 
 if TYPE_CHECKING:
     from .hsm import MockHsm
-    from .run import Progress, RunResult, SimSnapshot
+    from .run import Progress, SimSnapshot
+    from .scenario import Clock, Scenario
 
 __all__ = ["EXIT_FAILED", "EXIT_INCONCLUSIVE", "EXIT_INTERRUPTED", "EXIT_INVALID", "main"]
 
@@ -225,14 +226,17 @@ async def _serve_until_signal(model: MockHsm, *, host: str, port: int) -> None:
 
 
 @main.command("validate")
-@click.argument("files", nargs=-1, required=True, type=click.Path(dir_okay=False))
-def validate(files: tuple[str, ...]) -> None:
-    """Check scenario files; print every problem with its file, line and field.
+@click.argument("paths", metavar="SCENARIO.yaml|FOLDER...", nargs=-1, required=True)
+def validate(paths: tuple[str, ...]) -> None:
+    """Check scenario files (a folder: the scenario files in it); print every problem with
+    its file, line and field.
 
     Exits 0 when all are valid, 2 otherwise.
     """
+    from ._detect import scenario_files
     from .scenario import load_scenario
 
+    files = [str(f) for f in scenario_files(Path(p) for p in paths)]
     bad = 0
     for path in files:
         try:
@@ -252,7 +256,7 @@ def validate(files: tuple[str, ...]) -> None:
 
 
 @main.command("run")
-@click.argument("scenario_file", metavar="SCENARIO.yaml", type=click.Path(dir_okay=False))
+@click.argument("paths", metavar="SCENARIO.yaml|FOLDER...", nargs=-1, required=True)
 @click.option(
     "--clock",
     type=click.Choice(["virtual", "live"]),
@@ -282,18 +286,31 @@ def validate(files: tuple[str, ...]) -> None:
     "default those the run changed are set back, however it ends).",
 )
 @click.option(
-    "--junit", "junit_file", type=click.Path(dir_okay=False), help="Write JUnit XML here."
+    "--junit",
+    "junit_file",
+    type=click.Path(dir_okay=False),
+    help="Write JUnit XML here: one test suite per scenario.",
 )
 @click.option(
     "--report",
     "report_dir",
     type=click.Path(file_okay=False),
-    help="Write result.json, junit.xml, timeline.svg (and the tracker's log) here.",
+    help="Write result.json, junit.xml, timeline.svg (and the tracker's log) here; with "
+    "several scenarios, in a folder per scenario.",
 )
-@click.option("--seed", type=int, help="Override the scenario's seed.")
+@click.option("--seed", type=int, help="Override the scenarios' seed.")
 @click.option("--no-live-view", is_flag=True, help="Do not show the live view.")
+@click.option(
+    "--jobs",
+    "-j",
+    type=click.IntRange(1),
+    default=1,
+    show_default=True,
+    help="Play this many virtual-time scenarios at once, in worker processes (live time "
+    "plays one at a time).",
+)
 def run(
-    scenario_file: str,
+    paths: tuple[str, ...],
     clock: str,
     target: str | None,
     hsm_url: str | None,
@@ -302,68 +319,138 @@ def run(
     report_dir: str | None,
     seed: int | None,
     no_live_view: bool,
+    jobs: int,
 ) -> None:
-    """Play a scenario against a tracker and the mock HSM, then judge it.
+    """Play scenarios against a tracker and the mock HSM, then judge them.
 
-    Prints the verdicts, then a summary line, always last. Exits 0 when every expectation
-    and invariant holds, 1 when one fails, 2 for a bad scenario or bad usage, 3 when the run
-    is inconclusive (the simulator's own fleet fell behind), 130 when interrupted.
+    Takes scenario files and folders (searched for scenario files). Every file is validated
+    before any is played. Prints the verdicts of each scenario with its summary line; with
+    several, a summary table comes last. Exits 0 when every expectation and invariant holds,
+    1 when one fails, 2 for a bad scenario or bad usage (or one that cannot be played this
+    way), 3 when none fails but one is inconclusive (the simulator's own fleet fell behind),
+    130 when interrupted. A scenario meant for the other clock only is skipped.
     """
-    from .scenario import load_scenario
+    from ._batch import load_all
+    from ._detect import scenario_files
 
-    try:
-        scenario = load_scenario(scenario_file)
-    except ScenarioError as exc:
-        for issue in exc.issues:
-            click.echo(str(issue), err=True)
-        sys.exit(EXIT_INVALID)
     if clock == "virtual" and (target or hsm_url):
         raise click.UsageError("--target and --hsm need --clock live")
     if hsm_url and not target:
         raise click.UsageError("--hsm goes with --target")
     if keep_params and not target:
         raise click.UsageError("--keep-params goes with --target")
-    from hbtd_server.core import HbtdError
+    files = list(scenario_files(Path(p) for p in paths))
+    if not files:
+        raise click.UsageError(f"no scenario file in {' '.join(paths)}")
+    try:
+        scenarios = load_all(files)
+    except ScenarioError as exc:
+        for issue in exc.issues:
+            click.echo(str(issue), err=True)
+        bad = len({issue.file for issue in exc.issues})
+        click.echo(f"{bad} of {len(files)} scenario(s) invalid: nothing played", err=True)
+        sys.exit(EXIT_INVALID)
+    sys.exit(
+        _run_all(
+            scenarios,
+            clock="live" if clock == "live" else "virtual",
+            target=target,
+            hsm_url=hsm_url,
+            junit_file=junit_file,
+            report_dir=report_dir,
+            seed=seed,
+            live_view=not no_live_view,
+            jobs=jobs,
+            keep_params=keep_params,
+        )
+    )
 
-    from .errors import HbSimError
-    from .run import RunOptions, run_scenario
+
+def _run_all(
+    scenarios: list[Scenario],
+    *,
+    clock: Clock,
+    target: str | None,
+    hsm_url: str | None,
+    junit_file: str | None,
+    report_dir: str | None,
+    seed: int | None,
+    live_view: bool,
+    jobs: int,
+    keep_params: bool,
+) -> int:
+    import dataclasses
+    import time
+    import xml.etree.ElementTree as ET
+
+    from rich.console import Console
+
+    from ._batch import Hooks, Played, Settings, exit_status, play_all, summary_table
+    from .run import junit_document
 
     terminal = sys.stdout.isatty()
-    # A live view needs a terminal and the HSM's state (a remote HSM has none to show).
-    live_view = not no_live_view and terminal
-    try:
-        with contextlib.ExitStack() as stack:
-            # In live time the started hbtd writes tracker.log itself (RunOptions.log_dir).
-            in_process_log = Path(report_dir) if report_dir and clock == "virtual" else None
-            stack.enter_context(_tracker_log(in_process_log))
-            on_snapshot = stack.enter_context(_live_view()) if live_view else None
-            options = RunOptions(
-                clock="live" if clock == "live" else "virtual",
-                seed=seed,
-                target=target,
-                hsm=hsm_url,
+    console = Console() if terminal else None
+    many = len(scenarios) > 1
+    workers = jobs if clock == "virtual" else 1
+    base = Settings(
+        clock=clock,
+        target=target,
+        hsm=hsm_url,
+        seed=seed,
+        keep_params=keep_params,
+        terminal=terminal,
+        width=console.width if console else 80,
+        color_system=console.color_system if console else None,
+    )
+    jobs_list = [
+        (
+            scenario.path,
+            dataclasses.replace(
+                base,
+                report_dir=str(Path(report_dir, scenario.name) if many else Path(report_dir))
+                if report_dir
+                else None,
+            ),
+        )
+        for scenario in scenarios
+    ]
+    started = time.perf_counter()
+    shown: list[Played] = []
+
+    def show(played: Played) -> None:
+        shown.append(played)
+        click.echo(played.block)
+        if many:
+            click.echo()
+
+    @contextlib.contextmanager
+    def hooks() -> Iterator[Hooks]:
+        # A live view needs a terminal and the HSM's state (a remote HSM has none to show).
+        view = live_view and terminal
+        with _live_view() if view else contextlib.nullcontext(None) as on_snapshot:
+            yield Hooks(
                 on_snapshot=on_snapshot,
-                on_progress=None if live_view and not hsm_url else _progress_line,
+                on_progress=None if view and not hsm_url else _progress_line,
                 progress_min_wall_gap=PROGRESS_GAP,
-                log_dir=report_dir,
-                keep_params=keep_params,
                 on_note=_note_line,
             )
-            try:
-                result = run_scenario(scenario, options)
-            except (HbSimError, HbtdError, ValueError) as exc:
-                click.echo(f"{scenario_file}: cannot run: {exc}", err=True)
-                sys.exit(EXIT_INVALID)
+
+    try:
+        played = play_all(jobs_list, workers, show, hooks)
     except BaseException as exc:
         # trio hands Ctrl-C over as KeyboardInterrupt, often inside a nursery's group.
         if not _interrupted(exc):
             raise
-        click.echo(f"hb-sim: interrupted, {scenario.name} not judged", err=True)
-        sys.exit(EXIT_INTERRUPTED)
-    _print_result(result, junit_file, report_dir, terminal)
-    sys.exit(
-        {"passed": 0, "failed": EXIT_FAILED, "inconclusive": EXIT_INCONCLUSIVE}[result.outcome]
-    )
+        left = [s.name for s in scenarios[len(shown) :]]
+        which = left[0] if len(left) == 1 else f"{len(left)} scenarios"
+        click.echo(f"hb-sim: interrupted, {which} not judged", err=True)
+        return EXIT_INTERRUPTED
+    if junit_file:
+        suites = [ET.fromstring(p.suite) for p in played]
+        Path(junit_file).write_bytes(junit_document(suites))
+    if many:
+        click.echo(summary_table(played, time.perf_counter() - started))
+    return exit_status(played)
 
 
 def _interrupted(exc: BaseException) -> bool:
@@ -372,55 +459,12 @@ def _interrupted(exc: BaseException) -> bool:
     return isinstance(exc, BaseExceptionGroup) and exc.split(KeyboardInterrupt)[0] is not None
 
 
-def _print_result(
-    result: RunResult, junit_file: str | None, report_dir: str | None, terminal: bool
-) -> None:
-    from rich.console import Console
-
-    from .run import junit_xml, verdict_table, write_report
-
-    # Not a terminal (CI logs): 80 columns, which the verdicts are written for.
-    console = Console() if terminal else Console(width=80)
-    console.print(verdict_table(result))
-    failed = f", {result.heartbeats_failed:,} not answered 200" if result.clock == "live" else ""
-    click.echo(
-        f"{result.heartbeats_delivered:,} heartbeats delivered "
-        f"({result.heartbeat_rate:,.0f}/s of run time{failed}) in {result.wall_seconds:.1f} s wall"
-    )
-    if junit_file:
-        Path(junit_file).write_bytes(junit_xml(result))
-    if report_dir:
-        for path in write_report(result, Path(report_dir)):
-            click.echo(f"wrote {path}")
-    click.echo(result.summary())
-
-
 def _progress_line(progress: Progress) -> None:
     click.echo(progress.describe())
 
 
 def _note_line(note: str) -> None:
     click.echo(f"hb-sim: {note}")
-
-
-@contextlib.contextmanager
-def _tracker_log(folder: Path | None) -> Iterator[None]:
-    # The in-process tracker logs its waves; they belong in the report, not on the screen.
-    hbtd = logging.getLogger("hbtd")
-    handler: logging.Handler = logging.NullHandler()
-    if folder is not None:
-        folder.mkdir(parents=True, exist_ok=True)
-        handler = logging.FileHandler(folder / "tracker.log", encoding="utf-8")
-        handler.setFormatter(log_formatter())
-    saved = hbtd.propagate
-    hbtd.addHandler(handler)
-    hbtd.propagate = False
-    try:
-        yield
-    finally:
-        hbtd.removeHandler(handler)
-        hbtd.propagate = saved
-        handler.close()
 
 
 @contextlib.contextmanager

@@ -12,7 +12,16 @@ from ._checks import judge
 from ._entry import run_scenario
 from ._player import HEARTBEATING_SAMPLE, Player, Rig
 from ._record import HsmHistory, RunRecord, Verdict
-from ._report import junit_xml, timeline_svg, verdict_table, write_report
+from ._report import (
+    junit_document,
+    junit_note,
+    junit_suite,
+    junit_xml,
+    timeline_svg,
+    verdict_table,
+    verdict_text,
+    write_report,
+)
 from ._result import (
     EngineFactory,
     Outcome,
@@ -55,6 +64,9 @@ __all__ = [
     "default_engine",
     "faulted_intervals",
     "judge",
+    "junit_document",
+    "junit_note",
+    "junit_suite",
     "junit_xml",
     "param_epochs",
     "run_scenario",
@@ -64,6 +76,7 @@ __all__ = [
     "to_view_snapshot",
     "tracker_params",
     "verdict_table",
+    "verdict_text",
     "write_report",
 ]
 

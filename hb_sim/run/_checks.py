@@ -77,7 +77,11 @@ def judge(record: RunRecord) -> list[Verdict]:
         verdicts.append(_messages(record, patches))
     if inv.hsm_follows_truth:
         verdicts.append(_follows(record, patches))
-    return verdicts
+    # An invariant points at its key in the file (JUnit's line), a default at its section.
+    return [
+        v if v.kind == "expectation" else dataclasses.replace(v, line=inv.line_of(v.name))
+        for v in verdicts
+    ]
 
 
 def _with_context(record: RunRecord, exp: Expectation, verdict: Verdict) -> Verdict:

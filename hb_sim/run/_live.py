@@ -150,6 +150,7 @@ class _LiveRun:
                 hsm_url=self.hsm.url,
                 extra=options.hbtd_args,
                 log_dir=options.log_dir,
+                ports=options.ports,
             )
             self.tracker = tracker
             fleet = LiveFleet(

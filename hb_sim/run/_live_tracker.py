@@ -39,10 +39,16 @@ class TrackerProcess:
     """The tracker under test: its base URL, and how to (re)start it when it is ours."""
 
     def __init__(
-        self, *, target: str | None, hsm_url: str, extra: Sequence[str], log_dir: str | None
+        self,
+        *,
+        target: str | None,
+        hsm_url: str,
+        extra: Sequence[str],
+        log_dir: str | None,
+        ports: range | None = None,
     ) -> None:
         self.owned = target is None
-        self.port = free_port() if target is None else (urlsplit(target).port or 80)
+        self.port = free_port(within=ports) if target is None else (urlsplit(target).port or 80)
         self.host = "127.0.0.1" if target is None else (urlsplit(target).hostname or "127.0.0.1")
         self.base = f"http://{self.host}:{self.port}" if target is None else target.rstrip("/")
         self.hsm_url = hsm_url

@@ -10,18 +10,31 @@ from __future__ import annotations
 import json
 import xml.etree.ElementTree as ET
 from collections import Counter
+from collections.abc import Iterable
 from pathlib import Path
-from typing import Final
+from typing import Final, Literal
 
 from rich.console import Group
 from rich.markup import escape
 from rich.table import Table
 from rich.text import Text
 
+from ..scenario import Scenario
 from ..view import hsm_count_label
+from ._record import Verdict
 from ._result import RunResult
 
-__all__ = ["count_series", "junit_xml", "timeline_svg", "verdict_table", "write_report"]
+__all__ = [
+    "count_series",
+    "junit_document",
+    "junit_note",
+    "junit_suite",
+    "junit_xml",
+    "timeline_svg",
+    "verdict_table",
+    "verdict_text",
+    "write_report",
+]
 
 #: Colours of the series, by label; others are grey.
 COLOURS: Final = {
@@ -34,27 +47,29 @@ COLOURS: Final = {
 _OTHER: Final = "#9e9e9e"
 
 
+def _in_print_order(result: RunResult) -> list[Verdict]:
+    # The failed checks first, so a log cut short or a CI summary still shows them.
+    return sorted(result.verdicts, key=lambda v: v.passed)
+
+
+def _title(result: RunResult, outcome: str) -> str:
+    scenario = result.scenario
+    return f"{scenario.name} ({result.clock} time, seed {scenario.seed}): {outcome}"
+
+
 def verdict_table(result: RunResult) -> Group:
     """The verdicts, readable at any width down to 80 columns, words never split (#14).
 
     A title line, then per check a ``pass``/``FAIL`` column and a block: its name, what was
-    expected, what was seen and, for a failure, a few examples. When the fleet fell behind,
-    its worst gaps follow.
+    expected, what was seen and, for a failure, a few examples; failed checks come first.
+    When the fleet fell behind, its worst gaps follow. For a terminal; ``verdict_text`` is
+    the same without colour, width or wrapping, for logs.
     """
-    outcome = result.outcome
-    status = {
-        "passed": "[green]passed[/]",
-        "failed": "[bold red]FAILED[/]",
-        "inconclusive": "[bold yellow]INCONCLUSIVE[/]",
-    }[outcome]
-    title = Text.from_markup(
-        f"{escape(result.scenario.name)} ({result.clock} time, seed {result.scenario.seed}): "
-        f"{status}"
-    )
+    title = Text.from_markup(escape(_title(result, "")) + _STATUS_MARKUP[result.outcome])
     grid = Table.grid(padding=(0, 1))
     grid.add_column(no_wrap=True, width=4)
     grid.add_column(ratio=1)
-    for verdict in result.verdicts:
+    for verdict in _in_print_order(result):
         block = Text()
         block.append(verdict.name, style="bold")
         if verdict.line:
@@ -74,12 +89,54 @@ def verdict_table(result: RunResult) -> Group:
     return Group(*parts)
 
 
-def junit_xml(result: RunResult) -> bytes:
-    """JUnit XML: one test suite for the scenario, one test case per check.
+_STATUS_MARKUP: Final = {
+    "passed": "[green]passed[/]",
+    "failed": "[bold red]FAILED[/]",
+    "inconclusive": "[bold yellow]INCONCLUSIVE[/]",
+}
+
+
+def verdict_text(result: RunResult) -> str:
+    """The verdicts as plain lines: what ``verdict_table`` shows, for logs and pytest.
+
+    Nothing is padded or wrapped, so each message stays on one line for grep: a title, then
+    per check ``FAIL`` or ``pass`` and its name (failed checks first), indented lines with
+    what was expected and seen and, for a failure, a few examples; then the fleet's gaps.
+    """
+    lines = [_title(result, result.outcome.upper() if not result.passed else "passed")]
+    for verdict in _in_print_order(result):
+        where = f" (line {verdict.line})" if verdict.line else ""
+        lines.append(f"{'pass' if verdict.passed else 'FAIL'} {verdict.name}{where}")
+        lines.append(f"     expected: {verdict.expected}")
+        lines.append(f"     seen: {verdict.seen}")
+        if not verdict.passed:
+            lines.extend(f"       {line}" for line in verdict.details[1:4])
+    if result.fleet_gaps:
+        lines.append("the fleet's own gaps between heartbeats (worst first):")
+        lines.extend(f"  {gap.describe()}" for gap in result.fleet_gaps)
+    return "\n".join(lines)
+
+
+def junit_xml(*results: RunResult) -> bytes:
+    """JUnit XML: one test suite per scenario run, one test case per check.
 
     A failed check is a ``failure``, or ``skipped`` with the reason when the run is
     inconclusive (the fleet fell behind).
     """
+    return junit_document(junit_suite(result) for result in results)
+
+
+def junit_document(suites: Iterable[ET.Element]) -> bytes:
+    """The JUnit file holding ``suites`` (from ``junit_suite`` or ``junit_note``)."""
+    root = ET.Element("testsuites")
+    root.extend(suites)
+    ET.indent(root)
+    data: bytes = ET.tostring(root, encoding="utf-8", xml_declaration=True)
+    return data
+
+
+def junit_suite(result: RunResult) -> ET.Element:
+    """The ``testsuite`` of one run: a test case per check, named and located."""
     inconclusive = ""
     if result.outcome == "inconclusive":
         gaps = "; ".join(g.describe() for g in result.fleet_gaps[:3])
@@ -126,11 +183,43 @@ def junit_xml(result: RunResult) -> bytes:
                 {"message": f"expected {verdict.expected}; seen {verdict.seen}"},
             )
             failure.text = "\n".join(verdict.details)
-    suites = ET.Element("testsuites")
-    suites.append(suite)
-    ET.indent(suites)
-    data: bytes = ET.tostring(suites, encoding="utf-8", xml_declaration=True)
-    return data
+    return suite
+
+
+def junit_note(
+    scenario: Scenario, kind: Literal["skipped", "error"], message: str, wall_seconds: float = 0.0
+) -> ET.Element:
+    """The ``testsuite`` of a scenario that was not judged: one case, skipped or in error.
+
+    Args:
+        scenario: the scenario.
+        kind: ``skipped`` (not meant for this clock) or ``error`` (it could not be played).
+        message: why, in one line.
+        wall_seconds: time spent before it was given up.
+    """
+    suite = ET.Element(
+        "testsuite",
+        {
+            "name": f"hb-sim.{scenario.name}",
+            "tests": "1",
+            "failures": "0",
+            "errors": str(int(kind == "error")),
+            "skipped": str(int(kind == "skipped")),
+            "time": f"{wall_seconds:.3f}",
+        },
+    )
+    case = ET.SubElement(
+        suite,
+        "testcase",
+        {
+            "classname": f"hb-sim.{scenario.name}",
+            "name": scenario.name,
+            "file": scenario.path,
+            "line": str(scenario.line),
+        },
+    )
+    ET.SubElement(case, kind, {"message": message})
+    return suite
 
 
 def count_series(result: RunResult, points: int = 240) -> tuple[list[float], dict[str, list[int]]]:

@@ -75,6 +75,8 @@ class RunOptions:
             the end; by default the ones the run changed are set back, however it ends.
         on_note: called with a line worth telling the user at the end of a live run (the
             parameters set back or kept).
+        ports: live only: where the started ``hbtd``'s port is picked first (a block of its
+            own per parallel test worker); None lets the OS pick.
     """
 
     clock: Literal["virtual", "live"] = "virtual"
@@ -93,6 +95,7 @@ class RunOptions:
     progress_min_wall_gap: float = 10.0
     keep_params: bool = False
     on_note: Callable[[str], None] | None = None
+    ports: range | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -8,6 +8,7 @@ from ._load import MAX_FLEET, PARAM_NAMES, load_scenario, load_scenario_text
 from ._model import (
     DEFAULT_LATENESS,
     AgentTiming,
+    Clock,
     DelayHeartbeats,
     Event,
     Expectation,
@@ -48,6 +49,7 @@ __all__ = [
     "AgentTiming",
     "AllNodes",
     "Cabinets",
+    "Clock",
     "DelayHeartbeats",
     "Event",
     "Except",

@@ -14,6 +14,7 @@ read as 90.
 
 from __future__ import annotations
 
+import dataclasses
 import os
 
 import yaml
@@ -22,6 +23,7 @@ from yaml.nodes import Node
 from ..errors import ScenarioError, ScenarioIssue
 from ._durations import format_duration
 from ._model import (
+    Clock,
     Fleet,
     Scenario,
 )
@@ -96,6 +98,13 @@ def load_scenario_text(text: str, file: str = "<scenario>") -> Scenario:
     timeline = reader.read_timeline(section("timeline"), tracker, agents)
     expectations = reader.read_expectations(section("expect"))
     invariants = reader.read_invariants(section("invariants"))
+    # Invariants left at their defaults point at the section, or at the scenario's name.
+    anchor = pairs.get("invariants", pairs.get("name"))
+    if anchor is not None:
+        lines = {"": anchor[0].start_mark.line + 1, **invariants.lines}
+        invariants = dataclasses.replace(invariants, lines=lines)
+    both: tuple[Clock, ...] = ("virtual", "live")
+    clocks = reader.get(pairs, "clocks", "", reader.clocks, both)
     reader.check_selections(seed)
     if reader.issues:
         raise ScenarioError(sorted(reader.issues, key=lambda i: (i.line, i.column)))
@@ -113,6 +122,8 @@ def load_scenario_text(text: str, file: str = "<scenario>") -> Scenario:
         expectations=tuple(expectations),
         invariants=invariants,
         named=dict(reader.named),
+        clocks=clocks,
+        line=pairs["name"][0].start_mark.line + 1,
     )
 
 

@@ -20,6 +20,7 @@ from ._selectors import Selection, Selector
 __all__ = [
     "DEFAULT_LATENESS",
     "AgentTiming",
+    "Clock",
     "DelayHeartbeats",
     "Event",
     "Expectation",
@@ -39,6 +40,10 @@ __all__ = [
     "TrackerParams",
     "TrackerRestart",
 ]
+
+
+#: The clocks a scenario can be played on (``hb-sim run --clock``).
+Clock = Literal["virtual", "live"]
 
 
 def _require(condition: bool, message: str) -> None:
@@ -428,6 +433,8 @@ class Invariants:
         hsm_follows_truth: every State/Flag HSM is sent for a fleet node, touched by an event
             or not, is one the node's truth had at that time (within the lateness allowance),
             and they come in the truth's order (#14).
+        lines: where each invariant is written in the file, by key; ``""`` is where the
+            defaults not written point (the ``invariants`` key, or the scenario's ``name``).
     """
 
     no_false_alarms: bool = True
@@ -438,6 +445,11 @@ class Invariants:
     no_stale_patches: bool = False
     messages_match_truth: bool = True
     hsm_follows_truth: bool = True
+    lines: Mapping[str, int] = field(default_factory=dict, compare=False)
+
+    def line_of(self, key: str) -> int:
+        """The line of invariant ``key``: its own, the section's for a default, else 1."""
+        return self.lines.get(key) or self.lines.get("") or 1
 
     def __post_init__(self) -> None:
         _require(self.wave_gap > 0, "wave_gap must be more than 0")
@@ -469,6 +481,9 @@ class Scenario:
         expectations: point checks, in file order.
         invariants: whole-run checks.
         named: every named selector, by name.
+        clocks: the clocks the scenario is meant for; a live-only one (``("live",)``) is
+            skipped, not played, in virtual time.
+        line: the line of its ``name``, where reports point for the scenario as a whole.
     """
 
     name: str
@@ -484,9 +499,12 @@ class Scenario:
     expectations: tuple[Expectation, ...]
     invariants: Invariants
     named: Mapping[str, Selector]
+    clocks: tuple[Clock, ...] = ("virtual", "live")
+    line: int = 1
 
     def __post_init__(self) -> None:
         _require(self.duration > 0, "duration must be more than 0")
+        _require(bool(self.clocks), "a scenario is meant for at least one clock")
         _require(bool(self.fleet.nodes), "the fleet needs at least one node")
         _require(
             all(a.at <= b.at for a, b in itertools.pairwise(self.timeline)),

@@ -47,6 +47,7 @@ _TOP_KEYS: Final = (
     "timeline",
     "expect",
     "invariants",
+    "clocks",
 )
 _SELECTOR_KINDS: Final = ("all", "xnames", "glob", "range", "cabinet", "random", "ref")
 _SELECTOR_KEYS: Final = (*_SELECTOR_KINDS, "within", "except", "name")

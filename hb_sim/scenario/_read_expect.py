@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from yaml.nodes import Node, ScalarNode
+from yaml.nodes import Node, ScalarNode, SequenceNode
 
 from ._durations import format_duration
 from ._model import (
     DEFAULT_LATENESS,
+    Clock,
     Expectation,
     Invariants,
 )
@@ -105,7 +106,9 @@ class ScenarioReader(_TimelineReader):
             return Invariants()
         field = "invariants"
         lateness = self.get(pairs, "max_detection_lateness", field, self.duration_or_off, None)
+        lines = {key: key_node.start_mark.line + 1 for key, (key_node, _) in pairs.items()}
         return Invariants(
+            lines=lines,
             no_false_alarms=self.get(pairs, "no_false_alarms", field, self.boolean, True),
             max_detection_lateness=(
                 DEFAULT_LATENESS if lateness is None else None if lateness < 0 else lateness
@@ -127,6 +130,22 @@ class ScenarioReader(_TimelineReader):
             messages_match_truth=self.get(pairs, "messages_match_truth", field, self.boolean, True),
             hsm_follows_truth=self.get(pairs, "hsm_follows_truth", field, self.boolean, True),
         )
+
+    def clocks(self, node: Node, field: str) -> tuple[Clock, ...] | None:
+        """``virtual``, ``live``, or a list of them."""
+        items = node.value if isinstance(node, SequenceNode) else [node]
+        found: list[Clock] = []
+        for item in items:
+            value = item.value.strip().lower() if isinstance(item, ScalarNode) else None
+            if value == "virtual" or value == "live":
+                found.append(value)
+            else:
+                self.expected(item, field, "virtual or live")
+                return None
+        if not found:
+            self.expected(node, field, "virtual, live or a list of them")
+            return None
+        return tuple(dict.fromkeys(found))
 
     def duration_or_off(self, node: Node, field: str) -> float | None:
         """A duration, or ``off`` (read as -1: not checked)."""

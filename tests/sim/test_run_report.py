@@ -45,6 +45,11 @@ def test_junit_has_one_case_per_check_and_failures_for_the_broken() -> None:
     warned = next(c for c in cases if c.get("name") == "the victim is warned about")
     assert warned.get("line") == "33"  # its "- name:" line
     assert warned.get("file", "").endswith("single-node-death.yaml")
+    # An invariant points at its own key; one left at its default, at the section's key.
+    lines = SCENARIO.read_text().splitlines()
+    where = {c.get("name"): int(c.get("line", "0")) for c in cases}
+    assert lines[where["final_state_matches_truth"] - 1].startswith("  final_state_matches_truth:")
+    assert lines[where["max_detection_lateness"] - 1] == "invariants:"  # not written: default
 
 
 def test_json_result_round_trips(tmp_path: Path) -> None:

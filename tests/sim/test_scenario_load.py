@@ -99,7 +99,7 @@ def test_validate_command_reports_located_errors(tmp_path: Path) -> None:
             "- just\n- a list\n",
             [
                 "s.yaml:1:1: expected a mapping with keys name, description, seed, duration, "
-                "fleet, agents, tracker, hsm, timeline, expect, invariants, got a list"
+                "fleet, agents, tracker, hsm, timeline, expect, invariants, clocks, got a list"
             ],
             id="not-a-mapping",
         ),
@@ -116,7 +116,7 @@ def test_validate_command_reports_located_errors(tmp_path: Path) -> None:
             [
                 "s.yaml:5:1: durration: unknown key; did you mean 'duration'? expected one of "
                 "name, description, seed, duration, fleet, agents, tracker, hsm, timeline, "
-                "expect, invariants"
+                "expect, invariants, clocks"
             ],
             id="typo-key",
         ),

@@ -1,27 +1,25 @@
-"""Every shipped scenario passes in virtual time against hbtd's own tracker (issue #4, point 1).
+"""The shipped scenarios, as the suite plays them: through hb-sim's pytest plugin.
 
-Each runs whole, at its full fleet size, in one ``trio.run`` on a MockClock; together they
-take well under a minute of wall time.
+``testpaths`` names ``scenarios``, so a bare ``pytest`` collects each shipped scenario as one
+item and plays it in virtual time against hbtd's own tracker (issue #4, point 1); live-only
+ones are skipped with their reason. These tests check what that rests on, without playing.
 """
 
 from __future__ import annotations
 
-from pathlib import Path
+import subprocess
+import sys
+import tomllib
 
-import pytest
-
-from hb_sim import RunResult, load_scenario, run_scenario
+from hb_sim import RunResult, load_scenario
+from hb_sim.run import verdict_text
+from tests import REPO
 from tests.sim.shipped import ISSUE_SCENARIOS, SCENARIO_FILES
 
 
 def explain(result: RunResult) -> str:
-    """The failed checks, for the assertion message."""
-    lines = [f"{result.scenario.name} failed:"]
-    for verdict in result.verdicts:
-        if not verdict.passed:
-            lines.append(f"  {verdict.name}: expected {verdict.expected}; seen {verdict.seen}")
-            lines.extend(f"    {detail}" for detail in verdict.details)
-    return "\n".join(lines)
+    """The verdicts, failed checks first, for an assertion message (other tests use it)."""
+    return verdict_text(result)
 
 
 def test_the_ten_issue_scenarios_are_shipped() -> None:
@@ -29,20 +27,32 @@ def test_the_ten_issue_scenarios_are_shipped() -> None:
     assert names >= ISSUE_SCENARIOS
 
 
-#: Scenarios today's tracker is known to fail, and why (strict: they must start passing).
-KNOWN_FAILURES: dict[str, str] = {}
+def test_every_shipped_scenario_checks_something_and_is_named_after_its_file() -> None:
+    for path in SCENARIO_FILES:
+        scenario = load_scenario(path)
+        assert scenario.expectations or scenario.invariants, path  # else it proves nothing
+        assert scenario.name == path.stem
+    assert "virtual" in load_scenario(SCENARIO_FILES[0]).clocks
 
 
-def _param(path: Path) -> object:
-    reason = KNOWN_FAILURES.get(path.stem)
-    marks = [pytest.mark.xfail(strict=True, reason=reason)] if reason else []
-    return pytest.param(path, id=path.stem, marks=marks)
+#: Scenarios named twice over, and a test file.
+PATHS = ("scenarios", "scenarios/quick-death.yaml", "tests/sim/test_scenarios_virtual.py")
 
 
-@pytest.mark.parametrize("path", [_param(p) for p in SCENARIO_FILES])
-def test_scenario_passes_in_virtual_time(path: Path) -> None:
-    result = run_scenario(load_scenario(path))
-    assert result.passed, explain(result)
-    assert result.verdicts, "a scenario without checks proves nothing"
-    # Every node beat all along, except while an event stopped it.
-    assert result.heartbeats_delivered > 0
+def test_the_suite_collects_every_scenario_once_beside_the_tests() -> None:
+    config = tomllib.loads((REPO / "pyproject.toml").read_text())["tool"]["pytest"]
+    assert config["ini_options"]["testpaths"] == ["tests", "scenarios"]
+    # What a bare ``pytest`` collects: tests/ and scenarios/, and no scenario twice (the
+    # plugin comes from the entry point only; naming scenarios/ again adds nothing).
+    out = subprocess.run(
+        [sys.executable, "-m", "pytest", "--collect-only", "-q", "-p", "no:cacheprovider", *PATHS],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert out.returncode == 0, out.stdout + out.stderr
+    ids = [line for line in out.stdout.splitlines() if "::" in line]
+    scenario_ids = [i for i in ids if i.startswith("scenarios/")]
+    assert sorted(scenario_ids) == [f"scenarios/{p.name}::{p.stem}" for p in SCENARIO_FILES]
+    assert any(i.startswith("tests/sim/test_scenarios_virtual.py::") for i in ids)
