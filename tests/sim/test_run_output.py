@@ -110,25 +110,20 @@ def test_dash_h_works_everywhere(argv: list[str]) -> None:
     assert "Usage:" in result.output
 
 
-def test_version_and_validate_start_fast_without_the_web_stack() -> None:
-    probe = (
-        "import sys; from click.testing import CliRunner; from hb_sim.cli import main; "
-        "CliRunner().invoke(main, ['validate', 'scenarios/quick-death.yaml']); "
-        "print(sorted({m.split('.')[0] for m in sys.modules} & "
-        "{'quart', 'flask', 'pytest', 'httpx', 'hypercorn', 'rich'}))"
-    )
-    cwd = SCENARIO_DIR.parent
-    out = subprocess.run([sys.executable, "-c", probe], cwd=cwd, capture_output=True, text=True)
-    assert out.stdout.strip() == "[]", out.stderr
+def test_version_and_validate_start_without_the_web_stack() -> None:
+    # Start-up cost is measured in docs/benchmarks.md, not timed here (a wall-clock limit
+    # failed on a loaded 2-core machine); what makes it cheap is that neither command imports
+    # the web stack, the test tools or the terminal renderer.
+    heavy = "{'quart', 'flask', 'pytest', 'httpx', 'hypercorn', 'rich'}"
     for argv in (["--version"], ["validate", "scenarios/quick-death.yaml"]):
-        best = min(_timed([*HB_SIM, *argv], cwd) for _ in range(5))
-        assert best < 0.5, (argv, best)
-
-
-def _timed(argv: list[str], cwd: Path) -> float:
-    started = time.perf_counter()
-    subprocess.run(argv, cwd=cwd, check=True, capture_output=True)
-    return time.perf_counter() - started
+        probe = (
+            "import sys; from click.testing import CliRunner; from hb_sim.cli import main; "
+            f"CliRunner().invoke(main, {argv!r}); "
+            f"print(sorted({{m.split('.')[0] for m in sys.modules}} & {heavy}))"
+        )
+        cwd = SCENARIO_DIR.parent
+        out = subprocess.run([sys.executable, "-c", probe], cwd=cwd, capture_output=True, text=True)
+        assert out.stdout.strip() == "[]", (argv, out.stdout, out.stderr)
 
 
 def test_ctrl_c_exits_130_with_one_line(tmp_path: Path) -> None:
