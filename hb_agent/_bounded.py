@@ -78,8 +78,9 @@ class AnswerRefused(httpx.HTTPError):
 
 
 def _where(response: httpx.Response) -> str:
+    # Without the query or the user-info: either may carry a secret, and this goes to logs.
     request = response.request
-    return f"{request.method} {request.url.copy_with(query=None)}"
+    return f"{request.method} {request.url.copy_with(query=None, userinfo=b'')}"
 
 
 def _check_encoding(response: httpx.Response, limit: int) -> None:

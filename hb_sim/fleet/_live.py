@@ -32,7 +32,7 @@ import trio
 from hbtd_server.core import SHUTDOWN_STATUS
 
 from ..xnames import bogus_nid
-from ._http import HeartbeatRejected, HttpConnection
+from ._http import Deadlines, HeartbeatRejected, HttpConnection
 from ._protocol import DeliveryLog
 
 __all__ = ["LiveFleet", "ScheduleGap"]
@@ -118,6 +118,8 @@ class LiveFleet:
         if not targets:
             raise ValueError("need at least one tracker URL")
         self.addresses = [_address(t) for t in targets]
+        #: Cuts off a POST that takes too long (a tracker that stopped answering mid-answer).
+        self._deadlines = Deadlines()
         self.xnames = tuple(xnames)
         self.interval = interval
         self.jitter = jitter
@@ -257,6 +259,7 @@ class LiveFleet:
         """
         self.start = trio.current_time() if start is None else start
         async with trio.open_nursery() as nursery:
+            nursery.start_soon(self._deadlines.run)
             for index in range(self.connections):
                 nursery.start_soon(self._connection, index)
             task_status.started()
@@ -264,7 +267,7 @@ class LiveFleet:
     async def _connection(self, index: int) -> None:
         heap = self._heaps[index]
         turn = index % len(self.addresses)
-        conn = HttpConnection(*self.addresses[turn])
+        conn = HttpConnection(*self.addresses[turn], self._deadlines)
         interval, jitter = self.interval, self.jitter
         try:
             while True:
@@ -340,7 +343,7 @@ class LiveFleet:
                 self.unreachable += 1
                 await conn.aclose()
                 turn = (turn + 1) % len(self.addresses)
-                conn = HttpConnection(*self.addresses[turn])
+                conn = HttpConnection(*self.addresses[turn], self._deadlines)
                 continue
             self.answers[code] += 1
             if code == 200:

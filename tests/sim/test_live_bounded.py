@@ -10,7 +10,7 @@ import trio
 
 from hb_sim.errors import HbSimError
 from hb_sim.fleet import HttpConnection
-from hb_sim.fleet._http import ANSWER_LIMIT, AnswerTooLong
+from hb_sim.fleet._http import ANSWER_LIMIT, AnswerTooLong, Deadlines
 from hb_sim.run._live_hsm import RemoteHsm
 from hb_sim.run._reads import call
 from tests.hostile_peer import hostile_peer
@@ -33,13 +33,17 @@ async def test_a_fleet_connection_gives_up_on_a_silent_tracker() -> None:
         await stream.receive_some(65536)
         await trio.sleep_forever()
 
+    deadlines = Deadlines(timeout=0.5, period=0.1)
     async with trio.open_nursery() as nursery:
         listeners = await nursery.start(partial(trio.serve_tcp, silent, 0, host="127.0.0.1"))
-        conn = HttpConnection("127.0.0.1", listeners[0].socket.getsockname()[1], timeout=0.5)
+        nursery.start_soon(deadlines.run)
+        port = listeners[0].socket.getsockname()[1]
+        conn = HttpConnection("127.0.0.1", port, deadlines)
         start = trio.current_time()
         with trio.fail_after(20), pytest.raises(TimeoutError, match=r"no answer within 0\.5 s"):
             await conn.post("/hmi/v1/heartbeat/x1000c0s0b0n0", b"{}")
         assert trio.current_time() - start >= 0.5
+        assert deadlines.busy == {}  # nothing left to watch
         nursery.cancel_scope.cancel()
 
 

@@ -35,10 +35,10 @@ async def test_an_answer_of_exactly_the_bound_is_read() -> None:
 async def test_an_answer_over_the_bound_is_refused_with_its_status() -> None:
     async with _client(httpx.Response(503, content=b"x" * 101)) as client:
         with pytest.raises(AnswerRefused) as refused:
-            await fetch_bounded(client, "GET", "http://peer/x?token=secret", limit=100)
+            await fetch_bounded(client, "GET", "http://me:pw@peer/x?token=secret", limit=100)
     assert refused.value.status_code == 503
     assert refused.value.limit == 100
-    # One line, without the query (it may carry a secret).
+    # One line, without the query or the password (either may carry a secret).
     assert str(refused.value) == (
         "GET http://peer/x: HTTP 503 answer is over the bound of 100 bytes; connection closed"
     )
