@@ -16,7 +16,7 @@ from ._heartbeat import (
     parse_heartbeat,
 )
 from ._hsm_ledger import DEFAULT_MAX_IDS_PER_PATCH, HsmLedger, HsmPatch, RefusalBackoff
-from ._params import DEFAULT_PARAMS, PARAM_NAMES, Params, parse_telemetry_host
+from ._params import DEFAULT_PARAMS, PARAM_NAMES, ParamChecks, Params, parse_telemetry_host
 from ._redact import REDACTED, keep_secret, redact_text, redact_url
 from ._states import TRANSITIONS, HbState, HsmTarget, Kind, Trigger, state_diagram
 from ._tracker import SHUTDOWN_STATUS, ComponentView, Tracker, Transition
@@ -46,6 +46,7 @@ __all__ = [
     "JsonLoads",
     "Kind",
     "NotFound",
+    "ParamChecks",
     "Params",
     "PayloadTooLarge",
     "RefusalBackoff",

@@ -31,7 +31,7 @@ from ..core import (
     verify_normalize,
 )
 from ..engine import Engine
-from ..notify import msgbus_health
+from ..notify import PARAM_CHECKS, msgbus_health
 from ..ops import METRICS_CONTENT_TYPE, Metrics, count_rejected_heartbeat
 from ._auth import PROMETHEUS_PATH, AdminAuth, auth_hook
 from ._openapi import openapi_json
@@ -126,7 +126,7 @@ def create_quart_app(
     async def params() -> Response:
         if request.method == "PATCH":
             body = decode_json_body(await _body(), limit=MAX_PARAMS_BODY)
-            engine.set_params(engine.params.patched(body))
+            engine.set_params(engine.params.patched(body, checks=PARAM_CHECKS))
         return _json(engine.params.to_public_json())  # URL passwords as *** (#13)
 
     @route("/health", ["GET"])
@@ -145,6 +145,7 @@ def create_quart_app(
                 "KvUnflushed": engine.store.unflushed,  # the store's extensions (#7)
                 "KvRole": engine.store.role,
                 **bus.extensions(),  # MsgBusDetail, MsgBusQueued, MsgBusDropped, ... (#6)
+                "TaskFailures": engine.tasks.describe(),  # restarted background tasks
             }
         )
 
