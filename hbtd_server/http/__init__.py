@@ -25,7 +25,7 @@ from ._listeners import listener_urls, make_ssl_context, open_listeners
 from ._openapi import OPENAPI_RESOURCE, load_openapi, openapi_json
 from ._options import HttpSettings, Operability
 from ._problem import PROBLEM_CONTENT_TYPE, problem_body
-from ._reader import END, Failure, Phase, RequestHead, RequestReader
+from ._reader import END, HEAD_SLICE, MAX_CHUNKS, Failure, Phase, RequestHead, RequestReader
 from ._server import BurstLog, LeanServer, serve
 from ._transport import YIELD_EVERY, SocketTransport
 
@@ -33,6 +33,8 @@ __all__ = [
     "ADMIN_ENDPOINTS",
     "DEFAULT_MAX_BODY_BYTES",
     "END",
+    "HEAD_SLICE",
+    "MAX_CHUNKS",
     "MAX_HBSTATES_NAMES",
     "MAX_PARAMS_BODY",
     "MAX_REQUEST_BODY",

@@ -12,6 +12,7 @@ import time
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from typing import TypeVar, cast
+from urllib.parse import urlsplit, urlunsplit
 
 import orjson
 import trio
@@ -181,6 +182,21 @@ def create_quart_app(
 
     if admin is not None:
         app.before_request(auth_hook(admin))
+
+    @app.after_request
+    async def relative_redirect(response: Response) -> Response:
+        # Routing redirects (``/hmi//v1/params`` -> ``/hmi/v1/params``, 308) are built from the
+        # client's Host header; a relative Location says the same without echoing it.
+        location = response.headers.get("Location")
+        if location is None or not 300 <= response.status_code < 400:
+            return response
+        parts = urlsplit(location)
+        if not (parts.scheme or parts.netloc):
+            return response
+        relative = urlunsplit(("", "", parts.path or "/", parts.query, ""))
+        redirect = _empty(response.status_code)
+        redirect.headers["Location"] = relative
+        return redirect
 
     @app.errorhandler(HbtdError)
     async def hbtd_error(error: HbtdError) -> Response:

@@ -348,3 +348,15 @@ async def test_problem_body_escapes_html_characters_like_go(client: httpx.AsyncC
         b"\"detail\":\"Parameter 'errtime' with illegal value '\\u003c5\\u003e\\u0026'; \","
         b'"instance":"/hmi/v1/params","status":400}\n'
     )
+
+
+async def test_a_routing_redirect_is_relative_whatever_the_host_header(
+    client: httpx.AsyncClient,
+) -> None:
+    # It was built from the client's Host header: http://evil.example/hmi/v1/params (#21).
+    response = await client.get(
+        f"{API}/params".replace("/v1", "//v1"), headers={"host": "evil.example"}
+    )
+    assert response.status_code == 308
+    assert response.headers["location"] == f"{API}/params"
+    assert b"evil" not in response.content
