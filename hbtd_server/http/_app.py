@@ -1,4 +1,4 @@
-"""The HBTD v1 HTTP API (everything but the heartbeat fast path) as a quart-trio app.
+"""The HBTD v1 HTTP API as a quart-trio app (the heartbeats are answered inline before it).
 
 Handlers are thin: decode, ask the engine, render. Every error is an RFC 7807 problem; a wrong
 method gets 405 with ``Allow``; a client's mistake is never a 500.
@@ -242,11 +242,11 @@ async def _body() -> bytes:
 
 async def _heartbeat(engine: Engine, path_xname: str | None) -> Response:
     # Both heartbeat routes report problems with instance /hmi/v1/heartbeat, as upstream and
-    # the fast path do, so the two paths give byte-identical answers.
+    # the inline routes do, so the two paths give byte-identical answers.
     problem: HbtdError
     try:
         accept_heartbeat(engine, await _body(), path_xname)
-    except RequestEntityTooLarge:  # over Quart's limit: say the heartbeat limit, as the fast path
+    except RequestEntityTooLarge:  # over Quart's limit: say the heartbeat limit, as inline
         problem = PayloadTooLarge(f"Request body is larger than {MAX_HEARTBEAT_BODY} bytes")
     except HbtdError as error:
         problem = error

@@ -375,7 +375,7 @@ async def test_heartbeat_after_death_is_started_again(
     assert engine.ledger.wanted("x0c0s0b0n0") is Kind.STARTED
 
 
-# -- the fast path and the Quart app give the same answers -----------------------------------
+# -- the inline routes and the Quart app give the same answers--------------------------------
 
 PARITY_REQUESTS: list[tuple[str, str, bytes]] = [
     ("POST", FULL, hb_body(**GOOD)),

@@ -106,7 +106,7 @@ async def test_refused_heartbeats_are_counted_by_reason(
 
 
 async def test_the_quart_heartbeat_route_counts_refusals_too(engine: Engine) -> None:
-    # Without the fast path in front (as in some embeddings), Quart's own route counts them.
+    # Without the inline routes in front (the app alone), Quart's own route counts them.
     metrics = Metrics(engine, process=False)
     async with make_client(create_quart_app(engine, metrics=metrics)) as client:
         await client.post(f"{API}/heartbeat/bogus", content=hb_body(Status="OK", TimeStamp="t"))
