@@ -171,7 +171,11 @@ class RequestReader:
         self._headers: list[tuple[bytes, bytes]] = []
         self._content_length: int | None = None
         self._expect_continue = False
-        self._hosts: list[bytes] = []
+        #: Host headers of the request being read, and the last of them.
+        self._hosts = 0
+        self._host = b""
+        #: The last Host value found valid: a connection's requests all carry the same.
+        self._valid_host: bytes | None = None
         self._chunks = 0
         #: Received bytes not parsed yet, from ``_backlog_at`` on.
         self._backlog: bytes | bytearray | None = None
@@ -194,7 +198,7 @@ class RequestReader:
 
         Feed only when :attr:`backlog` is false.
         """
-        if len(data) <= self._slice():
+        if len(data) <= HEAD_SLICE or len(data) <= self._slice():
             self._parse(data)  # the usual case: one request, or less, per read
         else:
             self._backlog, self._backlog_at = data, 0
@@ -276,7 +280,7 @@ class RequestReader:
         self._headers = []
         self._content_length = None
         self._expect_continue = False
-        self._hosts = []
+        self._hosts = 0
         self._chunks = 0
 
     def on_url(self, url: bytes) -> None:
@@ -303,16 +307,16 @@ class RequestReader:
                 self._limit_failure = Failure(400, "Malformed HTTP request: bad Content-Length")
                 raise _LimitExceeded from None
         elif size == 4 and name.lower() == b"host":
-            self._hosts.append(value)
+            self._hosts += 1
+            self._host = value
         elif size == 6 and name.lower() == b"expect" and value.lower() == b"100-continue":
             self._expect_continue = True
 
     def on_headers_complete(self) -> None:
         parser = self._parser
         version = parser.get_http_version()
-        hosts = self._hosts
         # RFC 9112 §3.2: exactly one valid Host on HTTP/1.1; never two on any version.
-        if version != "1.1" or len(hosts) != 1 or hosts[0].translate(None, _HOST_BYTES):
+        if version != "1.1" or self._hosts != 1 or self._host != self._valid_host:
             self._check_version_and_host(version)
         self.phase = Phase.BODY
         self.events.append(
@@ -331,13 +335,15 @@ class RequestReader:
         failure = None
         if version not in ("1.1", "1.0"):
             failure = Failure(505, f"HTTP/{version} is not supported: this server speaks HTTP/1.1")
-        elif len(self._hosts) > 1:
+        elif self._hosts > 1:
             failure = Failure(400, "Malformed HTTP request: more than one Host header")
         elif not self._hosts:
             if version == "1.1":
                 failure = Failure(400, "Malformed HTTP request: missing Host header")
-        elif self._hosts[0].translate(None, _HOST_BYTES):
+        elif self._host.translate(None, _HOST_BYTES):
             failure = Failure(400, "Malformed HTTP request: invalid Host header")
+        else:
+            self._valid_host = self._host
         if failure is not None:
             self._limit_failure = failure
             raise _LimitExceeded
