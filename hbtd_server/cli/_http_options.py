@@ -58,13 +58,13 @@ _OPTIONS = (
     _flag(
         "head-timeout",
         "Seconds a request line and headers may take from their first byte (and a new "
-        "connection to send its first request); then 408 and close. ",
+        "connection to send its first request); then 408 and close.",
         type=_SECONDS,
         default=_DEFAULTS.head_timeout,
     ),
     _flag(
         "body-timeout",
-        "Seconds a whole request body may take; then 408 and close. ",
+        "Seconds a whole request body may take; then 408 and close.",
         type=_SECONDS,
         default=_DEFAULTS.body_timeout,
     ),
@@ -83,16 +83,16 @@ _OPTIONS = (
     _flag(
         "max-body-bytes",
         "Largest request body; beyond it 413 and close (from Content-Length, before reading). "
-        "Endpoints keep their own smaller caps. ",
+        "Endpoints keep their own smaller caps.",
         type=click.IntRange(min=0),
         default=_DEFAULTS.max_body_bytes,
     ),
     _flag(
         "max-connections",
-        "Most open connections; at it a new one closes the oldest idle one (or one whose "
-        "request head is still arriving after 2 s), or is closed at once when there is none. "
-        "0: the open-file limit less a reserve of max(64, a tenth). "
-        "",
+        "Most open connections; at it a new one closes the oldest idle one (or one stuck for "
+        "2 s: a request head or body still arriving, an answer the client does not take), or "
+        "is closed at once when there is none. 0: the open-file limit less a reserve of "
+        "max(64, a tenth).",
         type=click.IntRange(min=0),
         default=0,
     ),
