@@ -6,6 +6,7 @@ all at once against one tracker with default settings, as the issue's acceptance
 
 from __future__ import annotations
 
+import base64
 import json
 import resource
 import socket
@@ -17,6 +18,7 @@ import pytest
 import trio
 
 from bench._procs import rss_bytes
+from tests.etcd_support import EtcdServer
 from tests.http_wire import RawResponse, read_responses, request_bytes
 
 from .conftest import HbtdProcess, StartHbtd
@@ -277,3 +279,30 @@ async def test_the_attacks_together(start_hbtd: StartHbtd) -> None:
         assert hbtd.process.returncode is None
         assert [r.status for r in await exchange(hbtd, LIVENESS)] == [204]
         quiet_log(hbtd)
+
+
+async def test_fault1_a_bad_sm_url_stored_in_etcd_does_not_stop_a_start(
+    start_hbtd: StartHbtd, etcd_server: EtcdServer
+) -> None:
+    # As an older tracker stored it: answered 200 then, and every later start died of it.
+    stored = {"Warntime": "7", "Errtime": "30", "Sm_url": "http://h:abc/x"}
+    async with httpx.AsyncClient(timeout=5) as client:
+        answer = await client.post(
+            f"{etcd_server.url}/v3/kv/put",
+            json={
+                "key": base64.b64encode(b"hbtd/params").decode(),
+                "value": base64.b64encode(json.dumps(stored).encode()).decode(),
+            },
+        )
+        assert answer.status_code == 200
+    async with start_hbtd("--kv_url", etcd_server.url, "--interval", "1") as hbtd:
+        await trio.sleep(3)  # a few polls
+        assert hbtd.process.returncode is None
+        async with httpx.AsyncClient(base_url=hbtd.url, timeout=5) as client:
+            params = (await client.get("/params")).json()
+            assert params["Sm_url"] == "http://localhost:27779/hsm/v2"  # its own, not the bad one
+            assert (await client.get("/health")).json()["TaskFailures"] == {}
+        errors = [line for line in hbtd.log().splitlines() if "ERROR" in line]
+        assert len(errors) == 1
+        assert "ignoring the stored parameters" in errors[0]
+        assert "Traceback" not in hbtd.log()
