@@ -234,7 +234,7 @@ class Connection:
         reader = self._reader
         events = reader.events
         while not events:
-            if reader.backlog:
+            if reader.backlog is not None:
                 # Parsing costs time: another slice of the same read waits for the next turn.
                 await trio.lowlevel.checkpoint()
                 reader.parse_more()

@@ -177,8 +177,9 @@ class RequestReader:
         #: The last Host value found valid: a connection's requests all carry the same.
         self._valid_host: bytes | None = None
         self._chunks = 0
-        #: Received bytes not parsed yet, from ``_backlog_at`` on.
-        self._backlog: bytes | bytearray | None = None
+        #: Received bytes not parsed yet (from an offset on): :meth:`parse_more` parses the next
+        #: slice. A plain attribute, not a property: the connection reads it per request.
+        self.backlog: bytes | bytearray | None = None
         self._backlog_at = 0
         #: Body bytes of an Upgrade request still to come (parsed here, not by llhttp).
         self._upgrade_body_left = 0
@@ -188,30 +189,33 @@ class RequestReader:
         """A failure was queued: feed no more."""
         return self._failed
 
-    @property
-    def backlog(self) -> bool:
-        """Bytes that arrived are waiting to be parsed (see :meth:`parse_more`)."""
-        return self._backlog is not None
-
     def feed(self, data: bytes | bytearray) -> None:
         """Take what arrived and parse its first slice; queue the events it completes.
 
-        Feed only when :attr:`backlog` is false.
+        Feed only when :attr:`backlog` is None.
         """
-        if len(data) <= HEAD_SLICE or len(data) <= self._slice():
-            self._parse(data)  # the usual case: one request, or less, per read
-        else:
-            self._backlog, self._backlog_at = data, 0
+        if len(data) > HEAD_SLICE and len(data) > self._slice():
+            self.backlog, self._backlog_at = data, 0
             self.parse_more()
+            return
+        # The usual case, one request or less per read, parsed here: a call less per request.
+        if self._failed:
+            return
+        try:
+            if self._upgrade_body_left:
+                data = self._upgrade_body(data)
+            self._parser.feed_data(data)
+        except (httptools.HttpParserError, httptools.HttpParserUpgrade, _LimitExceeded) as error:
+            self._parse_failed(data, error)
 
     def parse_more(self) -> None:
         """Parse the next slice of what arrived (when :attr:`backlog`)."""
-        data, start = self._backlog, self._backlog_at
+        data, start = self.backlog, self._backlog_at
         if data is None:
             return
         end = start + self._slice()
         if end >= len(data):
-            self._backlog = None
+            self.backlog = None
             self._parse(data[start:] if start else data)
         else:
             self._backlog_at = end
@@ -231,11 +235,15 @@ class RequestReader:
             if self._upgrade_body_left:
                 data = self._upgrade_body(data)
             self._parser.feed_data(data)
-        except (httptools.HttpParserCallbackError, _LimitExceeded):
+        except (httptools.HttpParserError, httptools.HttpParserUpgrade, _LimitExceeded) as error:
+            self._parse_failed(data, error)
+
+    def _parse_failed(self, data: bytes | bytearray, error: Exception) -> None:
+        if isinstance(error, (httptools.HttpParserCallbackError, _LimitExceeded)):
             self._fail(self._limit_failure or Failure(400, "Malformed HTTP request"))
-        except httptools.HttpParserUpgrade as upgrade:
-            self._ignore_upgrade(data, int(upgrade.args[0]) if upgrade.args else len(data))
-        except httptools.HttpParserError as error:
+        elif isinstance(error, httptools.HttpParserUpgrade):
+            self._ignore_upgrade(data, int(error.args[0]) if error.args else len(data))
+        else:
             self._fail(Failure(400, f"Malformed HTTP request: {_reason(error)}"))
 
     def _ignore_upgrade(self, data: bytes | bytearray, offset: int) -> None:
@@ -266,7 +274,7 @@ class RequestReader:
 
     def _fail(self, failure: Failure) -> None:
         self._failed = True
-        self._backlog = None
+        self.backlog = None
         self.events.append(failure)
 
     # -- httptools callbacks ---------------------------------------------------------------
@@ -306,7 +314,7 @@ class RequestReader:
             except ValueError:
                 self._limit_failure = Failure(400, "Malformed HTTP request: bad Content-Length")
                 raise _LimitExceeded from None
-        elif size == 4 and name.lower() == b"host":
+        elif size == 4 and (name == b"host" or name.lower() == b"host"):
             self._hosts += 1
             self._host = value
         elif size == 6 and name.lower() == b"expect" and value.lower() == b"100-continue":

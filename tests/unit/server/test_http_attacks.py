@@ -43,9 +43,9 @@ def test_a_read_of_pipelined_heads_is_parsed_a_slice_at_a_time() -> None:
     heads = [e for e in reader.events if isinstance(e, RequestHead)]
     # Before #21 all 2,427 heads of the read were queued at once (with their header lists).
     assert len(heads) <= HEAD_SLICE // len(TINY_GET) + 1
-    assert reader.backlog
+    assert reader.backlog is not None
     total = len(heads)
-    while reader.backlog:
+    while reader.backlog is not None:
         reader.events.clear()
         reader.parse_more()
         total += sum(isinstance(e, RequestHead) for e in reader.events)
