@@ -17,7 +17,7 @@ With ``--http-server noop-transport`` the server is ``bench/noop_lean.py --trans
 request answered 200, nothing tracked): the floor of this load on hbtd's own transport.
 
 Usage: ``.venv/bin/python -m bench.fleet_live [--nodes 12000] [--seconds 30]
-[--http-server lean|hypercorn|noop-transport] [--connections 200] [--silence 300]``
+[--http-server lean|noop-transport] [--connections 200] [--silence 300]``
 """
 
 from __future__ import annotations
@@ -127,7 +127,7 @@ def main() -> None:
     parser.add_argument(
         "--http-server",
         default="lean",
-        choices=["lean", "hypercorn", "noop-transport"],
+        choices=["lean", "noop-transport"],
         help="noop-transport: bench/noop_lean.py on hbtd's transport, the floor for this load",
     )
     parser.add_argument("--silence", type=int, default=300, help="nodes that stop, for lateness")
@@ -139,7 +139,7 @@ def main() -> None:
         else:
             command = [sys.executable, "-m", "hbtd_server", "--host", "127.0.0.1",
                        "--port", str(port), "--nosm", "--debug", "1",
-                       "--http-server", args.http_server]  # fmt: skip
+                       ]  # fmt: skip
         server = start_pinned(command, cpu=SERVER_CPU, stderr=log)
         try:
             wait_for_port(port)

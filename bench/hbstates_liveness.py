@@ -97,7 +97,7 @@ def measure(http_server: str, seconds: float) -> dict[str, float]:
     port = free_port()
     server = subprocess.Popen(
         [sys.executable, "-m", "hbtd_server", "--host", "127.0.0.1", "--port", str(port),
-         "--nosm", "--http-server", http_server],
+         "--nosm"],
         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
     )  # fmt: skip
     try:
@@ -128,7 +128,7 @@ def measure(http_server: str, seconds: float) -> dict[str, float]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--http-server", default="lean", choices=["lean", "hypercorn"])
+    parser.add_argument("--http-server", default="lean", choices=["lean"])
     parser.add_argument("--seconds", type=float, default=8.0)
     parser.add_argument("--load", type=int, metavar="PORT", help=argparse.SUPPRESS)
     args = parser.parse_args()

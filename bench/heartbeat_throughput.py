@@ -1,6 +1,6 @@
 """Heartbeat POST throughput and CPU per request: hbtd on the lean server against the floors (#12).
 
-Five servers, each its own process pinned to CPU 1, in interleaved rounds so drift on a shared
+Four servers, each its own process pinned to CPU 1, in interleaved rounds so drift on a shared
 VM hits all alike:
 
 - ``hbtd``: the tracker on its lean trio + httptools server (the default);
@@ -8,8 +8,8 @@ VM hits all alike:
   trio's ``SocketStream``: the floor the targets are set against;
 - ``noop-transport``: the same no-op on hbtd's ``SocketTransport``: the floor under hbtd's own
   transport, so that what hbtd adds over it shows too;
-- ``hbtd-hypercorn``: the tracker with ``--http-server hypercorn`` (the path before #12);
-- ``noop-hypercorn``: a no-op ASGI app on hypercorn's trio worker (``bench/noop_server.py``).
+- ``noop-hypercorn``: a no-op ASGI app on hypercorn's trio worker (``bench/noop_server.py``),
+  the server hbtd ran on before #12 (retired from hbtd in #21).
 
 The load (``bench.load``: trio + httptools, 50 keep-alive connections over 12,000 node names)
 runs pinned to CPU 0. Before measuring, every one of the 12,000 nodes sends one heartbeat
@@ -37,7 +37,7 @@ from hbtd_server.cli import hbtd_command
 SERVER_CPU = 1
 LOAD_CPU = 0
 NODES = 12_000
-SERVERS = ("hbtd", "noop-lean", "noop-transport", "hbtd-hypercorn", "noop-hypercorn")
+SERVERS = ("hbtd", "noop-lean", "noop-transport", "noop-hypercorn")
 
 
 def server_command(which: str, port: int) -> list[str]:
@@ -48,10 +48,7 @@ def server_command(which: str, port: int) -> list[str]:
         return [sys.executable, "-m", "bench.noop_lean", str(port), "--transport"]
     if which == "noop-hypercorn":
         return [sys.executable, "-m", "bench.noop_server", str(port)]
-    command = hbtd_command("--nosm", "--warntime", "3600", "--errtime", "7200", port=port)
-    if which == "hbtd-hypercorn":
-        command += ["--http-server", "hypercorn"]
-    return command
+    return hbtd_command("--nosm", "--warntime", "3600", "--errtime", "7200", port=port)
 
 
 def measure(which: str, seconds: float) -> dict[str, float]:

@@ -10,9 +10,9 @@ the medians and the overhead (target: a few percent at most).
 
 On a shared 2-core VM the end-to-end numbers move by several percent from run to run, more
 than metrics cost. So the benchmark also measures the tracker's own share in process, where
-scheduling noise is small: the CPU time of the ASGI app (fast path, engine, 12,000 tracked
-components) per heartbeat, metrics on (with one scrape per 2,700 heartbeats, i.e. once a
-second at full load) and off, alternating, without hypercorn or sockets.
+scheduling noise is small: the CPU time of the inline heartbeat routes (validation, engine,
+12,000 tracked components) per heartbeat, metrics on (with one scrape of the Quart app per
+2,700 heartbeats, i.e. once a second at full load) and off, alternating, without sockets.
 
 Usage: ``.venv/bin/python -m bench.metrics_overhead [--rounds 6] [--seconds 6]``
 """
@@ -31,8 +31,9 @@ import trio
 
 from bench._procs import cpu_seconds, free_port, start_pinned, stop, wait_for_port
 from bench.heartbeat_throughput import LOAD_CPU, SERVER_CPU, run_load, server_command
-from hbtd_server import Engine, HeartbeatFastPath, create_quart_app
+from hbtd_server import Engine, create_quart_app
 from hbtd_server.core import DEFAULT_PARAMS
+from hbtd_server.http import HeartbeatRoutes
 from hbtd_server.ops import Metrics
 
 VARIANTS = ("off", "on")
@@ -111,14 +112,8 @@ def _one_request() -> Any:
 async def _app_cost(metrics: str, heartbeats: int) -> float:
     params = DEFAULT_PARAMS.patched({"Nosm": "1", "Warntime": "3600", "Errtime": "7200"})
     engine = Engine(params)
-    app = HeartbeatFastPath(
-        engine,
-        create_quart_app(engine, metrics=Metrics(engine) if metrics == "on" else None),
-    )
-    scopes = [
-        {"type": "http", "method": "POST", "path": f"/hmi/v1/heartbeat/{name}", "headers": []}
-        for name in _NAMES
-    ]
+    app: Any = create_quart_app(engine, metrics=Metrics(engine) if metrics == "on" else None)
+    routes = HeartbeatRoutes(engine)
     scrape: dict[str, Any] = {
         "type": "http",
         "http_version": "1.1",
@@ -134,18 +129,15 @@ async def _app_cost(metrics: str, heartbeats: int) -> float:
     }
     statuses: list[int] = []
 
-    async def receive() -> dict[str, Any]:
-        return {"type": "http.request", "body": _BODY, "more_body": False}
-
     async def send(message: dict[str, Any]) -> None:
         if message["type"] == "http.response.start":
             statuses.append(message["status"])
 
-    for scope in scopes:  # warm-up: every component tracked
-        await app(scope, receive, send)
+    for name in _NAMES:  # warm-up: every component tracked
+        statuses.append(routes.answer(name, _BODY)[0])
     started = time.process_time()
     for i in range(heartbeats):
-        await app(scopes[i % len(scopes)], receive, send)
+        statuses.append(routes.answer(_NAMES[i % len(_NAMES)], _BODY)[0])
         if metrics == "on" and i % _SCRAPE_EVERY == 0:
             await app(scrape, _one_request(), send)
     cost = (time.process_time() - started) / heartbeats * 1e6

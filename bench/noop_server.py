@@ -1,4 +1,5 @@
-"""A no-op ASGI app on the same hypercorn trio worker and settings as ``hbtd``: the baseline.
+"""A no-op ASGI app on hypercorn's trio worker, with the settings ``hbtd`` had on it before
+the lean server (#12) replaced it: the ceiling the heartbeat benchmark compares against.
 
 Usage: ``python -m bench.noop_server PORT``
 """
@@ -9,9 +10,8 @@ import sys
 from typing import Any
 
 import trio
+from hypercorn.config import Config
 from hypercorn.trio import serve
-
-from hbtd_server.service import hypercorn_config
 
 
 async def noop_app(scope: dict[str, Any], receive: Any, send: Any) -> None:
@@ -34,11 +34,23 @@ async def noop_app(scope: dict[str, Any], receive: Any, send: Any) -> None:
     await send({"type": "http.response.body", "body": b""})
 
 
+def hypercorn_config(port: int) -> Config:
+    """hbtd's former hypercorn settings, on 127.0.0.1:``port``."""
+    config = Config()
+    config.bind = [f"127.0.0.1:{port}"]
+    config.accesslog = None
+    config.keep_alive_timeout = 30.0
+    config.graceful_timeout = 2.0
+    config.h11_max_incomplete_size = 16 * 1024
+    config.backlog = 1024
+    return config
+
+
 def main() -> None:
     """Serve the no-op app on 127.0.0.1:PORT until killed."""
     port = int(sys.argv[1])
     app: Any = noop_app
-    trio.run(serve, app, hypercorn_config(host="127.0.0.1", port=port))
+    trio.run(serve, app, hypercorn_config(port))
 
 
 if __name__ == "__main__":

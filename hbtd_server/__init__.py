@@ -17,7 +17,7 @@ if TYPE_CHECKING:
     from ._extras import missing_for_extra
     from .engine import Engine, HsmHealth, TransitionListener
     from .health import StoreHealth
-    from .http import HeartbeatFastPath, create_quart_app
+    from .http import create_quart_app
     from .notify import MsgBusHealth, TelemetryPublisher, encode_message, make_hsm_client
     from .service import run_tracker_tasks, serve
     from .store import EtcdStore, MemoryBackend, MemoryStore, Store, StoreUnavailable
@@ -31,7 +31,6 @@ _EXPORTS = {
     "Store": ".store",
     "StoreHealth": ".health",
     "StoreUnavailable": ".store",
-    "HeartbeatFastPath": ".http",
     "HsmHealth": ".engine",
     "MsgBusHealth": ".notify",
     "TelemetryPublisher": ".notify",
@@ -47,7 +46,6 @@ _EXPORTS = {
 __all__ = [
     "Engine",
     "EtcdStore",
-    "HeartbeatFastPath",
     "HsmHealth",
     "MemoryBackend",
     "MemoryStore",

@@ -29,7 +29,7 @@ from .core import (
     WaveLog,
     plural,
 )
-from .health import HsmHealth, StoreHealth
+from .health import HsmHealth, StoreHealth, TaskHealth
 
 __all__ = [
     "DEFAULT_MAX_COMPONENTS",
@@ -87,6 +87,8 @@ class Engine:
         self.ledger = HsmLedger()
         self.guard = SilenceGuard(params.guard_settings())
         self.hsm = HsmHealth()
+        #: Failures of the background tasks, each restarted by the service's supervisor.
+        self.tasks = TaskHealth()
         self.listeners: list[TransitionListener] = []
         self.params_listeners: list[ParamsListener] = []
         self.heartbeats_accepted = 0

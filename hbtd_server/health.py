@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 
 from .core import Params
 
-__all__ = ["KV_OK", "HsmHealth", "StoreHealth"]
+__all__ = ["KV_OK", "HsmHealth", "StoreHealth", "TaskHealth"]
 
 #: Upstream's ``KvStore`` string of ``/health`` when the store is fine.
 KV_OK = "Initialization key present: HBTD_OK"
@@ -35,6 +35,33 @@ class StoreHealth:
     kv_status: str = KV_OK
     unflushed: int = 0
     role: str = "single"
+
+
+@dataclass(slots=True)
+class TaskHealth:
+    """How the background tasks fare: which failed, how often, and why last (``/health``).
+
+    The supervisor (``service``) restarts a failed task after a back-off; this only keeps the
+    record. Failures counted here are bugs or bad input the task did not expect: the HSM being
+    down or Kafka unreachable are reported by their own health, not as failures.
+    """
+
+    #: Task name -> failures so far.
+    failures: Counter[str] = field(default_factory=Counter)
+    #: Task name -> the last failure, one line (exception class and message).
+    last_error: dict[str, str] = field(default_factory=dict)
+
+    def failed(self, task: str, error: str) -> None:
+        """Record one failure of ``task``."""
+        self.failures[task] += 1
+        self.last_error[task] = error
+
+    def describe(self) -> dict[str, str]:
+        """Per failed task, ``"<n> failure(s); last: <error>"`` (empty when none failed)."""
+        return {
+            task: f"{count} failure(s); last: {self.last_error[task]}"
+            for task, count in sorted(self.failures.items())
+        }
 
 
 @dataclass(slots=True)

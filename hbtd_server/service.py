@@ -1,10 +1,12 @@
 """Wires the tracker together in one trio nursery and runs it until told to stop.
 
-Tasks: the HTTP server (the lean trio + httptools server of #12, or hypercorn's trio worker
-with ``--http-server hypercorn``), the detector (sleeps until the next
-deadline), the HSM readiness poller and notifier, the telemetry publisher (#6), and the wave
-logger. On SIGTERM or SIGINT the server stops accepting, pending HSM changes and held telemetry
-messages get a short, bounded chance to go out, and the process exits 0.
+Tasks: the HTTP server (the lean trio + httptools server), the detector (sleeps until the next
+deadline), the HSM readiness poller and notifier, the telemetry publisher (#6), the store's
+flusher, watch and election (#7), and the wave logger. Every task but the server runs under
+``supervise``: an error in one is logged on one line, counted in ``/health`` and followed by a
+restart after a back-off; it never ends the process. On SIGTERM or SIGINT the server stops
+accepting, pending HSM changes and held telemetry messages get a short, bounded chance to go
+out, and the process exits 0.
 """
 
 from __future__ import annotations
@@ -13,24 +15,15 @@ import logging
 import signal
 from collections.abc import Awaitable, Callable
 from functools import partial
-from pathlib import Path
-from typing import Any, Protocol, cast
+from typing import Any, cast
 
 import httpx
 import trio
-from hypercorn.config import Config
-from hypercorn.trio import serve as hypercorn_serve
 
+from ._supervise import supervise
 from .core import Params
 from .engine import DEFAULT_MAX_COMPONENTS, Engine
-from .http import (
-    HeartbeatFastPath,
-    HeartbeatRoutes,
-    HttpSettings,
-    Limits,
-    Operability,
-    create_quart_app,
-)
+from .http import HeartbeatRoutes, HttpSettings, Operability, create_quart_app
 from .http import serve as lean_serve
 from .notify import (
     TelemetryPublisher,
@@ -73,15 +66,21 @@ async def run_tracker_tasks(
     The simulator drives a tracker in process with this (on a MockClock, heartbeats handed to
     ``engine.heartbeat``); ``serve`` adds the HTTP server around it. Runs until cancelled.
     """
+    tasks = engine.tasks
     async with trio.open_nursery() as nursery:
-        await nursery.start(run_detector, engine)
-        await nursery.start(run_hsm_ready_poller, engine, hsm_client)
-        await nursery.start(run_hsm_notifier, engine, hsm_client)
-        nursery.start_soon(_run_wave_logger, engine)
+        await nursery.start(supervise, "detector", partial(run_detector, engine), tasks)
+        poller = partial(run_hsm_ready_poller, engine, hsm_client)
+        await nursery.start(supervise, "HSM readiness poller", poller, tasks)
+        notifier = partial(run_hsm_notifier, engine, hsm_client)
+        await nursery.start(supervise, "HSM notifier", notifier, tasks)
+        await nursery.start(supervise, "wave logger", partial(_run_wave_logger, engine), tasks)
         task_status.started()
 
 
-async def _run_wave_logger(engine: Engine) -> None:
+async def _run_wave_logger(
+    engine: Engine, *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED
+) -> None:
+    task_status.started()
     while True:
         await trio.sleep(_WAVE_LOG_PERIOD)
         engine.flush_wave_log()
@@ -92,46 +91,6 @@ async def _wait_for_signal() -> None:
         async for signum in signals:
             log.info("received %s: shutting down", signal.Signals(signum).name)
             return
-
-
-class _NoRunningOn(logging.Filter):
-    """Drops hypercorn's "Running on ..." line: ``serve`` logs "listening on ..." itself."""
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        return not str(record.msg).startswith("Running on")
-
-
-_hypercorn_log = logging.getLogger("hypercorn.error")
-_hypercorn_log.addFilter(_NoRunningOn())
-
-
-def hypercorn_config(
-    *,
-    host: str,
-    port: int,
-    certfile: Path | None = None,
-    keyfile: Path | None = None,
-    limits: Limits | None = None,
-) -> Config:
-    """Hypercorn settings for the tracker (HTTPS only when given a certificate and key).
-
-    Of ``limits``, hypercorn honours the keep-alive timeout, the header block cap and the
-    shutdown timeout.
-    """
-    limits = limits or Limits()
-    config = Config()
-    if certfile is not None and keyfile is not None:
-        config.certfile = str(certfile)
-        config.keyfile = str(keyfile)
-    config.bind = [f"[{host}]:{port}" if ":" in host else f"{host}:{port}"]
-    config.accesslog = None  # one line per heartbeat would drown everything else
-    config.errorlog = _hypercorn_log
-    # Nodes beat every few seconds: keep their connections open between beats.
-    config.keep_alive_timeout = limits.keep_alive_timeout
-    config.graceful_timeout = limits.shutdown_timeout
-    config.h11_max_incomplete_size = limits.max_header_bytes
-    config.backlog = 1024
-    return config
 
 
 async def serve(
@@ -164,7 +123,7 @@ async def serve(
         lease_ttl: seconds the leader's lease lasts with a store.
         reuse_port: listen with SO_REUSEPORT, so several workers share the port.
         max_components: the most components tracked at once (for a new engine).
-        http: which HTTP server, and its limits (default: the lean server, default limits).
+        http: the HTTP server's limits (default: :class:`Limits`' defaults).
         task_status: started with the list of URLs the server listens on.
 
     Raises:
@@ -188,25 +147,20 @@ async def serve(
         engine.stop_detecting()
 
     log.info("hbtd starting with %s", _describe(params))
-    log.info("serving %s, %s HTTP server", ops.describe(), http.server)
+    log.info("serving %s", ops.describe())
     shared = None
     if store is not None:  # loaded before anything runs; a dead store fails the start (#7)
         shared = await SharedState.open(engine, store, name=replica, lease_ttl=lease_ttl)
     async with make_hsm_client() as client, trio.open_nursery() as nursery:
         if shared is not None:
-            await nursery.start(shared.run)
+            await nursery.start(supervise, "store", shared.run, engine.tasks)
         server_done = trio.Event()
 
         async def run_server(*, task_status: trio.TaskStatus[list[str]]) -> None:
             try:
-                server: _Server
-                if http.server == "hypercorn":
-                    server = partial(_serve_hypercorn, HeartbeatFastPath(engine, quart_app))
-                else:
-                    server = partial(
-                        lean_serve, cast(Any, quart_app), inline=HeartbeatRoutes(engine)
-                    )
-                await server(
+                await lean_serve(
+                    cast(Any, quart_app),
+                    inline=HeartbeatRoutes(engine),
                     host=host,
                     port=params.port,
                     limits=http.limits,
@@ -223,7 +177,8 @@ async def serve(
         # any word about HSM or Kafka. Heartbeats taken meanwhile wait for the detector.
         binds: list[str] = await nursery.start(run_server)
         await nursery.start(run_tracker_tasks, engine, client)
-        await nursery.start(run_telemetry, engine, telemetry)
+        publisher = partial(run_telemetry, engine, telemetry)
+        await nursery.start(supervise, "telemetry", publisher, engine.tasks)
         log.info("listening on %s", ", ".join(binds))
         task_status.started(binds)
         # The server returns once the trigger fired and its connections drained.
@@ -235,45 +190,6 @@ async def serve(
             await shared.shutdown(within=SHUTDOWN_FLUSH_LIMIT)
         nursery.cancel_scope.cancel()
     log.info("Done. Exiting.")
-
-
-class _Server(Protocol):
-    """Either HTTP server, its app chosen: what ``serve`` hands the same settings to."""
-
-    def __call__(
-        self,
-        *,
-        host: str,
-        port: int,
-        limits: Limits | None,
-        certfile: Path | None,
-        keyfile: Path | None,
-        reuse_port: bool,
-        shutdown_trigger: Callable[[], Awaitable[None]],
-        task_status: trio.TaskStatus[list[str]],
-    ) -> Awaitable[None]: ...
-
-
-async def _serve_hypercorn(
-    app: HeartbeatFastPath,
-    *,
-    host: str,
-    port: int,
-    limits: Limits | None,
-    certfile: Path | None,
-    keyfile: Path | None,
-    reuse_port: bool,
-    shutdown_trigger: Callable[[], Awaitable[None]],
-    task_status: trio.TaskStatus[list[str]],
-) -> None:
-    config = hypercorn_config(
-        host=host, port=port, certfile=certfile, keyfile=keyfile, limits=limits
-    )
-    if reuse_port:
-        config.workers = 2  # hypercorn sets SO_REUSEPORT on its sockets when workers > 1
-    await hypercorn_serve(
-        cast(Any, app), config, shutdown_trigger=shutdown_trigger, task_status=task_status
-    )
 
 
 def _describe(params: Params) -> str:

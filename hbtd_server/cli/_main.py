@@ -20,9 +20,9 @@ import click
 import trio
 
 from .._exits import EXIT_CANNOT_START, EXIT_INTERRUPTED
-from ..core import Params, parse_go_uint, parse_telemetry_host
+from ..core import Params, parse_go_uint, parse_telemetry_host, redact_url
 from ..engine import DEFAULT_MAX_COMPONENTS
-from ..notify import DEFAULT_CAPACITY, TelemetryPublisher
+from ..notify import DEFAULT_CAPACITY, TelemetryPublisher, sm_url_problem
 from ..ops import configure_logging
 from ..service import serve
 from ..store import StoreUnavailable
@@ -290,10 +290,11 @@ def main(host: str, **values: Any) -> None:
 def _check_urls(values: dict[str, Any]) -> None:
     # Refused at start as PATCH /params refuses them, rather than failing later in the log.
     sm_url: str = values["sm_url"]
-    if not sm_url.startswith(("http://", "https://")):
+    problem = sm_url_problem(sm_url)
+    if problem is not None:
         raise click.UsageError(
-            f"--sm_url {sm_url!r} is not an http:// or https:// URL "
-            "(for example http://cray-smd/hsm/v2)"
+            f"--sm_url {redact_url(sm_url)!r} is not a usable http:// or https:// URL: "
+            f"{problem} (for example http://cray-smd/hsm/v2)"
         )
     host: str = values["telemetry_host"]
     if host and parse_telemetry_host(host) is None:

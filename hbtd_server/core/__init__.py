@@ -26,7 +26,7 @@ from ._logline import (
     log_formatter,
     plural,
 )
-from ._params import DEFAULT_PARAMS, PARAM_NAMES, Params, parse_telemetry_host
+from ._params import DEFAULT_PARAMS, PARAM_NAMES, ParamChecks, Params, parse_telemetry_host
 from ._redact import REDACTED, keep_secret, redact_text, redact_url
 from ._states import TRANSITIONS, HbState, HsmTarget, Kind, Trigger, state_diagram
 from ._tracker import SHUTDOWN_STATUS, ComponentView, Tracker, Transition
@@ -61,6 +61,7 @@ __all__ = [
     "Kind",
     "LogFormat",
     "NotFound",
+    "ParamChecks",
     "Params",
     "PayloadTooLarge",
     "RedactingFormatter",

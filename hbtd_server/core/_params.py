@@ -10,6 +10,7 @@ changes that could not take effect (Port, Kv_url).
 from __future__ import annotations
 
 import dataclasses
+import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -19,7 +20,11 @@ from ._goparse import parse_go_bool, parse_go_uint
 from ._guard import GuardSettings
 from ._redact import keep_secret, redact_url
 
-__all__ = ["DEFAULT_PARAMS", "PARAM_NAMES", "Params", "parse_telemetry_host"]
+__all__ = ["DEFAULT_PARAMS", "PARAM_NAMES", "ParamChecks", "Params", "parse_telemetry_host"]
+
+#: Per parameter name, a check that returns why a value is unusable, or None (see
+#: :meth:`Params.patched`).
+ParamChecks = Mapping[str, Callable[[str], str | None]]
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -73,11 +78,15 @@ class Params:
             share=self.guard_share / 100, min_count=self.guard_min, hold_limit=self.guard_hold
         )
 
-    def patched(self, body: object) -> Params:
+    def patched(self, body: object, *, checks: ParamChecks | None = None) -> Params:
         """Apply a decoded ``PATCH /params`` body and return the new parameters.
 
         Args:
             body: the decoded JSON. ``None`` (JSON null) changes nothing.
+            checks: per field (``"Sm_url"``), the check of the component that will use the
+                value: it returns why the value is unusable, or None. The core checks only
+                shapes; a value that passed them must still parse where it is used (the HSM
+                client's URL parser, say), and is refused here rather than failing there.
 
         Raises:
             InvalidRequest: with upstream's detail text; nothing is applied.
@@ -99,7 +108,12 @@ class Params:
                 continue
             name = field.lower()
             try:
-                changes[name] = _RULES[field](self, raw)
+                value = _RULES[field](self, raw)
+                check = checks.get(field) if checks else None
+                why_not = check(value) if check is not None and isinstance(value, str) else None
+                if why_not is not None:
+                    raise _Rejected(f"with invalid value '{redact_url(raw)}' ({why_not})")
+                changes[name] = value
             except _Rejected as why:
                 problems.append(f"Parameter '{name}' {why.args[0]}; ")
         if not problems:
@@ -178,9 +192,14 @@ def _kv_url(params: Params, raw: str) -> str:
 
 
 def parse_telemetry_host(text: str) -> tuple[str, int, str] | None:
-    """Split ``host:port:topic``; None unless it has exactly three parts and a valid port."""
+    """Split ``host:port:topic``; None unless it has exactly three parts, a host name, a valid
+    port and a Kafka topic name.
+
+    The host and topic go into the Kafka client's configuration as they are: a comma would
+    name a second broker there, and white space or a control character no broker at all.
+    """
     parts = text.split(":")
-    if len(parts) != 3 or not parts[0] or not parts[2]:
+    if len(parts) != 3 or not _HOST_NAME.fullmatch(parts[0]) or not _TOPIC.fullmatch(parts[2]):
         return None
     try:
         port = parse_go_uint(parts[1], bits=16)
@@ -190,6 +209,10 @@ def parse_telemetry_host(text: str) -> tuple[str, int, str] | None:
         return None
     return parts[0], port, parts[2]
 
+
+_HOST_NAME = re.compile(r"[A-Za-z0-9_](?:[A-Za-z0-9._-]{0,252})")
+#: Kafka's own rule for topic names.
+_TOPIC = re.compile(r"[A-Za-z0-9._-]{1,249}")
 
 #: The parameters, in the order ``GET /params`` shows them (upstream's JSON order).
 PARAM_NAMES = (

@@ -19,14 +19,13 @@ from ._app import (
 from ._asgi import AsgiExchange, Lifespan, LifespanFailed, http_scope, split_target
 from ._auth import ADMIN_ENDPOINTS, PROMETHEUS_PATH, READ_ENDPOINTS, AdminAuth, auth_hook
 from ._connection import Connection, Site
-from ._fastpath import HeartbeatFastPath
 from ._heartbeat import HeartbeatRoutes, InlineRoutes
 from ._limits import DEFAULT_MAX_BODY_BYTES, Limits, default_max_connections
 from ._listeners import listener_urls, make_ssl_context, open_listeners
 from ._openapi import OPENAPI_RESOURCE, load_openapi, openapi_json
-from ._options import HTTP_SERVERS, HttpSettings, Operability
+from ._options import HttpSettings, Operability
 from ._problem import PROBLEM_CONTENT_TYPE, problem_body
-from ._reader import END, Failure, Phase, RequestHead, RequestReader
+from ._reader import END, HEAD_SLICE, MAX_CHUNKS, Failure, Phase, RequestHead, RequestReader
 from ._server import BurstLog, LeanServer, serve
 from ._transport import YIELD_EVERY, SocketTransport
 
@@ -34,7 +33,8 @@ __all__ = [
     "ADMIN_ENDPOINTS",
     "DEFAULT_MAX_BODY_BYTES",
     "END",
-    "HTTP_SERVERS",
+    "HEAD_SLICE",
+    "MAX_CHUNKS",
     "MAX_HBSTATES_NAMES",
     "MAX_PARAMS_BODY",
     "MAX_REQUEST_BODY",
@@ -48,7 +48,6 @@ __all__ = [
     "BurstLog",
     "Connection",
     "Failure",
-    "HeartbeatFastPath",
     "HeartbeatRoutes",
     "HttpSettings",
     "InlineRoutes",

@@ -1,4 +1,4 @@
-"""The HBTD v1 HTTP API (everything but the heartbeat fast path) as a quart-trio app.
+"""The HBTD v1 HTTP API as a quart-trio app (the heartbeats are answered inline before it).
 
 Handlers are thin: decode, ask the engine, render. Every error is an RFC 7807 problem; a wrong
 method gets 405 with ``Allow``; a client's mistake is never a 500.
@@ -12,6 +12,7 @@ import time
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from typing import TypeVar, cast
+from urllib.parse import urlsplit, urlunsplit
 
 import orjson
 import trio
@@ -31,7 +32,7 @@ from ..core import (
     verify_normalize,
 )
 from ..engine import Engine
-from ..notify import msgbus_health
+from ..notify import PARAM_CHECKS, msgbus_health
 from ..ops import METRICS_CONTENT_TYPE, Metrics, count_rejected_heartbeat
 from ._auth import PROMETHEUS_PATH, AdminAuth, auth_hook
 from ._openapi import openapi_json
@@ -126,7 +127,7 @@ def create_quart_app(
     async def params() -> Response:
         if request.method == "PATCH":
             body = decode_json_body(await _body(), limit=MAX_PARAMS_BODY)
-            engine.set_params(engine.params.patched(body))
+            engine.set_params(engine.params.patched(body, checks=PARAM_CHECKS))
         return _json(engine.params.to_public_json())  # URL passwords as *** (#13)
 
     @route("/health", ["GET"])
@@ -145,6 +146,7 @@ def create_quart_app(
                 "KvUnflushed": engine.store.unflushed,  # the store's extensions (#7)
                 "KvRole": engine.store.role,
                 **bus.extensions(),  # MsgBusDetail, MsgBusQueued, MsgBusDropped, ... (#6)
+                "TaskFailures": engine.tasks.describe(),  # restarted background tasks
             }
         )
 
@@ -180,6 +182,21 @@ def create_quart_app(
 
     if admin is not None:
         app.before_request(auth_hook(admin))
+
+    @app.after_request
+    async def relative_redirect(response: Response) -> Response:
+        # Routing redirects (``/hmi//v1/params`` -> ``/hmi/v1/params``, 308) are built from the
+        # client's Host header; a relative Location says the same without echoing it.
+        location = response.headers.get("Location")
+        if location is None or not 300 <= response.status_code < 400:
+            return response
+        parts = urlsplit(location)
+        if not (parts.scheme or parts.netloc):
+            return response
+        relative = urlunsplit(("", "", parts.path or "/", parts.query, ""))
+        redirect = _empty(response.status_code)
+        redirect.headers["Location"] = relative
+        return redirect
 
     @app.errorhandler(HbtdError)
     async def hbtd_error(error: HbtdError) -> Response:
@@ -225,11 +242,11 @@ async def _body() -> bytes:
 
 async def _heartbeat(engine: Engine, path_xname: str | None) -> Response:
     # Both heartbeat routes report problems with instance /hmi/v1/heartbeat, as upstream and
-    # the fast path do, so the two paths give byte-identical answers.
+    # the inline routes do, so the two paths give byte-identical answers.
     problem: HbtdError
     try:
         accept_heartbeat(engine, await _body(), path_xname)
-    except RequestEntityTooLarge:  # over Quart's limit: say the heartbeat limit, as the fast path
+    except RequestEntityTooLarge:  # over Quart's limit: say the heartbeat limit, as inline
         problem = PayloadTooLarge(f"Request body is larger than {MAX_HEARTBEAT_BODY} bytes")
     except HbtdError as error:
         problem = error

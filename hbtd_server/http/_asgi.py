@@ -101,7 +101,7 @@ class AsgiExchange:
         wire: the connection.
         head: the request.
         keep_alive: whether the response may leave the connection open (the server's decision,
-            made before the app runs; the app's ``connection`` header is ignored).
+            made before the app runs; an app's ``Connection: close`` closes it too).
     """
 
     def __init__(self, wire: Wire, head: RequestHead, *, keep_alive: bool) -> None:
@@ -147,7 +147,10 @@ class AsgiExchange:
         return {"type": "http.disconnect"}
 
     async def send(self, message: Message) -> None:
-        """ASGI ``send``: the response head is held back to go out with the first body."""
+        """ASGI ``send``: the response head is held back to go out with the first body.
+
+        Once the client has gone (a reset, a broken pipe), what the app sends is dropped.
+        """
         kind = message["type"]
         if kind == "http.response.start":
             if self.started or self._status:
@@ -178,12 +181,18 @@ class AsgiExchange:
             self.complete = True
             if self._finished is not None:
                 self._finished.set()
-        if data:
-            await self._wire.send_all(data)
+        if data and not self.disconnected:
+            try:
+                await self._wire.send_all(data)
+            except (trio.BrokenResourceError, trio.ClosedResourceError):
+                self.disconnected = True
 
     def _head_bytes(self, body: bytes, more: bool) -> bytes:
         headers = self._headers
         status = self._status
+        for name, value in headers:
+            if name == b"connection" and b"close" in value.lower():
+                self.keep_alive = False  # the app hangs up after this answer (a refusal, ...)
         has_length = any(name == b"content-length" for name, _ in headers)
         if status in _NO_BODY_STATUSES or status < 200:
             headers = [h for h in headers if h[0] not in (b"content-length", b"transfer-encoding")]

@@ -5,7 +5,7 @@ itself only guards what changes its behaviour. With ``--admin-token-file`` set, 
 ``before_request`` hook answers 401 (an RFC 7807 problem with ``WWW-Authenticate: Bearer``)
 before any protected handler runs, so a refused request is never parsed and never changes the
 parameters (its body is drained unread, to keep the connection usable). ``--protect reads``
-adds the read endpoints. Heartbeats (answered by the fast path before Quart), liveness,
+adds the read endpoints. Heartbeats (answered inline by the HTTP server before Quart), liveness,
 readiness and the OpenAPI document always stay open.
 
 The token is compared with ``hmac.compare_digest`` and appears in no log line, no error and

@@ -14,8 +14,15 @@ less than a cancel scope per read. When it fires, a client that was sending a re
 408 (unless its answer had begun), and the connection closes.
 
 A request the reader refuses (malformed: 400, CL with TE included; head too large: 431; body
-too large: 413) gets a problem document and the connection closes, after a short linger that
-lets the client read the answer before its unread bytes would reset the connection.
+too large: 413; not HTTP/1.x: 505) gets a problem document and the connection closes, after a
+short linger that lets the client read the answer before its unread bytes would reset the
+connection.
+
+The reader parses a read a slice at a time (``RequestReader.parse_more``); between two slices
+of the same read the task yields, so a client whose bytes cost much parsing (a body of tiny
+chunks, a flood of pipelined heads) gets one slice's worth of the event loop per turn, not one
+read's. A peer that resets the connection or breaks the pipe, at any point, ends it quietly:
+the app sees ``http.disconnect``, the log a debug line at most.
 """
 
 from __future__ import annotations
@@ -105,6 +112,10 @@ class Connection:
         self._requests = 0
         #: When the head being read began to arrive (trio time; meaningful in Phase.HEAD).
         self._head_began = 0.0
+        #: When the body being read began (trio time; meaningful in Phase.BODY).
+        self._body_began = 0.0
+        #: When a send of the answer in progress first found the client not reading.
+        self._send_blocked_since: float | None = None
 
     # -- lifecycle ---------------------------------------------------------------------------
 
@@ -138,13 +149,15 @@ class Connection:
         """No request is being read or answered."""
         return not self._answering and self._reader.phase is Phase.IDLE
 
-    def slow_head(self, now: float, after: float) -> bool:
-        """A request head has been arriving for more than ``after`` seconds."""
-        return (
-            not self._answering
-            and self._reader.phase is Phase.HEAD
-            and now - self._head_began > after
-        )
+    def stuck(self, now: float, after: float) -> bool:
+        """For more than ``after`` seconds, a request head or body has been arriving, or the
+        client has not been taking its answer (it may be evicted at the connection cap)."""
+        if self._send_blocked_since is not None:
+            return now - self._send_blocked_since > after
+        phase = self._reader.phase
+        if phase is Phase.HEAD:
+            return not self._answering and now - self._head_began > after
+        return phase is Phase.BODY and self._reading and now - self._body_began > after
 
     def send_blocked(self) -> None:
         """The client stopped taking what is sent: from now the send timeout bounds the answer.
@@ -154,12 +167,16 @@ class Connection:
         send has to wait. The next wait for a request sets the keep-alive deadline again.
         (Under TLS a read may send too; if that send waits, the same bound applies to it.)
         """
-        deadline = trio.current_time() + self._limits.send_timeout
+        now = trio.current_time()
+        if self._send_blocked_since is None:
+            self._send_blocked_since = now
+        deadline = now + self._limits.send_timeout
         if deadline < self._timer.deadline:
             self._timer.deadline = deadline
 
     def evict(self) -> None:
-        """Close now: a slow head gets 408, as at its timeout; an idle connection just closes."""
+        """Close now: a slow head or body gets 408, as at its timeout; an idle connection, or
+        one whose client does not read its answer, just closes."""
         self._closing = True
         self._timer.cancel()
 
@@ -191,6 +208,7 @@ class Connection:
                 keep = await self._answer_asgi(event, path)
             self._answering = False
             self._response_started = False
+            self._send_blocked_since = None
             if not keep or self._closing:
                 return
 
@@ -216,6 +234,11 @@ class Connection:
         reader = self._reader
         events = reader.events
         while not events:
+            if reader.backlog is not None:
+                # Parsing costs time: another slice of the same read waits for the next turn.
+                await trio.lowlevel.checkpoint()
+                reader.parse_more()
+                continue
             if self._eof:
                 return None
             self._arm_timer()
@@ -250,14 +273,22 @@ class Connection:
                 self._head_began = now
                 self._timer.deadline = now + limits.head_timeout
             else:
+                self._body_began = now
                 self._timer.deadline = now + limits.body_timeout
 
     async def body_event(self, head: RequestHead) -> bytes | object | Failure | None:
         """The next body event of ``head`` (see :class:`AsgiExchange`)."""
-        if head.expect_continue and not head.continue_sent and not self._reader.events:
-            head.continue_sent = True
-            await self._stream.send_all(CONTINUE)
-        event = await self._next_event()
+        try:
+            if head.expect_continue and not head.continue_sent and not self._reader.events:
+                head.continue_sent = True
+                await self._stream.send_all(CONTINUE)
+            event = await self._next_event()
+        except (trio.BrokenResourceError, trio.ClosedResourceError) as error:
+            # A reset in the middle of a body: to the app (or the inline route) the client
+            # has simply gone.
+            self._broken = True
+            log.debug("client left in the middle of a request body: %s", error)
+            return None
         if isinstance(event, RequestHead):  # pragma: no cover - the reader's contract
             raise AssertionError("a request head in the middle of a body")
         return event
@@ -359,7 +390,9 @@ class Connection:
         try:
             await self._site.app(scope, exchange.receive, exchange.send)
         except Exception:
-            if not self._broken:
+            if self._broken or exchange.disconnected:
+                log.debug("the app stopped on %s %s: the client left", scope["method"], path)
+            else:
                 log.exception("the app failed on %s %s", scope["method"], path)
         if exchange.failure is not None and not exchange.started:
             await self._refuse(exchange.failure, head)

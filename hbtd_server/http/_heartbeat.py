@@ -1,18 +1,48 @@
 """The two heartbeat POST routes, answered on the connection itself (#12).
 
 No ASGI dictionaries and no task per request: the connection hands over the body and gets back
-a status and the response body, with the same validation, engine call, metrics and bytes as the
-ASGI fast path in front of Quart (``hbtd_server._fastpath``), whose helpers this calls.
+a status and the response body, with the same validation and engine call as the Quart routes
+of the same paths (``_app``), which answer only what reaches them otherwise (a test calling
+the app alone). This is the one heartbeat handler of the server.
 """
 
 from __future__ import annotations
 
-from ..core import MAX_HEARTBEAT_BODY, HbtdError
+from ..core import MAX_HEARTBEAT_BODY, HbtdError, PayloadTooLarge
 from ..engine import Engine
+from ..ops import count_rejected_heartbeat
 from ._app import accept_heartbeat
-from ._fastpath import NOT_A_HEARTBEAT, heartbeat_route, heartbeat_too_large, rejected_heartbeat
+from ._problem import problem_body
 
-__all__ = ["HeartbeatRoutes", "InlineRoutes"]
+__all__ = ["HeartbeatRoutes", "InlineRoutes", "heartbeat_route"]
+
+_FULL_PATH = "/hmi/v1/heartbeat"
+_XNAME_PREFIX = "/hmi/v1/heartbeat/"
+_PREFIX_LENGTH = len(_XNAME_PREFIX)
+
+#: What :func:`heartbeat_route` returns for any other request.
+NOT_A_HEARTBEAT = ""
+
+
+def heartbeat_route(method: str, path: str) -> str | None:
+    """Which heartbeat route a request is for.
+
+    Returns:
+        None for ``POST /hmi/v1/heartbeat``, the xname for ``POST /hmi/v1/heartbeat/{xname}``,
+        and :data:`NOT_A_HEARTBEAT` (an empty string) for every other request.
+    """
+    if method == "POST":
+        if path == _FULL_PATH:
+            return None
+        if path.startswith(_XNAME_PREFIX) and "/" not in path[_PREFIX_LENGTH:]:
+            return path[_PREFIX_LENGTH:]  # empty for ".../heartbeat/": not a heartbeat
+    return NOT_A_HEARTBEAT
+
+
+def _rejected_heartbeat(engine: Engine, error: HbtdError) -> bytes:
+    """Count a refused heartbeat and return its problem document."""
+    count_rejected_heartbeat(engine, error)
+    return problem_body(error.status_hint, error.detail, _FULL_PATH, error.title)
 
 
 class InlineRoutes:
@@ -52,8 +82,9 @@ class HeartbeatRoutes(InlineRoutes):
         try:
             accept_heartbeat(self._engine, body, argument)
         except HbtdError as error:
-            return error.status_hint, rejected_heartbeat(self._engine, error)
+            return error.status_hint, _rejected_heartbeat(self._engine, error)
         return 200, b""
 
     def too_large(self) -> bytes:
-        return rejected_heartbeat(self._engine, heartbeat_too_large())
+        too_large = PayloadTooLarge(f"Request body is larger than {MAX_HEARTBEAT_BODY} bytes")
+        return _rejected_heartbeat(self._engine, too_large)

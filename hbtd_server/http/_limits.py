@@ -46,7 +46,7 @@ class Limits:
         max_body_bytes: largest request body; beyond it 413, then close (checked from
             ``Content-Length`` before any of the body is read; chunked bodies as they arrive).
         max_connections: most connections open at once; at it, a new connection closes the
-            oldest idle or slow-head one, or is closed at once when there is none. None: the
+            oldest idle or stuck one, or is closed at once when there is none. None: the
             open-file limit less a reserve (:func:`default_max_connections`).
         shutdown_timeout: on shutdown, requests in progress get this long to finish.
     """

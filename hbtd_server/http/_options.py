@@ -1,5 +1,5 @@
-"""How the service is exposed and observed: metrics, TLS, the admin token (#8), and which
-HTTP server runs with which limits (#12).
+"""How the service is exposed and observed: metrics, TLS, the admin token (#8), and the HTTP
+server's limits (#12).
 
 They are not HBTD parameters (``/params`` does not show them and they cannot be PATCHed), so
 they travel apart from ``Params``: the command line gathers them into :class:`Operability`,
@@ -14,7 +14,7 @@ from pathlib import Path
 from ._auth import AdminAuth
 from ._limits import Limits
 
-__all__ = ["HTTP_SERVERS", "HttpSettings", "Operability"]
+__all__ = ["HttpSettings", "Operability"]
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -49,19 +49,12 @@ class Operability:
         return f"metrics {'on' if self.metrics else 'off'}, {tls}, {guarded}"
 
 
-#: ``--http-server`` choices: the lean trio + httptools server, or hypercorn's trio worker.
-HTTP_SERVERS = ("lean", "hypercorn")
-
-
 @dataclass(frozen=True, slots=True, kw_only=True)
 class HttpSettings:
-    """Which HTTP server runs, and its limits.
+    """The HTTP server's settings.
 
     Attributes:
-        server: ``"lean"`` (the default) or ``"hypercorn"`` (the server before #12).
-        limits: timeouts and sizes; hypercorn honours only the keep-alive timeout, the header
-            block cap and the shutdown timeout.
+        limits: timeouts and sizes.
     """
 
-    server: str = "lean"
     limits: Limits = field(default_factory=Limits)

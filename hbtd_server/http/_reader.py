@@ -7,8 +7,18 @@ requests may arrive in one read; their events simply queue up. Anything that mus
 connection is a :class:`Failure` event, queued after the events of the requests before it, so
 those are still answered first.
 
-The connection feeds more only when the queue is empty, so at most one read's worth of
-requests is ever held in memory, however much a client pipelines.
+Parse-ahead is bounded. What a read brought is parsed a slice at a time (:meth:`feed` parses
+the first, :meth:`parse_more` the next), and the connection asks for the next slice only when
+the queue is empty: whatever a client pipelines, the queue holds at most what
+:data:`HEAD_SLICE` bytes of request heads can make (plus the body being read), and the rest of
+the read waits as bytes. Each slice is also a bounded piece of work, so a connection can give
+the others their turn between slices; a chunked body may have at most :data:`MAX_CHUNKS`
+chunks, so a body of 1-byte chunks costs its sender a 400 rather than the server its time.
+
+HTTP/1.1 rules of RFC 9112 the parser leaves to its caller: a request must have exactly one
+valid ``Host`` (HTTP/1.0: at most one), only HTTP/1.0 and 1.1 are served (505 otherwise), and an
+``Upgrade`` is ignored (RFC 9110 §7.8: hbtd never switches protocols), so the request is
+served as any other, body included, and what follows it is parsed as HTTP/1.1 still.
 """
 
 from __future__ import annotations
@@ -20,7 +30,28 @@ from typing import Final
 
 import httptools
 
-__all__ = ["END", "Failure", "Phase", "ReaderEvent", "RequestHead", "RequestReader"]
+__all__ = [
+    "END",
+    "HEAD_SLICE",
+    "MAX_CHUNKS",
+    "Failure",
+    "Phase",
+    "ReaderEvent",
+    "RequestHead",
+    "RequestReader",
+]
+
+#: Bytes parsed at a time outside a body (a heartbeat's head and body fit in one slice).
+HEAD_SLICE: Final = 2048
+#: Bytes parsed at a time inside a chunked body (a body with a length is parsed whole, with a
+#: head slice beyond it).
+CHUNKED_SLICE: Final = 8192
+#: Most chunks one request body may have; beyond it 400 (4 MiB in chunks of 256 bytes).
+MAX_CHUNKS: Final = 16384
+# What RFC 9110 allows in a Host value (reg-name, IP literal, port), as Go's net/http checks it.
+_HOST_BYTES: Final = (
+    b"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789!$&'()*+,-.:;=[]_~%"
+)
 
 
 class _End:
@@ -47,8 +78,8 @@ class Failure:
     """The connection cannot go on; answer ``status`` (None: nothing) and close.
 
     Attributes:
-        status: 400 (malformed), 413 (body too large) or 431 (head too large); None when there is
-            no one to answer (the connection switched protocols).
+        status: 400 (malformed), 413 (body too large), 431 (head too large) or 505 (not
+            HTTP/1.x); None when there is no one to answer.
         detail: the problem's detail text.
     """
 
@@ -140,6 +171,18 @@ class RequestReader:
         self._headers: list[tuple[bytes, bytes]] = []
         self._content_length: int | None = None
         self._expect_continue = False
+        #: Host headers of the request being read, and the last of them.
+        self._hosts = 0
+        self._host = b""
+        #: The last Host value found valid: a connection's requests all carry the same.
+        self._valid_host: bytes | None = None
+        self._chunks = 0
+        #: Received bytes not parsed yet (from an offset on): :meth:`parse_more` parses the next
+        #: slice. A plain attribute, not a property: the connection reads it per request.
+        self.backlog: bytes | bytearray | None = None
+        self._backlog_at = 0
+        #: Body bytes of an Upgrade request still to come (parsed here, not by llhttp).
+        self._upgrade_body_left = 0
 
     @property
     def failed(self) -> bool:
@@ -147,21 +190,91 @@ class RequestReader:
         return self._failed
 
     def feed(self, data: bytes | bytearray) -> None:
-        """Parse ``data``; queue the events it completes."""
+        """Take what arrived and parse its first slice; queue the events it completes.
+
+        Feed only when :attr:`backlog` is None.
+        """
+        if len(data) > HEAD_SLICE and len(data) > self._slice():
+            self.backlog, self._backlog_at = data, 0
+            self.parse_more()
+            return
+        # The usual case, one request or less per read, parsed here: a call less per request.
         if self._failed:
             return
         try:
+            if self._upgrade_body_left:
+                data = self._upgrade_body(data)
             self._parser.feed_data(data)
-        except httptools.HttpParserCallbackError:
+        except (httptools.HttpParserError, httptools.HttpParserUpgrade, _LimitExceeded) as error:
+            self._parse_failed(data, error)
+
+    def parse_more(self) -> None:
+        """Parse the next slice of what arrived (when :attr:`backlog`)."""
+        data, start = self.backlog, self._backlog_at
+        if data is None:
+            return
+        end = start + self._slice()
+        if end >= len(data):
+            self.backlog = None
+            self._parse(data[start:] if start else data)
+        else:
+            self._backlog_at = end
+            self._parse(data[start:end])
+
+    def _slice(self) -> int:
+        if self.phase is Phase.BODY:
+            if self._content_length is not None:
+                return self._content_length - self._body_bytes + HEAD_SLICE
+            return CHUNKED_SLICE
+        return HEAD_SLICE
+
+    def _parse(self, data: bytes | bytearray) -> None:
+        if self._failed:
+            return
+        try:
+            if self._upgrade_body_left:
+                data = self._upgrade_body(data)
+            self._parser.feed_data(data)
+        except (httptools.HttpParserError, httptools.HttpParserUpgrade, _LimitExceeded) as error:
+            self._parse_failed(data, error)
+
+    def _parse_failed(self, data: bytes | bytearray, error: Exception) -> None:
+        if isinstance(error, (httptools.HttpParserCallbackError, _LimitExceeded)):
             self._fail(self._limit_failure or Failure(400, "Malformed HTTP request"))
-        except httptools.HttpParserUpgrade:
-            # Requests before the switch were queued; the bytes after it are not HTTP/1.1.
-            self._fail(Failure(None))
-        except httptools.HttpParserError as error:
+        elif isinstance(error, httptools.HttpParserUpgrade):
+            self._ignore_upgrade(data, int(error.args[0]) if error.args else len(data))
+        else:
             self._fail(Failure(400, f"Malformed HTTP request: {_reason(error)}"))
+
+    def _ignore_upgrade(self, data: bytes | bytearray, offset: int) -> None:
+        # llhttp stops at the end of an Upgrade (or CONNECT) request's head, having completed
+        # it without its body. Serve it as an ordinary request: its body (by Content-Length) is
+        # taken here, and a new parser reads what follows.
+        self._parser = httptools.HttpRequestParser(self)
+        rest = data[offset:]
+        if any(n.lower() == b"transfer-encoding" for n, _ in self._headers):
+            self.events.pop()  # its END: the body it announced is not served
+            self._fail(Failure(400, "Malformed HTTP request: Upgrade with a chunked body"))
+            return
+        if self._content_length:
+            self.events.pop()  # its END: the body comes first
+            self.phase = Phase.BODY
+            self._upgrade_body_left = self._content_length
+        if rest:
+            self._parse(rest)
+
+    def _upgrade_body(self, data: bytes | bytearray) -> bytes | bytearray:
+        taken = data[: self._upgrade_body_left]
+        self._upgrade_body_left -= len(taken)
+        if taken:
+            self.on_body(bytes(taken))
+        if not self._upgrade_body_left:
+            self.on_message_complete()
+        return data[len(taken) :]
 
     def _fail(self, failure: Failure) -> None:
         self._failed = True
+        self.backlog = None
         self.events.append(failure)
 
     # -- httptools callbacks ---------------------------------------------------------------
@@ -175,6 +288,8 @@ class RequestReader:
         self._headers = []
         self._content_length = None
         self._expect_continue = False
+        self._hosts = 0
+        self._chunks = 0
 
     def on_url(self, url: bytes) -> None:
         self.target += url
@@ -199,23 +314,55 @@ class RequestReader:
             except ValueError:
                 self._limit_failure = Failure(400, "Malformed HTTP request: bad Content-Length")
                 raise _LimitExceeded from None
+        elif size == 4 and (name == b"host" or name.lower() == b"host"):
+            self._hosts += 1
+            self._host = value
         elif size == 6 and name.lower() == b"expect" and value.lower() == b"100-continue":
             self._expect_continue = True
 
     def on_headers_complete(self) -> None:
         parser = self._parser
+        version = parser.get_http_version()
+        # RFC 9112 §3.2: exactly one valid Host on HTTP/1.1; never two on any version.
+        if version != "1.1" or self._hosts != 1 or self._host != self._valid_host:
+            self._check_version_and_host(version)
         self.phase = Phase.BODY
         self.events.append(
             RequestHead(
                 parser.get_method(),
                 self.target,
                 self._headers,
-                parser.get_http_version(),
+                version,
                 parser.should_keep_alive(),
                 self._content_length,
                 self._expect_continue,
             )
         )
+
+    def _check_version_and_host(self, version: str) -> None:
+        failure = None
+        if version not in ("1.1", "1.0"):
+            failure = Failure(505, f"HTTP/{version} is not supported: this server speaks HTTP/1.1")
+        elif self._hosts > 1:
+            failure = Failure(400, "Malformed HTTP request: more than one Host header")
+        elif not self._hosts:
+            if version == "1.1":
+                failure = Failure(400, "Malformed HTTP request: missing Host header")
+        elif self._host.translate(None, _HOST_BYTES):
+            failure = Failure(400, "Malformed HTTP request: invalid Host header")
+        else:
+            self._valid_host = self._host
+        if failure is not None:
+            self._limit_failure = failure
+            raise _LimitExceeded
+
+    def on_chunk_header(self) -> None:
+        self._chunks += 1
+        if self._chunks > MAX_CHUNKS:
+            self._limit_failure = Failure(
+                400, f"Malformed HTTP request: a body of more than {MAX_CHUNKS} chunks"
+            )
+            raise _LimitExceeded
 
     def on_body(self, body: bytes) -> None:
         self._body_bytes += len(body)

@@ -7,10 +7,12 @@ lifespan shutdown and returns.
 
 The process must never run out of file descriptors because of its clients: at
 ``Limits.max_connections`` a new connection makes room by closing the oldest connection that
-is idle (between requests, or never having sent a byte) or whose request head has been
-arriving for more than :data:`_SLOW_HEAD_SECONDS` (a real client sends a head in one packet:
-that is a slow-head attack, and it gets 408), so ``/liveness`` still gets in while clients
-hoard connections; when there is none such, the new connection is closed at once.
+is idle (between requests, or never having sent a byte) or stuck: its request head or body has
+been arriving for more than :data:`_STUCK_SECONDS` (a real client sends a head in one packet,
+and a body at network speed: that is a slow-head or slow-body attack, and it gets 408), or its
+client has not taken its answer for that long (a client that never reads). So ``/liveness``
+still gets in while clients hoard connections; when there is none such, the new connection is
+closed at once.
 If the limit is
 reached anyway (EMFILE/ENFILE), accepting pauses briefly and the log gets one line when it
 starts and one with the count when it ends, never a traceback per attempt.
@@ -42,8 +44,8 @@ log = logging.getLogger("hbtd.http")
 _OUT_OF_RESOURCES = frozenset({errno.EMFILE, errno.ENFILE, errno.ENOMEM, errno.ENOBUFS})
 #: Pause between accept attempts while out of file descriptors.
 _ACCEPT_RETRY_SECONDS = 0.1
-#: At the connection cap, a request head still arriving after this long may be evicted.
-_SLOW_HEAD_SECONDS = 2.0
+#: At the connection cap, a connection stuck this long (see ``Connection.stuck``) may be evicted.
+_STUCK_SECONDS = 2.0
 #: Evicted connections still closing, at most: each holds its file descriptor until then, so
 #: this bounds how far past the cap a burst of new connections can take the process (the cap
 #: leaves a reserve of at least 64 below the open-file limit).
@@ -126,7 +128,7 @@ class LeanServer:
         self.at_cap = BurstLog(
             log,
             f"connection cap {self._cap} reached",
-            "closing the oldest idle or slow-head connection (or the new one, when none is)",
+            "closing the oldest idle or stuck connection (or the new one, when none is)",
         )
         self.out_of_fds = BurstLog(
             log, "out of file descriptors", "pausing accept for 0.1 s each time"
@@ -217,9 +219,9 @@ class LeanServer:
             nursery.start_soon(self._run_connection, connection)
 
     def _eviction_candidate(self) -> Connection | None:
-        """The connection to close for a new one: the oldest that is idle or a slow head.
+        """The connection to close for a new one: the oldest that is idle or stuck.
 
-        Age decides between the two: a slow head is at least two seconds old, and an idle
+        Age decides between the two: a stuck one is at least two seconds old, and an idle
         node's connection costs it only a reconnect.
         """
         now = trio.current_time()
@@ -229,7 +231,7 @@ class LeanServer:
         # than bookkeeping on every request (the oldest are the likeliest to match).
         for connection in self._connections:
             if not connection.closing and (
-                connection.idle or connection.slow_head(now, _SLOW_HEAD_SECONDS)
+                connection.idle or connection.stuck(now, _STUCK_SECONDS)
             ):
                 return connection
         self._no_room_until = now + _NO_ROOM_SECONDS

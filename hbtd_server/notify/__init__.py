@@ -6,6 +6,7 @@ Import from here, never from the ``_`` modules.
 
 from __future__ import annotations
 
+from ._checks import PARAM_CHECKS, sm_url_problem
 from ._hsm import (
     AWAY_REPEAT,
     BATCH_WINDOW,
@@ -36,6 +37,7 @@ __all__ = [
     "DEFAULT_WINDOW",
     "MESSAGE_ID",
     "NOT_CONNECTED",
+    "PARAM_CHECKS",
     "READY_POLL_PERIOD",
     "BlockingRunner",
     "BusTarget",
@@ -50,4 +52,5 @@ __all__ = [
     "run_hsm_notifier",
     "run_hsm_ready_poller",
     "run_telemetry",
+    "sm_url_problem",
 ]

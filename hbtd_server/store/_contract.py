@@ -25,6 +25,7 @@ from dataclasses import dataclass
 from typing import Protocol
 from urllib.parse import urlsplit
 
+import httpx
 import trio
 
 __all__ = [
@@ -147,7 +148,12 @@ def parse_kv_url(text: str) -> list[str] | None:
         if url.path not in ("", "/") or url.query or url.fragment:
             raise ValueError(f"{part!r}: an etcd endpoint has no path or query")
         host = f"[{url.hostname}]" if ":" in url.hostname else url.hostname
-        endpoints.append(f"{url.scheme}://{host}:{port or 2379}")
+        endpoint = f"{url.scheme}://{host}:{port or 2379}"
+        try:
+            httpx.URL(endpoint)  # the etcd client's own parser: what it refuses fails here
+        except httpx.InvalidURL as error:
+            raise ValueError(f"{part!r} is not a URL: {str(error).split(',')[0]}") from None
+        endpoints.append(endpoint)
     return endpoints
 
 

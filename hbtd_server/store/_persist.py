@@ -32,6 +32,7 @@ import trio
 from ..core import ComponentView, HbState, Kind, Params, Transition, plural
 from ..engine import Engine
 from ..health import KV_OK
+from ..notify import PARAM_CHECKS
 from ._contract import MAX_TXN_OPS, Op, Store, StoreUnavailable
 
 __all__ = [
@@ -162,7 +163,7 @@ def params_from_store(current: Params, value: bytes) -> Params:
         if not isinstance(stored, dict):
             raise ValueError("not an object")
         shared = {k: v for k, v in stored.items() if k not in _LOCAL_PARAMS}
-        return current.patched(shared)
+        return current.patched(shared, checks=PARAM_CHECKS)
     except Exception as error:  # InvalidRequest and JSON errors alike
         raise ValueError(f"stored parameters not valid: {error}") from None
 

@@ -327,7 +327,8 @@ class SharedState:
         """Run the flusher, the watch and the election until cancelled."""
         async with trio.open_nursery() as nursery:
             await nursery.start(self.persistence.run_flusher)
-            await nursery.start(self.replica.run, self.revision)
+            # After a restart (see ``service``), watch on from where the watch had come.
+            await nursery.start(self.replica.run, max(self.revision, self.replica.revision))
             task_status.started()
 
     async def shutdown(self, *, within: float) -> None:

@@ -1,9 +1,9 @@
 """Shared fixtures for the HTTP API tests: an engine on a hand-driven clock, and a client.
 
-The ``client`` fixture runs every test against both HTTP servers the service can run (#12):
-``lean``, the lean server's connection (inline heartbeats, Quart through its ASGI bridge) over
-an in-memory stream, and ``asgi``, the ASGI stack hypercorn serves (the heartbeat fast path in
-front of the Quart app) through ``httpx.ASGITransport``. No sockets, no real time.
+The ``client`` fixture runs every test against the lean server's connection (inline
+heartbeats, Quart through its ASGI bridge) over an in-memory stream (#12); ``make_client``
+calls an ASGI app (the Quart app alone) through ``httpx.ASGITransport``. No sockets, no real
+time.
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ import pytest
 
 from hbtd_server.core import DEFAULT_PARAMS, Params
 from hbtd_server.engine import Engine
-from hbtd_server.http import HeartbeatFastPath, HeartbeatRoutes, Limits, Site, create_quart_app
+from hbtd_server.http import HeartbeatRoutes, Limits, Site, create_quart_app
 from tests.http_wire import LeanTransport
 
 BASE_URL = "http://hbtd"
@@ -79,19 +79,7 @@ def make_lean_client(engine: Engine, app: Any) -> httpx.AsyncClient:
     return httpx.AsyncClient(transport=LeanTransport(site), base_url=BASE_URL)
 
 
-@pytest.fixture(params=["lean", "asgi"])
-def server_kind(request: pytest.FixtureRequest) -> str:
-    """Which HTTP server answers: the lean one, or the ASGI stack hypercorn serves."""
-    kind: str = request.param
-    return kind
-
-
 @pytest.fixture
-async def client(engine: Engine, server_kind: str) -> AsyncIterator[httpx.AsyncClient]:
-    quart = create_quart_app(engine)
-    if server_kind == "lean":
-        http = make_lean_client(engine, quart)
-    else:
-        http = make_client(HeartbeatFastPath(engine, quart))
-    async with http:
+async def client(engine: Engine) -> AsyncIterator[httpx.AsyncClient]:
+    async with make_lean_client(engine, create_quart_app(engine)) as http:
         yield http

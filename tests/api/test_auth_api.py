@@ -9,11 +9,11 @@ from pathlib import Path
 import httpx
 import pytest
 
-from hbtd_server import Engine, HeartbeatFastPath, create_quart_app
+from hbtd_server import Engine, create_quart_app
 from hbtd_server.http import AdminAuth
 from hbtd_server.ops import Metrics
 
-from .conftest import API, PROBLEM_JSON, hb_body, make_client
+from .conftest import API, PROBLEM_JSON, hb_body, make_lean_client
 
 TOKEN = "s3cret-token-0123456789"
 GOOD = {"Authorization": f"Bearer {TOKEN}"}
@@ -23,9 +23,7 @@ HEARTBEAT = hb_body(Status="OK", TimeStamp="2026-11-25T10:00:00+00:00")
 def auth_client(engine: Engine, *, protect_reads: bool) -> httpx.AsyncClient:
     admin = AdminAuth(token=TOKEN.encode(), protect_reads=protect_reads)
     metrics = Metrics(engine, process=False)
-    return make_client(
-        HeartbeatFastPath(engine, create_quart_app(engine, metrics=metrics, admin=admin))
-    )
+    return make_lean_client(engine, create_quart_app(engine, metrics=metrics, admin=admin))
 
 
 @pytest.fixture

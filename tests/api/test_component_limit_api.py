@@ -12,9 +12,17 @@ import pytest
 
 from hbtd_server.core import DEFAULT_PARAMS, Kind
 from hbtd_server.engine import Engine
-from hbtd_server.http import HeartbeatFastPath, create_quart_app
+from hbtd_server.http import create_quart_app
 from hbtd_server.ops import Metrics
-from tests.api.conftest import API, PROBLEM_JSON, ManualClock, hb_body, make_client, problem
+from tests.api.conftest import (
+    API,
+    PROBLEM_JSON,
+    ManualClock,
+    hb_body,
+    make_client,
+    make_lean_client,
+    problem,
+)
 
 LIMIT = 4
 NAMES = [f"x1000c0s{i}b0n0" for i in range(LIMIT + 3)]
@@ -42,8 +50,8 @@ async def test_new_names_beyond_the_limit_get_503_and_are_counted(
     limited: Engine, clock: ManualClock, caplog: pytest.LogCaptureFixture
 ) -> None:
     metrics = Metrics(limited, process=False)
-    app = HeartbeatFastPath(limited, create_quart_app(limited, metrics=metrics))
-    async with make_client(app) as client:
+    app = create_quart_app(limited, metrics=metrics)
+    async with make_lean_client(limited, app) as client:
         for name in NAMES[:LIMIT]:
             assert (await client.post(f"{FULL}/{name}", content=beat(name))).status_code == 200
         for name in NAMES[LIMIT:]:
@@ -71,7 +79,7 @@ async def test_new_names_beyond_the_limit_get_503_and_are_counted(
 async def test_a_new_burst_logs_again_and_room_is_made_by_deaths(
     limited: Engine, clock: ManualClock, caplog: pytest.LogCaptureFixture
 ) -> None:
-    async with make_client(HeartbeatFastPath(limited, create_quart_app(limited))) as client:
+    async with make_lean_client(limited, create_quart_app(limited)) as client:
         for name in NAMES[: LIMIT - 1]:
             await client.post(f"{FULL}/{name}", content=beat(name))
         assert (await client.post(f"{FULL}/{NAMES[-1]}", content=beat(""))).status_code == 200
@@ -87,7 +95,7 @@ async def test_pending_hsm_changes_are_bounded_by_the_same_limit(
 ) -> None:
     # Names that beat once and die leave a pending "dead" each while HSM is not told (Nosm):
     # cycling invented names must not grow the ledger without bound either.
-    async with make_client(HeartbeatFastPath(limited, create_quart_app(limited))) as client:
+    async with make_lean_client(limited, create_quart_app(limited)) as client:
         for name in NAMES[:LIMIT]:
             await client.post(f"{FULL}/{name}", content=beat(name))
         clock.advance(limited.params.warntime)
@@ -104,12 +112,12 @@ async def test_pending_hsm_changes_are_bounded_by_the_same_limit(
     assert limited.ledger.pending_count == LIMIT
 
 
-async def test_fast_path_and_quart_app_refuse_identically(clock: ManualClock) -> None:
+async def test_inline_route_and_quart_app_refuse_identically(clock: ManualClock) -> None:
     answers = []
     for wrap in (True, False):
         engine = Engine(DEFAULT_PARAMS, clock=ManualClock(), max_components=1)
         app = create_quart_app(engine)
-        async with make_client(HeartbeatFastPath(engine, app) if wrap else app) as client:
+        async with make_lean_client(engine, app) if wrap else make_client(app) as client:
             await client.post(f"{FULL}/{NAMES[0]}", content=beat(""))
             response: httpx.Response = await client.post(f"{FULL}/{NAMES[1]}", content=beat(""))
             answers.append(

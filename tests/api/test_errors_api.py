@@ -17,7 +17,7 @@ import trio
 
 from hbtd_server.core import MAX_HEARTBEAT_BODY
 from hbtd_server.engine import Engine
-from hbtd_server.http import MAX_PARAMS_BODY, MAX_REQUEST_BODY, HeartbeatFastPath, create_quart_app
+from hbtd_server.http import MAX_PARAMS_BODY, MAX_REQUEST_BODY, create_quart_app
 from tests.api.conftest import API, PROBLEM_JSON, hb_body, problem
 
 ALL_METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", "HEAD")
@@ -218,13 +218,10 @@ async def call_asgi(
         pytest.param([b"{", b"}"], 400, id="small-chunks-missing-fields"),
     ],
 )  # fmt: skip
-@pytest.mark.parametrize("quart_only", [pytest.param(False, id="fast-path"),
-                                        pytest.param(True, id="quart-only")])  # fmt: skip
-async def test_streamed_heartbeat_body(
-    engine: Engine, chunks: list[bytes], status: int, quart_only: bool
+async def test_streamed_heartbeat_body_to_the_quart_route(
+    engine: Engine, chunks: list[bytes], status: int
 ) -> None:
-    quart = create_quart_app(engine)
-    app = quart if quart_only else HeartbeatFastPath(engine, quart)
+    app = create_quart_app(engine)
     got, headers, body = await call_asgi(app, "POST", f"{API}/heartbeat", chunks)
     assert got == status
     if status == 200:
@@ -351,3 +348,15 @@ async def test_problem_body_escapes_html_characters_like_go(client: httpx.AsyncC
         b"\"detail\":\"Parameter 'errtime' with illegal value '\\u003c5\\u003e\\u0026'; \","
         b'"instance":"/hmi/v1/params","status":400}\n'
     )
+
+
+async def test_a_routing_redirect_is_relative_whatever_the_host_header(
+    client: httpx.AsyncClient,
+) -> None:
+    # It was built from the client's Host header: http://evil.example/hmi/v1/params (#21).
+    response = await client.get(
+        f"{API}/params".replace("/v1", "//v1"), headers={"host": "evil.example"}
+    )
+    assert response.status_code == 308
+    assert response.headers["location"] == f"{API}/params"
+    assert b"evil" not in response.content

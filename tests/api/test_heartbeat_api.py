@@ -12,8 +12,16 @@ import pytest
 
 from hbtd_server.core import DEFAULT_PARAMS, MAX_HEARTBEAT_BODY, Kind
 from hbtd_server.engine import Engine
-from hbtd_server.http import MAX_REQUEST_BODY, HeartbeatFastPath, create_quart_app
-from tests.api.conftest import API, PROBLEM_JSON, ManualClock, hb_body, make_client, problem
+from hbtd_server.http import MAX_REQUEST_BODY, create_quart_app
+from tests.api.conftest import (
+    API,
+    PROBLEM_JSON,
+    ManualClock,
+    hb_body,
+    make_client,
+    make_lean_client,
+    problem,
+)
 
 FULL = f"{API}/heartbeat"
 GOOD = {"Component": "x0c0s0b0n0", "Hostname": "h", "NID": "1", "Status": "OK", "Timestamp": "t"}
@@ -367,7 +375,7 @@ async def test_heartbeat_after_death_is_started_again(
     assert engine.ledger.wanted("x0c0s0b0n0") is Kind.STARTED
 
 
-# -- the fast path and the Quart app give the same answers -----------------------------------
+# -- the inline routes and the Quart app give the same answers--------------------------------
 
 PARITY_REQUESTS: list[tuple[str, str, bytes]] = [
     ("POST", FULL, hb_body(**GOOD)),
@@ -401,9 +409,9 @@ PARITY_REQUESTS: list[tuple[str, str, bytes]] = [
 ]
 
 
-async def replay(app: object, engine: Engine) -> list[tuple[int, str | None, bytes]]:
+async def replay(http: httpx.AsyncClient) -> list[tuple[int, str | None, bytes]]:
     answers = []
-    async with make_client(app) as http:
+    async with http:
         for method, path, body in PARITY_REQUESTS:
             response = await http.request(method, path, content=body)
             answers.append(
@@ -412,11 +420,11 @@ async def replay(app: object, engine: Engine) -> list[tuple[int, str | None, byt
     return answers
 
 
-async def test_fast_path_and_quart_app_answer_identically() -> None:
+async def test_inline_routes_and_quart_app_answer_identically() -> None:
     fast_engine = Engine(DEFAULT_PARAMS, clock=ManualClock())
     quart_engine = Engine(DEFAULT_PARAMS, clock=ManualClock())
-    fast = await replay(HeartbeatFastPath(fast_engine, create_quart_app(fast_engine)), fast_engine)
-    plain = await replay(create_quart_app(quart_engine), quart_engine)
+    fast = await replay(make_lean_client(fast_engine, create_quart_app(fast_engine)))
+    plain = await replay(make_client(create_quart_app(quart_engine)))
     for request, via_fast, via_quart in zip(PARITY_REQUESTS, fast, plain, strict=True):
         assert via_fast == via_quart, request[:2]
     assert sorted(v.xname for v in fast_engine.tracker.views()) == sorted(

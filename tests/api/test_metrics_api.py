@@ -7,10 +7,10 @@ from collections.abc import AsyncIterator
 import httpx
 import pytest
 
-from hbtd_server import Engine, HeartbeatFastPath, TelemetryPublisher, create_quart_app
+from hbtd_server import Engine, TelemetryPublisher, create_quart_app
 from hbtd_server.ops import HEARTBEAT_REJECTION_REASONS, PATCH_OUTCOMES, Metrics
 
-from .conftest import API, PROBLEM_JSON, ManualClock, hb_body, make_client
+from .conftest import API, PROBLEM_JSON, ManualClock, hb_body, make_client, make_lean_client
 from .metrics_scrape import at, scrape
 
 TIMESTAMP = "2026-11-25T10:00:00+00:00"
@@ -30,8 +30,8 @@ def metrics(engine: Engine) -> Metrics:
 
 @pytest.fixture
 async def metrics_client(engine: Engine, metrics: Metrics) -> AsyncIterator[httpx.AsyncClient]:
-    app = HeartbeatFastPath(engine, create_quart_app(engine, metrics=metrics))
-    async with make_client(app) as http:
+    app = create_quart_app(engine, metrics=metrics)
+    async with make_lean_client(engine, app) as http:
         yield http
 
 
@@ -106,7 +106,7 @@ async def test_refused_heartbeats_are_counted_by_reason(
 
 
 async def test_the_quart_heartbeat_route_counts_refusals_too(engine: Engine) -> None:
-    # Without the fast path in front (as in some embeddings), Quart's own route counts them.
+    # Without the inline routes in front (the app alone), Quart's own route counts them.
     metrics = Metrics(engine, process=False)
     async with make_client(create_quart_app(engine, metrics=metrics)) as client:
         await client.post(f"{API}/heartbeat/bogus", content=hb_body(Status="OK", TimeStamp="t"))

@@ -15,11 +15,11 @@ import trio
 import trio.testing
 
 from hb_sim.hsm import MockHsm, create_mock_hsm_app
-from hbtd_server import Engine, HeartbeatFastPath, create_quart_app, run_tracker_tasks
+from hbtd_server import Engine, create_quart_app, run_tracker_tasks
 from hbtd_server.core import DEFAULT_PARAMS, Kind
 from hbtd_server.ops import Metrics
 
-from .conftest import API, hb_body, make_client
+from .conftest import API, hb_body, make_lean_client
 from .metrics_scrape import at, scrape
 
 NAMES = [f"x1000c{c}s{s}b0n{n}" for c in range(4) for s in range(8) for n in range(2)]
@@ -48,10 +48,10 @@ async def test_metrics_during_a_wave_match_what_hsm_received(
     metrics = Metrics(engine, process=False)
     hsm = MockHsm(nodes=NAMES)
     hsm_app: Any = create_mock_hsm_app(hsm)
-    tracker_app = HeartbeatFastPath(engine, create_quart_app(engine, metrics=metrics))
+    tracker_app = create_quart_app(engine, metrics=metrics)
     async with (
         httpx.AsyncClient(transport=httpx.ASGITransport(app=hsm_app)) as hsm_client,
-        make_client(tracker_app) as client,
+        make_lean_client(engine, tracker_app) as client,
         trio.open_nursery() as nursery,
     ):
         await nursery.start(run_tracker_tasks, engine, hsm_client)

@@ -255,3 +255,46 @@ async def test_one_bad_field_blocks_the_good_ones(
     assert response.json()["detail"] == "Parameter 'sm_retries' with illegal value '-1'; "
     assert (engine.params.debug, engine.params.warntime, engine.params.errtime) == (0, 10, 30)
     assert (engine.tracker.warntime, engine.tracker.errtime) == (10, 30)
+
+
+# -- values the component that uses them could not parse (#21) ---------------------------------
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "reason"),
+    [
+        ("Sm_url", "http://h:abc/x", "Invalid port"),
+        ("Sm_url", "http://[::1", "Invalid port"),
+        ("Sm_url", "http://[zz]/x", "Invalid IPv6 address"),
+        ("Sm_url", "http://h/x\r\nX-Evil: 1", "non-printable"),
+        ("Sm_url", "http:///x", "no host"),
+        ("Sm_url", "http://h:99999/x", "the port must be 1-65535"),
+        ("Sm_url", "http://ex ample/x", "not a valid host name"),
+        ("Telemetry_host", "bad host:9092:topic", None),
+        ("Telemetry_host", "a,b:9092:topic", None),
+        ("Telemetry_host", "kafka:9092:no topic", None),
+    ],
+)
+async def test_a_value_its_component_cannot_parse_is_refused_naming_the_field(
+    client: httpx.AsyncClient, engine: Engine, field: str, value: str, reason: str | None
+) -> None:
+    # Such a PATCH used to be answered 200, and the HSM poller then died on httpx.InvalidURL,
+    # taking the process with it.
+    before = engine.params
+    response = await client.patch(PARAMS, json={field: value, "Warntime": "7"})
+    assert response.status_code == 400
+    detail = response.json()["detail"]
+    assert detail.startswith(f"Parameter '{field.lower()}' with invalid ")
+    if reason is not None:
+        assert reason in detail
+    assert engine.params is before  # nothing applied, the good field neither
+
+
+async def test_a_usable_sm_url_with_a_port_and_a_password_is_taken(
+    client: httpx.AsyncClient, engine: Engine
+) -> None:
+    url = "https://hbtd:secret@[fd00::5]:8443/apis/smd/hsm/v2"
+    response = await client.patch(PARAMS, json={"Sm_url": url})
+    assert response.status_code == 200
+    assert engine.params.sm_url == url
+    assert response.json()["Sm_url"] == "https://hbtd:***@[fd00::5]:8443/apis/smd/hsm/v2"

@@ -100,27 +100,15 @@ async def launch_hbtd(
         await kill(process)
 
 
-#: ``--http-server`` values; parametrize ``http_server`` with these to run a test on both.
-HTTP_SERVERS = ["lean", "hypercorn"]
-
-
 @pytest.fixture
-def http_server() -> str:
-    """The HTTP server ``start_hbtd`` runs: the default, unless a test parametrizes this."""
-    return "lean"
-
-
-@pytest.fixture
-def start_hbtd(tmp_path: Path, http_server: str) -> StartHbtd:
+def start_hbtd(tmp_path: Path) -> StartHbtd:
     """``async with start_hbtd("--warntime", "2", ...) as hbtd:`` runs a real tracker.
 
-    It runs the ``http_server`` fixture's server (#12); ``fd_limit=N`` caps its open files.
+    ``fd_limit=N`` caps its open files.
     """
 
     def start(*args: str, fd_limit: int | None = None) -> AbstractAsyncContextManager[HbtdProcess]:
-        return launch_hbtd(
-            tmp_path, free_port(), "--http-server", http_server, *args, fd_limit=fd_limit
-        )
+        return launch_hbtd(tmp_path, free_port(), *args, fd_limit=fd_limit)
 
     return start
 

@@ -1,9 +1,7 @@
 """The connection faults of issue #12, tried as an attacker would, against a real ``hbtd``.
 
-Raw sockets on loopback. Each fault runs against both HTTP servers: the lean server (the
-default) must not have it; on hypercorn (``--http-server hypercorn``) faults 1-4 are known and
-marked ``xfail(strict=True)``, so these tests also document them (and notice if they go away).
-Fault 5 (big /hbstates queries holding the event loop) is fixed in the app, for both.
+Raw sockets on loopback; hbtd's one HTTP server (the lean server) must not have any of them.
+Fault 5 (big /hbstates queries holding the event loop) is fixed in the app.
 """
 
 from __future__ import annotations
@@ -26,12 +24,6 @@ from .fleet_watch import INCONCLUSIVE
 
 pytestmark = pytest.mark.integration
 
-HYPERCORN_FAULT = pytest.param(
-    "hypercorn",
-    marks=pytest.mark.xfail(strict=True, reason="a known fault of hypercorn + quart-trio (#12)"),
-)
-FAULTY = [pytest.param("lean"), HYPERCORN_FAULT]
-BOTH = ["lean", "hypercorn"]
 HEARTBEAT = b'{"Status":"OK","TimeStamp":"2026-11-25T10:00:00+00:00"}'
 HB_PATH = "/hmi/v1/heartbeat/x0c0s0b0n0"
 
@@ -62,7 +54,6 @@ async def one_response(stream: trio.SocketStream, *, within: float = 5.0) -> Raw
 # -- fault 1: Connection: close and HTTP/1.0 were answered but never closed ----------------------
 
 
-@pytest.mark.parametrize("http_server", FAULTY)
 @pytest.mark.parametrize(
     "request_data",
     [
@@ -84,7 +75,6 @@ async def test_fault1_connection_close_is_honoured(
 # -- fault 2: no timeout on a request body --------------------------------------------------------
 
 
-@pytest.mark.parametrize("http_server", FAULTY)
 @pytest.mark.parametrize("path", ["/hmi/v1/hbstates", "/hmi/v1/heartbeat/x0c0s0b0n0"])
 async def test_fault2_slow_body_gets_408_and_close(start_hbtd: StartHbtd, path: str) -> None:
     async with (
@@ -106,7 +96,6 @@ async def test_fault2_slow_body_gets_408_and_close(start_hbtd: StartHbtd, path: 
 # -- fault 3: Content-Length with Transfer-Encoding was served, the connection kept ----------------
 
 
-@pytest.mark.parametrize("http_server", FAULTY)
 async def test_fault3_content_length_with_transfer_encoding_is_400_and_close(
     start_hbtd: StartHbtd,
 ) -> None:
@@ -129,7 +118,6 @@ FD_LIMIT = 256
 HOARDERS = 300
 
 
-@pytest.mark.parametrize("http_server", FAULTY)
 async def test_fault4_at_the_fd_limit_liveness_answers_and_the_log_stays_quiet(
     start_hbtd: StartHbtd,
 ) -> None:
@@ -157,7 +145,6 @@ async def test_fault4_at_the_fd_limit_liveness_answers_and_the_log_stays_quiet(
 # -- fault 5: big /hbstates queries held the event loop -------------------------------------------
 
 
-@pytest.mark.parametrize("http_server", BOTH)
 async def test_fault5_liveness_stays_fast_under_maximum_hbstates_queries(
     start_hbtd: StartHbtd,
 ) -> None:
@@ -235,7 +222,6 @@ async def test_at_the_cap_an_idle_connection_or_a_slow_head_makes_room(
         pytest.skip(message)
 
 
-@pytest.mark.parametrize("http_server", BOTH)
 async def test_sigint_finishes_requests_in_flight_then_exits_0(start_hbtd: StartHbtd) -> None:
     async with start_hbtd("--nosm") as hbtd:
         streams = [await connect(hbtd) for _ in range(3)]
@@ -268,8 +254,6 @@ FLOODS = {
 }
 
 
-# Lean only: hypercorn answers such a client by resetting its connection (h11's pipelining
-# buffer), which is a defence too, but not the behaviour checked here.
 @pytest.mark.parametrize("flood_kind", FLOODS)
 async def test_a_pipelined_flood_is_answered_in_order_and_starves_no_one(
     start_hbtd: StartHbtd, flood_kind: str

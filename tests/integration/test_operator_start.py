@@ -102,7 +102,24 @@ def test_a_port_out_of_range_is_a_usage_error() -> None:
 def test_an_sm_url_that_is_not_http_is_refused_at_start() -> None:
     result = run_hbtd("--sm_url", "cray-smd/hsm/v2")
     assert result.returncode == 2
-    assert "--sm_url 'cray-smd/hsm/v2' is not an http:// or https:// URL" in result.stderr
+    assert "--sm_url 'cray-smd/hsm/v2' is not a usable http:// or https:// URL" in result.stderr
+
+
+def test_an_sm_url_httpx_cannot_parse_is_refused_at_start() -> None:
+    result = run_hbtd("--sm_url", "http://hsm:abc/hsm/v2")
+    assert result.returncode == 2
+    assert "Traceback" not in result.stderr
+    assert "is not a usable http:// or https:// URL: Invalid port" in result.stderr
+
+
+def test_the_retired_hypercorn_server_is_refused_with_one_line_and_exit_2() -> None:
+    result = run_hbtd("--http-server", "hypercorn", "--nosm")
+    assert result.returncode == 2
+    assert result.stderr.splitlines() == [
+        "hbtd: --http-server hypercorn is not available: the lean HTTP server is hbtd's one "
+        "server (hypercorn was retired); remove the flag"
+    ]
+    assert result.stdout == ""
 
 
 def test_an_invalid_telemetry_host_is_refused_at_start() -> None:

@@ -31,7 +31,7 @@ from hb_sim.ports import free_port
 from hbtd_server.cli import hbtd_command
 from hbtd_server.http import load_openapi
 
-from .conftest import HTTP_SERVERS, STARTUP_LIMIT
+from .conftest import STARTUP_LIMIT
 
 pytestmark = pytest.mark.integration
 
@@ -45,11 +45,9 @@ CHECKS = [
 ]
 
 
-@pytest.fixture(scope="module", params=HTTP_SERVERS)
-def hbtd_base_url(
-    tmp_path_factory: pytest.TempPathFactory, request: pytest.FixtureRequest
-) -> Iterator[str]:
-    """A real hbtd on each HTTP server in turn (#12): both must keep the contract."""
+@pytest.fixture(scope="module")
+def hbtd_base_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A real hbtd."""
     port = free_port()
     log_path: Path = tmp_path_factory.mktemp("schemathesis") / "hbtd.log"
     with log_path.open("wb") as log_file:
@@ -61,8 +59,6 @@ def hbtd_base_url(
                 "0",
                 "--log-format",
                 "json",
-                "--http-server",
-                request.param,
             ],
             stdout=log_file,
             stderr=subprocess.STDOUT,

@@ -17,7 +17,7 @@ from hb_sim.ports import free_port
 from hbtd_server.cli import hbtd_command
 from tests.processes import kill
 
-from .conftest import HTTP_SERVERS, STARTUP_LIMIT
+from .conftest import STARTUP_LIMIT
 
 pytestmark = pytest.mark.integration
 
@@ -64,11 +64,8 @@ async def tls_hbtd(
             await kill(process)
 
 
-@pytest.mark.parametrize("http_server", HTTP_SERVERS)
-async def test_serves_https_only_with_the_given_certificate(
-    tmp_path: Path, http_server: str
-) -> None:
-    async with tls_hbtd(tmp_path, "--http-server", http_server) as (port, trusted, log, process):
+async def test_serves_https_only_with_the_given_certificate(tmp_path: Path) -> None:
+    async with tls_hbtd(tmp_path) as (port, trusted, log, process):
         url = f"https://127.0.0.1:{port}/hmi/v1"
         async with httpx.AsyncClient(verify=trusted, timeout=2) as client:
             beat = {"Status": "OK", "TimeStamp": "2026-11-25T10:00:00+00:00"}

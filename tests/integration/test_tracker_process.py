@@ -9,13 +9,12 @@ import trio
 from hb_sim.ports import free_port
 from hbtd_server.cli import hbtd_command
 
-from .conftest import HTTP_SERVERS, StartHbtd, wait_until_live
+from .conftest import StartHbtd, wait_until_live
 from .fleet_watch import inconclusive_if_slow_machine
 
 pytestmark = pytest.mark.integration
 
 
-@pytest.mark.parametrize("http_server", HTTP_SERVERS)
 async def test_starts_and_answers_liveness_within_5s_with_no_hsm(start_hbtd: StartHbtd) -> None:
     dead_hsm = f"http://127.0.0.1:{free_port()}/hsm/v2"
     start = trio.current_time()
@@ -31,7 +30,6 @@ async def test_starts_and_answers_liveness_within_5s_with_no_hsm(start_hbtd: Sta
         assert "Done. Exiting." in hbtd.log()
 
 
-@pytest.mark.parametrize("http_server", HTTP_SERVERS)
 async def test_sigterm_delivers_pending_changes_then_exits_0(start_hbtd: StartHbtd) -> None:
     async with start_hbtd("--nosm") as hbtd:
         async with httpx.AsyncClient(base_url=hbtd.url, timeout=5) as client:

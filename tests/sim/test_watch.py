@@ -22,7 +22,7 @@ from hb_sim.cli import main
 from hb_sim.hsm import MockHsm, create_mock_hsm_app
 from hb_sim.view import CellState, LiveView
 from hb_sim.watch import Watcher, read_xnames_file, run_watch, tracker_api_url
-from hbtd_server import Engine, HeartbeatFastPath, create_quart_app
+from hbtd_server import Engine, create_quart_app
 from hbtd_server.core import DEFAULT_PARAMS
 from tests.hostile_peer import hostile_peer
 
@@ -76,7 +76,7 @@ class System:
 async def system() -> AsyncIterator[System]:
     engine = Engine(DEFAULT_PARAMS, clock=trio.current_time)
     hsm = MockHsm(nodes=NODES)
-    tracker = Switch(HeartbeatFastPath(engine, create_quart_app(engine)))
+    tracker = Switch(create_quart_app(engine))
     hsm_link = Switch(create_mock_hsm_app(hsm))
     mounts: dict[str, httpx.AsyncBaseTransport] = {TRACKER: tracker, HSM: hsm_link}
     async with httpx.AsyncClient(mounts=mounts) as client:

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import ast
 import subprocess
 import sys
+from pathlib import Path
 
 import hbtd_server
 import hbtd_server.core
@@ -34,3 +36,21 @@ def test_the_http_package_exports_each_name_once() -> None:
     assert len(set(hbtd_server.http.__all__)) == len(hbtd_server.http.__all__)
     for name in hbtd_server.http.__all__:
         assert getattr(hbtd_server.http, name) is not None
+
+
+def test_the_tracker_imports_no_hypercorn() -> None:
+    # hbtd has one HTTP server, its own (#21); hypercorn only serves hb-sim's mock HSM. (Quart
+    # itself still imports hypercorn's modules for its ``app.run``: that is Quart's, not ours.)
+    package = Path(hbtd_server.__file__).parent
+    importers = []
+    for source in package.rglob("*.py"):
+        for node in ast.walk(ast.parse(source.read_text())):
+            if isinstance(node, ast.Import):
+                names = [alias.name for alias in node.names]
+            elif isinstance(node, ast.ImportFrom):
+                names = [node.module or ""]
+            else:
+                continue
+            if any(name.split(".")[0] == "hypercorn" for name in names):
+                importers.append(str(source.relative_to(package)))
+    assert importers == []

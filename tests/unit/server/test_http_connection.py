@@ -367,7 +367,7 @@ async def test_body_over_the_cap_is_413_before_it_is_read(
         assert trio.current_time() == 0.0
 
 
-async def test_heartbeat_over_its_cap_is_413_with_the_fast_path_bytes(
+async def test_heartbeat_over_its_cap_is_413_with_the_quart_route_bytes(
     autojump_clock: trio.testing.MockClock,
 ) -> None:
     async with connection() as client:

@@ -78,7 +78,7 @@ class StubConnection:
         self.closing = False
         self.head_since = head_since
 
-    def slow_head(self, now: float, after: float) -> bool:
+    def stuck(self, now: float, after: float) -> bool:
         return self.head_since is not None and now - self.head_since > after
 
 

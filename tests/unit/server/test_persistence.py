@@ -7,9 +7,11 @@ memory store holds for etcd; tests/integration/test_store_process.py checks it e
 from __future__ import annotations
 
 import json
+import logging
 import math
 from collections.abc import Sequence
 
+import pytest
 import trio
 import trio.testing
 
@@ -211,6 +213,26 @@ async def test_params_patched_here_are_stored(autojump_clock: trio.testing.MockC
             while json.loads(backend.data.get("p/params", b"{}")).get("Errtime") != "40":  # noqa: ASYNC110
                 await trio.sleep(0.05)
         nursery.cancel_scope.cancel()
+
+
+async def test_a_stored_sm_url_httpx_cannot_parse_does_not_stop_a_start(
+    autojump_clock: trio.testing.MockClock, caplog: pytest.LogCaptureFixture
+) -> None:
+    # Stored by a tracker before the checks of #21: the start keeps its own parameters and
+    # says so in one line, instead of handing the HSM poller a URL it cannot use.
+    backend = MemoryBackend()
+    bad = params(Warntime="7").to_json() | {"Sm_url": "http://h:abc/x"}
+    backend.data["hbtd/params"] = json.dumps(bad).encode()
+    engine = Engine(params())
+    caplog.set_level(logging.INFO, logger="hbtd")
+    async with trio.open_nursery() as nursery:
+        await start_persistence(nursery, engine, backend)
+        nursery.cancel_scope.cancel()
+    assert engine.params == params()
+    errors = [r.getMessage() for r in caplog.records if r.levelno >= logging.ERROR]
+    assert len(errors) == 1
+    assert errors[0].startswith("ignoring the stored parameters: ")
+    assert "Parameter 'sm_url' with invalid value 'http://h:abc/x' (Invalid port" in errors[0]
 
 
 # -- replicas on one shared store ---------------------------------------------------------------
