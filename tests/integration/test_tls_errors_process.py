@@ -104,10 +104,10 @@ async def test_hb_sim_live_run_names_the_certificate_problem(tmp_path: Path) -> 
             command, capture_stdout=True, capture_stderr=True, check=False
         )
     assert done.returncode == 2
-    assert done.stderr.decode().splitlines() == [
-        f"{scenario}: cannot run: GET https://127.0.0.1:{port}/mock/changes: "
+    assert done.stdout.decode().splitlines()[0] == (
+        f"ERROR: quick-death: cannot run: GET https://127.0.0.1:{port}/mock/changes: "
         f"ConnectError: {UNTRUSTED}"
-    ]
+    )
 
 
 async def test_hb_sim_live_run_refuses_an_https_target_and_says_why(tmp_path: Path) -> None:
@@ -116,10 +116,10 @@ async def test_hb_sim_live_run_refuses_an_https_target_and_says_why(tmp_path: Pa
     command += ["--target", "https://hbtd.example:28500"]
     done = await trio.run_process(command, capture_stdout=True, capture_stderr=True, check=False)
     assert done.returncode == 2
-    assert done.stderr.decode().splitlines() == [
-        f"{scenario}: cannot run: --target https://hbtd.example:28500: the live fleet sends "
-        "plain HTTP; give the tracker's http:// URL"
-    ]
+    assert done.stdout.decode().splitlines()[0] == (
+        "ERROR: quick-death: cannot run: --target https://hbtd.example:28500: the live fleet "
+        "sends plain HTTP; give the tracker's http:// URL"
+    )
 
 
 async def test_hb_agent_run_names_the_certificate_problem(tmp_path: Path) -> None:

@@ -24,7 +24,7 @@ CASES = [
     (hbtd, "hbtd", ["-nosm=maybe"], "Error: Invalid value for '--nosm': 'maybe'", "hbtd"),
     (hb_agent, "hb-agent", ["run", "--bogus"], "Error: No such option", "hb-agent run"),
     (hb_agent, "hb-agent", ["nosuch"], "Error: No such command 'nosuch'.", "hb-agent"),
-    (hb_sim, "hb-sim", ["run"], "Error: Missing argument 'SCENARIO.yaml'.", "hb-sim run"),
+    (hb_sim, "hb-sim", ["run"], "Error: Missing argument 'SCENARIO.yaml|FOLDER...'.", "hb-sim run"),
     # Raised by the command itself, and by a subcommand loaded lazily.
     (
         hb_sim,
