@@ -251,9 +251,17 @@ class Player:
                 )
 
     async def _snapshot_task(self) -> None:
-        while True:
-            await trio.sleep(self.options.snapshot_period)
+        # Periodic snapshots stop short of the end: the run's final, forced snapshot shows it.
+        # A periodic one due at the very end would race the run's close under virtual time and
+        # show up once or twice depending on which task trio wakes first.
+        period = self.options.snapshot_period
+        if period <= 0:
+            return
+        due = period
+        while due < self.scenario.duration:
+            await trio.sleep_until(self.start + due)
             self.snapshot()
+            due += period
 
     def snapshot(self, *, force: bool = False) -> None:
         """Hand a snapshot to the hook, at most once per ``snapshot_min_wall_gap`` unless forced."""

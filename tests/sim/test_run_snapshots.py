@@ -19,7 +19,7 @@ def test_snapshots_follow_the_run() -> None:
         RunOptions(on_snapshot=seen.append, snapshot_period=5.0, snapshot_min_wall_gap=0.0),
     )
     assert result.passed
-    assert len(seen) == 48 + 1  # every 5 s of the 4 minutes, and once at the end
+    assert len(seen) == 47 + 1  # every 5 s before the end of the 4 minutes, and once at the end
     assert [s.time for s in seen[:3]] == [5.0, 10.0, 15.0]
     first = seen[0].transitions[0]
     assert (first.before, first.after) == ("On/OK", "Ready/OK")  # HSM's start, then started
