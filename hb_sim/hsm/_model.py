@@ -224,6 +224,30 @@ class MockHsm:
             self._track_polls(changed, target, now)
         return self._log_change(now, changed, target, requested_flag or "")
 
+    def restore(self, states: Mapping[str, tuple[str, str]], *, now: float) -> list[StateChange]:
+        """HSM restored from an older copy: components get the State and Flag they had then.
+
+        No start-state table applies (it is the database, not a StateData update); unknown
+        IDs are ignored.
+
+        Args:
+            states: normalized ID -> (State, Flag), canonical names.
+            now: the time of the restore, for the change log.
+
+        Returns:
+            One change per (State, Flag) pair of components that changed.
+        """
+        groups: dict[tuple[str, str], list[str]] = {}
+        for xname, (state, flag) in states.items():
+            current = self._components.get(xname)
+            if current is None or (current.state, current.flag) == (state, flag):
+                continue
+            self._components[xname] = replace(current, state=state, flag=flag)
+            groups.setdefault((state, flag), []).append(xname)
+            if self.power_polling:
+                self._track_polls([xname], state, now)
+        return [self._log_change(now, ids, state, flag) for (state, flag), ids in groups.items()]
+
     def patch_bulk_state_data(self, body: bytes, *, now: float) -> StateChange | None:
         """Handle the body of ``PATCH /State/Components/BulkStateData``.
 

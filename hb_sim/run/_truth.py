@@ -46,11 +46,9 @@ from dataclasses import dataclass
 from typing import Final
 
 from ..hsm import START_STATES, allowed_start_states
+from ..scenario import DEFAULT_RECONCILE
 
-__all__ = ["DEFAULT_RECONCILE", "NEVER", "ParamEpoch", "Truth", "TruthChange"]
-
-#: The tracker's reconcile interval when a scenario does not set one (hbtd's default).
-DEFAULT_RECONCILE: Final = 300.0
+__all__ = ["NEVER", "ParamEpoch", "Truth", "TruthChange"]
 
 #: ``last`` of a node never heard from.
 NEVER: Final = -math.inf

@@ -7,6 +7,7 @@ from ._durations import format_duration, parse_duration
 from ._load import MAX_FLEET, PARAM_NAMES, load_scenario, load_scenario_text
 from ._model import (
     DEFAULT_LATENESS,
+    DEFAULT_RECONCILE,
     AgentTiming,
     DelayHeartbeats,
     Event,
@@ -21,8 +22,12 @@ from ._model import (
     NodesFlap,
     NodesRevive,
     NodesShutdown,
+    OperatorPatch,
     ParamsPatch,
     PartitionNodes,
+    PowerOff,
+    PowerOn,
+    RestoreHsm,
     Scenario,
     TrackerParams,
     TrackerRestart,
@@ -43,6 +48,7 @@ from ._selectors import (
 
 __all__ = [
     "DEFAULT_LATENESS",
+    "DEFAULT_RECONCILE",
     "MAX_FLEET",
     "PARAM_NAMES",
     "AgentTiming",
@@ -64,10 +70,14 @@ __all__ = [
     "NodesFlap",
     "NodesRevive",
     "NodesShutdown",
+    "OperatorPatch",
     "ParamsPatch",
     "PartitionNodes",
+    "PowerOff",
+    "PowerOn",
     "RandomNodes",
     "Ref",
+    "RestoreHsm",
     "Scenario",
     "Selection",
     "Selector",

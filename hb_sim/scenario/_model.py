@@ -19,6 +19,7 @@ from ._selectors import Selection, Selector
 
 __all__ = [
     "DEFAULT_LATENESS",
+    "DEFAULT_RECONCILE",
     "AgentTiming",
     "DelayHeartbeats",
     "Event",
@@ -33,12 +34,20 @@ __all__ = [
     "NodesFlap",
     "NodesRevive",
     "NodesShutdown",
+    "OperatorPatch",
     "ParamsPatch",
     "PartitionNodes",
+    "PowerOff",
+    "PowerOn",
+    "RestoreHsm",
     "Scenario",
     "TrackerParams",
     "TrackerRestart",
 ]
+
+
+#: hbtd's reconcile interval when a scenario does not set one.
+DEFAULT_RECONCILE: Final = 300.0
 
 
 def _require(condition: bool, message: str) -> None:
@@ -100,16 +109,28 @@ class TrackerParams:
         interval: the tracker's check interval in seconds.
         params: further ``PATCH /params`` values, canonical names (``Sm_timeout``) to the
             strings the API takes.
+        reconcile_interval: seconds between the tracker's reconciliation rounds (0: off);
+            None leaves the tracker's default (300 s) and sends nothing.
     """
 
     warntime: float = 10.0
     errtime: float = 20.0
     interval: float = 1.0
     params: Mapping[str, str] = field(default_factory=dict)
+    reconcile_interval: float | None = None
 
     def __post_init__(self) -> None:
         _require(0 < self.warntime < self.errtime, "need 0 < warntime < errtime")
         _require(self.interval > 0, "interval must be more than 0")
+        _require(
+            self.reconcile_interval is None or self.reconcile_interval >= 0,
+            "reconcile_interval must be 0 or more",
+        )
+
+    @property
+    def reconcile(self) -> float:
+        """The reconcile interval in force (the tracker's default when not set)."""
+        return DEFAULT_RECONCILE if self.reconcile_interval is None else self.reconcile_interval
 
     def as_params(self) -> dict[str, str]:
         """Return everything as one ``PATCH /params`` body (values are strings)."""
@@ -117,6 +138,11 @@ class TrackerParams:
             "Warntime": _seconds(self.warntime),
             "Errtime": _seconds(self.errtime),
             "Interval": _seconds(self.interval),
+            **(
+                {}
+                if self.reconcile_interval is None
+                else {"Reconcile_interval": _seconds(self.reconcile_interval)}
+            ),
             **self.params,
         }
 
@@ -311,6 +337,72 @@ class HsmChange(_TimelineEvent):
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class PowerOff(_SpreadNodesEvent):
+    """``nodes`` lose power (a Redfish power-off event): HSM sets them ``Off`` (its table
+    allows Off from every powered state) and their agents stop, if still running.
+
+    ``spread`` as for ``NodesDie``.
+    """
+
+    kind: ClassVar[str] = "power_off"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class PowerOn(_SpreadNodesEvent):
+    """``nodes`` get power back (a Redfish power-on event): HSM sets them ``On`` (not from
+    Ready, as HSM's table says). Their agents do not start: a ``revive`` says when the boot
+    is done."""
+
+    kind: ClassVar[str] = "power_on"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class OperatorPatch(_TimelineEvent):
+    """An operator's StateData PATCH: HSM applies ``state``/``flag`` to ``nodes`` under its
+    start-state table (``force`` lifts it, as HSM's ``Force`` does).
+
+    Attributes:
+        nodes: the components named.
+        state: the canonical State.
+        flag: the canonical Flag.
+        force: HSM's ``Force``.
+    """
+
+    kind: ClassVar[str] = "operator"
+    nodes: Selector
+    state: str
+    flag: str = "OK"
+    force: bool = False
+
+    def _check(self) -> None:
+        _require(
+            self.force or self.state not in ("Unknown", "Empty", "Populated"),
+            f"{self.state} needs force (HSM refuses it otherwise)",
+        )
+
+    def describe(self) -> str:
+        """A short label for the timeline picture and the log."""
+        forced = " (forced)" if self.force else ""
+        return f"operator sets {self.nodes.describe()} {self.state}/{self.flag}{forced}"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class RestoreHsm(_TimelineEvent):
+    """HSM is restored from an older copy: every fleet node's State and Flag of ``source``
+    (seconds from the start, before ``at``) come back."""
+
+    kind: ClassVar[str] = "hsm_restore"
+    source: float
+
+    def _check(self) -> None:
+        _require(0 <= self.source < self.at, "from must be before at")
+
+    def describe(self) -> str:
+        """A short label for the timeline picture and the log."""
+        return f"HSM restored from {self.source:g}s"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class TrackerRestart(_TimelineEvent):
     """The tracker stops and starts again ``downtime`` seconds later, keeping its store."""
 
@@ -348,6 +440,10 @@ Event = (
     | HsmChange
     | TrackerRestart
     | ParamsPatch
+    | PowerOff
+    | PowerOn
+    | OperatorPatch
+    | RestoreHsm
 )
 
 

@@ -61,6 +61,10 @@ _ACTIONS: Final = (
     "hsm",
     "tracker_restart",
     "params",
+    "power_off",
+    "power_on",
+    "operator",
+    "hsm_restore",
 )
 _FAULT_KEYS: Final = ("mode", "latency", "error_rate", "error_status")
 _MODE_ALIASES: Final[dict[str, FaultMode]] = {

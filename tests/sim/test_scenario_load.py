@@ -206,7 +206,8 @@ def test_validate_command_reports_located_errors(tmp_path: Path) -> None:
             BASE + "timeline:\n  - at: 10s\n    die: all\n    revive: all\n",
             [
                 "s.yaml:6:5: timeline[0]: expected exactly one action of die, revive, flap, "
-                "partition, heal, shutdown, delay, hsm, tracker_restart, params; got die, revive"
+                "partition, heal, shutdown, delay, hsm, tracker_restart, params, power_off, "
+                "power_on, operator, hsm_restore; got die, revive"
             ],
             id="two-actions",
         ),

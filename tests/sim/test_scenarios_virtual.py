@@ -30,7 +30,9 @@ def test_the_ten_issue_scenarios_are_shipped() -> None:
 
 
 #: Scenarios today's tracker is known to fail, and why (strict: they must start passing).
-KNOWN_FAILURES: dict[str, str] = {}
+KNOWN_FAILURES: dict[str, str] = {
+    "graceful-reboot-wave": "hbtd trusts a stale acknowledgement (issue #20, tracker half)",
+}
 
 
 def _param(path: Path) -> object:
