@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 import trio
 
 from .core import (
+    SHUTDOWN_STATUS,
     ComponentLimit,
     HbState,
     Heartbeat,
@@ -185,7 +186,10 @@ class Engine:
         )
         if self._store_dirty is not None:
             self._store_dirty.add(heartbeat.xname)
-        if transition is not None:
+        if transition is None:
+            if heartbeat.status == SHUTDOWN_STATUS:
+                self._forgotten(heartbeat.xname)
+        else:
             self._publish((transition,))
             # A new or restarted component may be due before the detector's next wake-up.
             if transition.at + self._params.warntime < self._detector_sleeps_until:
@@ -218,6 +222,8 @@ class Engine:
         now = self.clock()
         self.guard.heartbeat(min(at, now))
         transition = self.tracker.heartbeat(xname, min(at, now), timestamp=timestamp, status=status)
+        if transition is None and status == SHUTDOWN_STATUS:
+            self._forgotten(xname)
         if transition is not None:
             self._publish((transition,))
             self._poke_detector()
@@ -562,6 +568,8 @@ class Engine:
         ledger = self.ledger
         wave = self._wave
         for transition in transitions:
+            if transition.kind is Kind.DEAD:
+                ledger.forget(transition.xname)  # dropped: its next beat is a new start
             ledger.want(transition.xname, transition.kind)
             wave.counts[transition.kind] += 1
             wave.examples.setdefault(transition.kind, transition.xname)
@@ -588,6 +596,12 @@ class Engine:
         for listener in self.listeners:
             listener(transitions)
         self._hsm_work.set()
+
+    def _forgotten(self, xname: str) -> None:
+        # A Shutdown forgot a live node: what HSM showed for it is no longer ours to know
+        # (HSM's power events take it Off and On), so its next "started" starts afresh.
+        if xname not in self.tracker and (self._leading or self._detached):
+            self.ledger.forget(xname)
 
     def poke_detector(self) -> None:
         """Make the detector look again now (parameters or leadership changed)."""

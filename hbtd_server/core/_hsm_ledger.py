@@ -31,6 +31,10 @@ __all__ = ["DEFAULT_MAX_IDS_PER_PATCH", "HsmLedger", "HsmPatch", "RefusalBackoff
 DEFAULT_MAX_IDS_PER_PATCH = 4000
 
 
+#: Changes sent whatever the ledger believes HSM shows: a node that beats is Ready again.
+_EDGES = frozenset({Kind.STARTED, Kind.RESTARTED})
+
+
 @dataclass(frozen=True, slots=True)
 class HsmPatch:
     """One ``PATCH {Sm_url}/State/Components/BulkStateData``."""
@@ -114,9 +118,17 @@ class HsmLedger:
     def want(self, xname: str, kind: Kind) -> None:
         """Record that HSM should show ``kind`` for ``xname``; it replaces any older wish.
 
+        A *started* or *restarted* change is an edge: it is sent whatever the ledger believes
+        HSM shows, because HSM has other writers (power events, operators, discovery) and a
+        node that beats again after a power cycle must be Ready again. A *warning* or *dead*
+        that HSM acknowledged already is not sent twice.
+
         The same state wanted again while it waits on a refusal keeps waiting (its backoff
         runs on); a different one replaces it and is sent at once.
         """
+        self._want(xname, kind, edge=kind in _EDGES)
+
+    def _want(self, xname: str, kind: Kind, *, edge: bool) -> None:
         held = self._held.get(xname)
         if held is not None:
             if held[0] is kind:
@@ -125,12 +137,18 @@ class HsmLedger:
         refusal = self._refusals.get(xname)
         if refusal is not None and refusal.kind is not kind:
             del self._refusals[xname]
-        if xname not in self._in_flight and self._acked.get(xname) is kind:
+        if not edge and xname not in self._in_flight and self._acked.get(xname) is kind:
             self._pending.pop(xname, None)  # HSM already shows it: nothing to send
             self._refusals.pop(xname, None)
         else:
             self._pending[xname] = kind
         if self.on_change is not None:
+            self.on_change(xname)
+
+    def forget(self, xname: str) -> None:
+        """The tracker forgot ``xname`` (a Shutdown, or dropped after dead): drop what the
+        ledger believed HSM showed for it. A wish not yet delivered stays wanted."""
+        if self._acked.pop(xname, None) is not None and self.on_change is not None:
             self.on_change(xname)
 
     def want_all(self, wishes: Iterable[tuple[str, Kind]]) -> None:
@@ -297,4 +315,5 @@ class HsmLedger:
             else:
                 self._acked.pop(xname, None)
             if wanted is not None:
-                self.want(xname, wanted)
+                # What was saved is a level, not a new edge: an acknowledged one stays quiet.
+                self._want(xname, wanted, edge=False)

@@ -320,3 +320,26 @@ async def test_hsm_refusing_connections_is_not_reachable(
     [line] = [r.getMessage() for r in caplog.records if r.name == "hbtd.hsm"]
     assert line.startswith("HSM not reachable at http://hsm/hsm/v2 (http://hsm/hsm/v2/service/")
     assert "ConnectError" in line
+
+
+async def test_a_reboot_with_a_power_cycle_ends_ready(
+    autojump_clock: trio.testing.MockClock,
+) -> None:
+    # HSM is not ours alone: its power events set Off, then On, while hbtd believes Ready/OK.
+    x = NAMES[0]
+    hsm = MockHsm(nodes=[x])
+    async with trio.open_nursery() as nursery:
+        rig = await start_rig(nursery, params(), hsm)
+        rig.beat(x)
+        await trio.sleep(1)
+        assert hsm.component(x).state == "Ready"
+        beat(rig.engine, x, status="Shutdown")
+        assert rig.engine.ledger.acked(x) is None  # forgotten with the node
+        hsm.set_state([x], "Off", now=trio.current_time())  # Redfish power events
+        hsm.set_state([x], "On", now=trio.current_time())
+        assert hsm.component(x).state == "On"
+        await trio.sleep(2)
+        rig.beat(x)
+        await trio.sleep(1)
+        nursery.cancel_scope.cancel()
+    assert (hsm.component(x).state, hsm.component(x).flag) == ("Ready", "OK")

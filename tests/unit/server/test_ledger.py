@@ -339,14 +339,19 @@ def test_settling_twice_or_unknown_components_is_harmless() -> None:
 @pytest.mark.parametrize(
     ("acked", "wishes", "sent"),
     [
-        pytest.param(Kind.STARTED, [Kind.STARTED], [], id="same-again"),
+        pytest.param(Kind.WARNING, [Kind.WARNING], [], id="same-again"),
+        pytest.param(Kind.DEAD, [Kind.DEAD], [], id="dead-again"),
+        # An edge is sent whatever HSM is believed to show: another writer may have changed it.
+        pytest.param(Kind.STARTED, [Kind.STARTED], [(Kind.STARTED, (A,))], id="started-again"),
+        pytest.param(Kind.RESTARTED, [Kind.RESTARTED], [(Kind.RESTARTED, (A,))],
+                     id="restarted-again"),
         pytest.param(Kind.WARNING, [Kind.DEAD, Kind.WARNING], [], id="back-to-acked"),
         pytest.param(Kind.STARTED, [Kind.RESTARTED], [(Kind.RESTARTED, (A,))],
                      id="restarted-differs-from-started"),
         pytest.param(Kind.DEAD, [Kind.STARTED], [(Kind.STARTED, (A,))], id="started-after-dead"),
     ],
 )  # fmt: skip
-def test_acked_equal_wishes_are_not_resent(
+def test_acked_equal_levels_are_not_resent_but_edges_are(
     acked: Kind, wishes: list[Kind], sent: list[tuple[Kind, tuple[str, ...]]]
 ) -> None:
     ledger = HsmLedger()
@@ -412,3 +417,54 @@ def test_every_change_is_observed() -> None:
     assert changed == [A, B, C, A]  # a refusal changes neither the wanted nor the acked state
     assert ledger.export(C) == (Kind.STARTED, None)
     assert patch.xnames == (A, B, C)
+
+
+# -- HSM is not ours alone ---------------------------------------------------------------------
+
+
+def test_reboot_started_is_sent_although_ready_ok_was_acknowledged() -> None:
+    # The reboot: Ready/OK acknowledged, Shutdown, power Off then On by HSM, beats again.
+    ledger = HsmLedger()
+    ledger.want(A, Kind.STARTED)
+    deliver_all(ledger)
+    ledger.forget(A)  # the Shutdown
+    assert ledger.acked(A) is None
+    ledger.want(A, Kind.STARTED)
+    assert summary(ledger.take()) == [(Kind.STARTED, (A,))]
+
+
+def test_an_edge_is_sent_even_without_a_forget() -> None:
+    ledger = HsmLedger()
+    ledger.want(A, Kind.STARTED)
+    deliver_all(ledger)
+    ledger.want(A, Kind.STARTED)
+    assert summary(deliver_all(ledger)) == [(Kind.STARTED, (A,))]
+
+
+def test_latest_wins_after_an_outage_still_one_state_per_node() -> None:
+    ledger = HsmLedger()
+    ledger.want(A, Kind.STARTED)
+    deliver_all(ledger)
+    for kind in (Kind.WARNING, Kind.RESTARTED, Kind.WARNING, Kind.RESTARTED):
+        ledger.want(A, kind)
+    assert ledger.pending_count == 1
+    assert summary(ledger.take()) == [(Kind.RESTARTED, (A,))]
+
+
+def test_forget_keeps_an_undelivered_wish_and_is_observed() -> None:
+    ledger = HsmLedger()
+    changed: list[str] = []
+    ledger.want(A, Kind.STARTED)
+    deliver_all(ledger)
+    ledger.want(A, Kind.WARNING)
+    ledger.on_change = changed.append
+    ledger.forget(A)
+    ledger.forget(B)  # unknown: nothing to forget, nothing observed
+    assert changed == [A]
+    assert ledger.export(A) == (Kind.WARNING, None)
+
+
+def test_restoring_an_acknowledged_edge_sends_nothing() -> None:
+    ledger = HsmLedger()
+    ledger.restore({A: (Kind.RESTARTED, Kind.RESTARTED)})
+    assert not ledger.has_work()
