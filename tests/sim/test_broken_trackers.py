@@ -263,6 +263,9 @@ class TrustsStaleAcknowledgements(HsmLedger):
             return
         super().want(xname, kind)
 
+    def forget(self, xname: str) -> None:
+        pass  # keeps believing HSM shows what it acknowledged before the node went away
+
 
 def test_an_edge_suppressed_by_a_stale_acknowledgement_fails_the_reboot_wave() -> None:
     result = play("graceful-reboot-wave", engine_with(TrustsStaleAcknowledgements))

@@ -31,7 +31,6 @@ def test_the_ten_issue_scenarios_are_shipped() -> None:
 
 #: Scenarios today's tracker is known to fail, and why (strict: they must start passing).
 KNOWN_FAILURES: dict[str, str] = {
-    "graceful-reboot-wave": "hbtd trusts a stale acknowledgement (issue #20, tracker half)",
     "operator-sets-standby": "hbtd does not reconcile yet (issue #20, tracker half)",
     "hsm-restored-during-failure-wave": "hbtd does not reconcile yet (issue #20, tracker half)",
     "flap-during-hsm-outage": (
