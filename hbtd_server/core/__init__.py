@@ -16,6 +16,7 @@ from ._heartbeat import (
     parse_heartbeat,
 )
 from ._hsm_ledger import DEFAULT_MAX_IDS_PER_PATCH, HsmLedger, HsmPatch, RefusalBackoff
+from ._hsm_table import HSM_START_STATES, HsmView, asserted_change, hsm_outcome, view_of
 from ._params import DEFAULT_PARAMS, PARAM_NAMES, Params, parse_telemetry_host
 from ._redact import REDACTED, keep_secret, redact_text, redact_url
 from ._states import TRANSITIONS, HbState, HsmTarget, Kind, Trigger, state_diagram
@@ -25,6 +26,7 @@ from ._xname import MAX_XNAME_LENGTH, hms_type, is_node, normalize, verify_norma
 __all__ = [
     "DEFAULT_MAX_IDS_PER_PATCH",
     "DEFAULT_PARAMS",
+    "HSM_START_STATES",
     "MAX_FIELD_LENGTH",
     "MAX_HEARTBEAT_BODY",
     "MAX_XNAME_LENGTH",
@@ -42,6 +44,7 @@ __all__ = [
     "HsmLedger",
     "HsmPatch",
     "HsmTarget",
+    "HsmView",
     "InvalidRequest",
     "JsonLoads",
     "Kind",
@@ -53,9 +56,11 @@ __all__ = [
     "Tracker",
     "Transition",
     "Trigger",
+    "asserted_change",
     "decode_json_body",
     "go_json",
     "hms_type",
+    "hsm_outcome",
     "is_node",
     "keep_secret",
     "normalize",
@@ -68,4 +73,5 @@ __all__ = [
     "redact_url",
     "state_diagram",
     "verify_normalize",
+    "view_of",
 ]

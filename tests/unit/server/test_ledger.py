@@ -11,7 +11,15 @@ import json
 import httpx
 import pytest
 
-from hbtd_server.core import DEFAULT_MAX_IDS_PER_PATCH, HsmLedger, HsmPatch, Kind, RefusalBackoff
+from hbtd_server.core import (
+    DEFAULT_MAX_IDS_PER_PATCH,
+    HsmLedger,
+    HsmPatch,
+    HsmView,
+    Kind,
+    RefusalBackoff,
+    hsm_outcome,
+)
 
 A, B, C, D = "x0c0s0b0n0", "x0c0s0b0n1", "x0c0s0b0n2", "x0c0s0b0n3"
 BACKOFF = RefusalBackoff(first=5, cap=60)
@@ -468,3 +476,105 @@ def test_restoring_an_acknowledged_edge_sends_nothing() -> None:
     ledger = HsmLedger()
     ledger.restore({A: (Kind.RESTARTED, Kind.RESTARTED)})
     assert not ledger.has_work()
+
+
+def test_a_204_for_a_change_hsm_skips_is_no_acknowledgement() -> None:
+    ledger = HsmLedger()
+    ledger.reconcile({A: HsmView("On", "OK")}, {})  # HSM has it On (a power event)
+    ledger.want(A, Kind.DEAD)  # Standby only from Standby or Ready: HSM skips it
+    deliver_all(ledger)
+    assert ledger.acked(A) is None
+    assert ledger.picture(A) == HsmView("On", "OK")
+    assert ledger.skipped_total == 1
+    assert not ledger.has_work()  # not resent: HSM would skip it again
+
+
+def test_a_204_hsm_applies_moves_the_picture_and_keeps_a_locked_flag() -> None:
+    ledger = HsmLedger()
+    ledger.reconcile({A: HsmView("Ready", "Locked")}, {})
+    ledger.want(A, Kind.DEAD)
+    deliver_all(ledger)
+    assert ledger.picture(A) == HsmView("Standby", "Locked")
+    assert ledger.skipped_total == 0
+
+
+def test_reconcile_sets_the_picture_and_wants_what_differs() -> None:
+    ledger = HsmLedger()
+    for x in (A, B, C, D):
+        ledger.want(x, Kind.STARTED)
+    deliver_all(ledger)
+    read = {
+        A: HsmView("Standby", "Alert"),  # an operator: hbtd owns a beating node's Ready
+        B: HsmView("Ready", "OK"),  # as believed
+        C: HsmView("Off", "OK"),  # a dead node another writer powered off: left alone
+        D: None,  # HSM does not know it: never created
+    }
+    levels = {A: Kind.STARTED, B: Kind.STARTED, C: Kind.DEAD, D: Kind.STARTED}
+    assert ledger.reconcile(read, levels) == [(A, Kind.RESTARTED)]
+    assert ledger.picture(C) == HsmView("Off", "OK")
+    assert ledger.picture(D) is None
+    assert summary(deliver_all(ledger)) == [(Kind.RESTARTED, (A,))]
+    assert ledger.picture(A) == HsmView("Ready", "OK")
+
+
+def test_reconcile_skips_components_with_a_change_on_its_way() -> None:
+    ledger = HsmLedger()
+    ledger.want(A, Kind.STARTED)
+    [patch] = ledger.take()  # in flight: HSM's answer may postdate the read
+    assert ledger.reconcile({A: HsmView("On", "OK")}, {A: Kind.STARTED}) == []
+    ledger.settle(patch, delivered=True)
+    assert ledger.picture(A) == HsmView("Ready", "OK")
+
+
+def test_reconciliation_never_fights_another_writer_over_several_rounds() -> None:
+    # The other writer keeps a dead node Off and another Halt, and sets a node in warning
+    # Standby, every round. hbtd asserts nothing over them, round after round.
+    ledger = HsmLedger()
+    ledger.want(A, Kind.DEAD)
+    ledger.want(B, Kind.DEAD)
+    ledger.want(C, Kind.WARNING)
+    deliver_all(ledger)
+    levels = {A: Kind.DEAD, B: Kind.DEAD, C: Kind.WARNING}
+    for _ in range(5):
+        read = {A: HsmView("Off", "OK"), B: HsmView("Halt", "OK"), C: HsmView("Standby", "OK")}
+        assert ledger.reconcile(read, levels) == []
+        assert ledger.take() == []
+
+
+def test_a_correction_applied_is_not_repeated_in_the_next_rounds() -> None:
+    ledger = HsmLedger()
+    levels = {A: Kind.STARTED, B: Kind.DEAD}
+    shown = {A: HsmView("Standby", "Alert"), B: HsmView("Ready", "OK")}
+    rounds = []
+    for _ in range(4):
+        rounds.append(ledger.reconcile(dict(shown), levels))
+        for patch in deliver_all(ledger):
+            for x in patch.xnames:  # HSM applies it
+                after = hsm_outcome(shown[x], patch.kind)
+                assert after is not None
+                shown[x] = after
+    assert rounds == [[(A, Kind.RESTARTED), (B, Kind.DEAD)], [], [], []]
+
+
+def test_a_skipped_change_is_corrected_by_the_next_round() -> None:
+    ledger = HsmLedger()
+    ledger.reconcile({A: HsmView("Populated", "OK")}, {})
+    ledger.want(A, Kind.STARTED)  # HSM skips Ready from Populated
+    deliver_all(ledger)
+    assert ledger.skipped_total == 1
+    # Discovery powers it On meanwhile: the next round reads On and asserts Ready/OK.
+    assert ledger.reconcile({A: HsmView("On", "OK")}, {A: Kind.STARTED}) == [(A, Kind.RESTARTED)]
+
+
+def test_dead_levels_are_remembered_until_a_new_wish_or_a_forget() -> None:
+    ledger = HsmLedger()
+    ledger.want(A, Kind.DEAD)
+    ledger.want(B, Kind.DEAD)
+    ledger.want(C, Kind.DEAD)
+    deliver_all(ledger)
+    ledger.want(B, Kind.STARTED)
+    ledger.forget(C)
+    assert ledger.dead() == {A}
+    restored = HsmLedger()
+    restored.restore({A: (None, Kind.DEAD)})
+    assert restored.dead() == {A}
