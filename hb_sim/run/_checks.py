@@ -338,7 +338,8 @@ def _messages(record: RunRecord, patches: Sequence[_Patch]) -> Verdict:
             if xname not in fleet:
                 continue
             cause = _latest_return(record.truth, xname, patch.time)
-            if cause is None or _CAUSE_MESSAGE[cause] == patch.message:
+            # Ready/OK asserted again after another writer (a level) may say either.
+            if cause is None or cause == "level" or _CAUSE_MESSAGE[cause] == patch.message:
                 continue
             count += 1
             if len(bad) < EXAMPLES:
@@ -393,6 +394,8 @@ def _latest_return(truth: Truth, xname: str, time: float) -> str | None:
     for change in truth.told(xname):
         if change.time > time:
             break
-        if change.cause in _CAUSE_MESSAGE:
+        if change.cause in _CAUSE_MESSAGE or (
+            change.cause == "level" and (change.state, change.flag) == ("Ready", "OK")
+        ):
             cause = change.cause
     return cause
