@@ -51,6 +51,12 @@ class _TimelineReader(_ParamsReader):
             event = self.read_event(item, field)
             if event is None:
                 continue
+            if isinstance(event, ParamsPatch) and "Reconcile_interval" in event.params:
+                self.error(
+                    item,
+                    f"{field}.params.Reconcile_interval",
+                    "set tracker.reconcile_interval instead (it holds for the whole run)",
+                )
             if isinstance(event, ParamsPatch):
                 warntime = float(event.params.get("Warntime", warntime))
                 errtime = float(event.params.get("Errtime", errtime))
