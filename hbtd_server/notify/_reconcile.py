@@ -24,6 +24,8 @@ from datetime import UTC, datetime
 import httpx
 import trio
 
+from hb_agent import bound_for_items, fetch_bounded
+
 from ..core import HsmView, Kind
 from ..engine import Engine
 
@@ -36,10 +38,6 @@ log = logging.getLogger("hbtd.hsm")
 MAX_IDS_PER_READ = 500
 #: Reads in flight at once: one bounded burst, not a stampede on HSM.
 MAX_CONCURRENT_READS = 4
-#: Bytes allowed per component asked for in an answer (a ``stateonly`` entry is ~80 bytes),
-#: plus a fixed allowance: a read's answer is bounded by what it asked for.
-_BYTES_PER_COMPONENT = 512
-_BYTES_FIXED = 4096
 #: How often a reconciler that may not read (not leading, HSM not ready) looks again.
 _IDLE_CHECK = 5.0
 #: xnames shown in the log line and /health of a round that corrected something.
@@ -144,26 +142,20 @@ async def _read(
     client: httpx.AsyncClient, url: str, chunk: Sequence[str], limit: float
 ) -> dict[str, HsmView | None]:
     """The State and Flag of ``chunk`` (None for an ID HSM does not know)."""
-    query: list[tuple[str, str | int | float | bool | None]] = [("stateonly", "true")]
-    query.extend(("id", xname) for xname in chunk)
-    bound = _BYTES_FIXED + _BYTES_PER_COMPONENT * len(chunk)
-    body = bytearray()
+    query = httpx.QueryParams([("stateonly", "true"), *(("id", xname) for xname in chunk)])
     try:
         with trio.fail_after(limit):
-            async with client.stream("GET", url, params=query) as response:
-                if response.status_code != 200:
-                    raise _ReadFailed(f"GET {url} answered {response.status_code}")
-                async for piece in response.aiter_bytes():
-                    body += piece
-                    if len(body) > bound:
-                        raise _ReadFailed(
-                            f"GET {url} answered over {bound} bytes for {len(chunk)} components"
-                        )
+            # The answer is bounded by what was asked for: a component list of len(chunk).
+            answer = await fetch_bounded(
+                client, "GET", f"{url}?{query}", limit=bound_for_items(len(chunk))
+            )
     except trio.TooSlowError:
         raise _ReadFailed(f"no answer from GET {url} within {limit:g} s") from None
-    except httpx.HTTPError as error:
+    except httpx.HTTPError as error:  # AnswerRefused (too large) included
         raise _ReadFailed(f"GET {url}: {error.__class__.__name__}: {error}") from None
-    views = _parse(bytes(body))
+    if answer.status_code != 200:
+        raise _ReadFailed(f"GET {url} answered {answer.status_code}")
+    views = _parse(answer.content)
     if views is None:
         raise _ReadFailed(f"GET {url} answered something not a component list")
     return {xname: views.get(xname) for xname in chunk}
