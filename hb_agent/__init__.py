@@ -8,6 +8,14 @@ import contextlib
 
 from ._agent import Agent, AgentOptions
 from ._backoff import Backoff
+from ._bounded import (
+    AnswerRefused,
+    BoundedAnswer,
+    bound_for_items,
+    fetch_bounded,
+    read_bounded,
+    read_lines_bounded,
+)
 from ._config import ConfigFile, load_config, parse_probes, parse_size
 from ._errors import (
     AgentError,
@@ -51,7 +59,9 @@ __all__ = [
     "Agent",
     "AgentError",
     "AgentOptions",
+    "AnswerRefused",
     "Backoff",
+    "BoundedAnswer",
     "CommandProbe",
     "ConfigError",
     "ConfigFile",
@@ -72,7 +82,9 @@ __all__ = [
     "TrackerParams",
     "TrackerRejected",
     "TrackerUnreachable",
+    "bound_for_items",
     "discover_identity",
+    "fetch_bounded",
     "format_timestamp",
     "heartbeat_request",
     "kernel_oopsed",
@@ -82,6 +94,8 @@ __all__ = [
     "parse_params",
     "parse_probes",
     "parse_size",
+    "read_bounded",
+    "read_lines_bounded",
     "run_probes",
     "serve",
     "tracker_base",

@@ -1,4 +1,4 @@
-"""Talking to the tracker over HTTP: the only module that sees httpx.
+"""Talking to the tracker over HTTP: with :mod:`hb_agent._bounded`, the only module that sees httpx.
 
 It is handed its ``httpx.AsyncClient`` (tests give it an ``httpx.MockTransport``), bounds each
 request with ``trio.fail_after`` and maps every httpx exception to the agent's own
@@ -14,11 +14,17 @@ from pathlib import Path
 import httpx
 import trio
 
+from ._bounded import AnswerRefused, BoundedAnswer, fetch_bounded
 from ._errors import ConfigError, TrackerBusy, TrackerRejected, TrackerUnreachable
 from ._identity import Identity
 from ._wire import TrackerParams, heartbeat_request, parse_params
 
 __all__ = ["Sender", "make_client"]
+
+#: The most bytes an answer's body may have. The tracker answers a heartbeat with an empty
+#: body, ``/params`` with about 100 bytes and an error with a problem document of a few hundred;
+#: a proxy's error page is a few KiB. More is not an answer from a tracker: read no further.
+ANSWER_LIMIT = 16 * 1024
 
 #: Codes that mean "the tracker is there but cannot serve now": back off and retry.
 _BUSY_CODES = frozenset({408, 425, 429})
@@ -61,7 +67,7 @@ def make_client(*, url: str, ca_cert: Path | None = None) -> httpx.AsyncClient:
     )
 
 
-def _detail(response: httpx.Response) -> str:
+def _detail(response: BoundedAnswer) -> str:
     """A short explanation from an error response (RFC 7807 ``detail`` or ``title``)."""
     try:
         data = json.loads(response.content[:4096])
@@ -127,12 +133,22 @@ class Sender:
             ) from exc
         return {"Authorization": f"Bearer {token}"} if token else {}
 
-    async def _request(self, method: str, url: str, body: object = None) -> httpx.Response:
-        """Make one request; map every failure to a :class:`SendError`."""
+    async def _request(self, method: str, url: str, body: object = None) -> BoundedAnswer:
+        """Make one request; map every failure to a :class:`SendError`.
+
+        The whole exchange (connecting, headers, every read of the body) is under the one
+        timeout, and the body is read to :data:`ANSWER_LIMIT` at most.
+        """
         headers = self._headers()
         try:
             with trio.fail_after(self._timeout):
-                response = await self._client.request(method, url, json=body, headers=headers)
+                response = await fetch_bounded(
+                    self._client, method, url, limit=ANSWER_LIMIT, json=body, headers=headers
+                )
+        except AnswerRefused as exc:
+            # A peer that is not the tracker (a wrong URL, a file server, a proxy) or a broken
+            # one: retry with backoff like a busy tracker; the connection is already closed.
+            raise TrackerBusy(str(exc), cause=f"answer over {exc.limit} bytes") from None
         except trio.TooSlowError:
             raise TrackerUnreachable(
                 f"{method} {url}: no answer within {self._timeout:g}s", cause="timeout"

@@ -21,6 +21,7 @@ from .core import (
     Heartbeat,
     HsmLedger,
     HsmPatch,
+    HsmView,
     Kind,
     Params,
     RefusalBackoff,
@@ -28,7 +29,7 @@ from .core import (
     Tracker,
     Transition,
 )
-from .health import HsmHealth, StoreHealth
+from .health import HsmHealth, ReconcileHealth, StoreHealth
 
 __all__ = [
     "DEFAULT_MAX_COMPONENTS",
@@ -93,6 +94,8 @@ class Engine:
         self.ledger = HsmLedger()
         self.guard = SilenceGuard(params.guard_settings())
         self.hsm = HsmHealth()
+        self.reconcile = ReconcileHealth()
+        self._reconcile_wakeup = trio.Event()
         self.listeners: list[TransitionListener] = []
         self.params_listeners: list[ParamsListener] = []
         self.heartbeats_accepted = 0
@@ -143,6 +146,8 @@ class Engine:
         self._poke_detector()
         for listener in self.params_listeners:
             listener(params)
+        if old.reconcile_interval != params.reconcile_interval:
+            self._reconcile_wakeup.set()
         self.params_changed.set()
         self.params_changed = trio.Event()
 
@@ -381,6 +386,45 @@ class Engine:
         self.hsm.patches_failed += 1
         self.ledger.settle(patch, delivered=False)
 
+    # -- reconciliation: HSM read back --------------------------------------------------------
+
+    def reconcile_names(self) -> list[str]:
+        """The components reconciliation asks HSM about: tracked, and remembered dead."""
+        tracker = self.tracker
+        names = [view.xname for view in tracker.views()]
+        names.extend(x for x in self.ledger.dead() if x not in tracker)
+        return names
+
+    def hsm_reconciled(self, read: dict[str, HsmView | None]) -> list[tuple[str, Kind]]:
+        """HSM showed ``read``: take it as the ledger's picture and want what differs.
+
+        The heartbeat truth is taken now, after the reads: a node that shut down or changed
+        meanwhile is judged by what it is now (a changed one has its own change on the way).
+        """
+        tracker, dead = self.tracker, self.ledger.dead()
+        levels: dict[str, Kind] = {}
+        for xname in read:
+            view = tracker.view(xname)
+            if view is not None:
+                levels[xname] = Kind.WARNING if view.state is HbState.WARNING else Kind.STARTED
+            elif xname in dead:
+                levels[xname] = Kind.DEAD
+        corrected = self.ledger.reconcile(read, levels)
+        if corrected:
+            self._hsm_work.set()
+        return corrected
+
+    def reconcile_soon(self) -> None:
+        """Reconcile at once (after start, on taking the lead, when the interval changes)."""
+        self.reconcile.asked = True
+        self._reconcile_wakeup.set()
+
+    async def wait_reconcile_wakeup(self, deadline: float) -> None:
+        """Sleep until ``deadline`` or until a round is asked for."""
+        with trio.move_on_at(deadline):
+            await self._reconcile_wakeup.wait()
+        self._reconcile_wakeup = trio.Event()
+
     def wake_hsm(self) -> None:
         """Tell the notifier that the ledger may have work."""
         self._hsm_work.set()
@@ -424,6 +468,7 @@ class Engine:
         self._leading = True
         self._detached = False
         self.store.role = "leader"
+        self.reconcile_soon()  # the books came from the store: read HSM back
 
     def lead_lost(self) -> None:
         """Another replica leads now: stop detecting and notifying, drop the HSM books."""

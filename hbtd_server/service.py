@@ -38,6 +38,7 @@ from .notify import (
     make_hsm_client,
     run_hsm_notifier,
     run_hsm_ready_poller,
+    run_reconciler,
     run_telemetry,
 )
 from .ops import Metrics, apply_debug_level
@@ -68,7 +69,8 @@ async def run_tracker_tasks(
     *,
     task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED,
 ) -> None:
-    """Run everything but the HTTP server: detector, HSM poller and notifier, wave logger.
+    """Run everything but the HTTP server: detector, HSM poller, notifier and reconciler, and
+    the wave logger.
 
     The simulator drives a tracker in process with this (on a MockClock, heartbeats handed to
     ``engine.heartbeat``); ``serve`` adds the HTTP server around it. Runs until cancelled.
@@ -77,6 +79,7 @@ async def run_tracker_tasks(
         await nursery.start(run_detector, engine)
         await nursery.start(run_hsm_ready_poller, engine, hsm_client)
         await nursery.start(run_hsm_notifier, engine, hsm_client)
+        await nursery.start(run_reconciler, engine, hsm_client)
         nursery.start_soon(_run_wave_logger, engine)
         task_status.started()
 

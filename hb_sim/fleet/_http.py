@@ -11,7 +11,18 @@ from __future__ import annotations
 import httptools
 import trio
 
-__all__ = ["HeartbeatRejected", "HttpConnection"]
+__all__ = ["ANSWER_LIMIT", "ANSWER_TIMEOUT", "AnswerTooLong", "HeartbeatRejected", "HttpConnection"]
+
+#: The most bytes one answer (status line, headers and body) may have. The tracker answers a
+#: heartbeat with an empty body; more than this is not a tracker's answer. llhttp itself has no
+#: bound on headers, so the count covers them too.
+ANSWER_LIMIT = 64 * 1024
+#: The longest one POST may take, reconnection included, like an agent's request timeout.
+ANSWER_TIMEOUT = 10.0
+
+
+class AnswerTooLong(httptools.HttpParserError):
+    """An answer passed :data:`ANSWER_LIMIT`: the connection is closed, as on a parse error."""
 
 
 class HeartbeatRejected(Exception):
@@ -49,20 +60,32 @@ class HttpConnection:
     Args:
         host: tracker address.
         port: tracker port.
+        timeout: seconds one :meth:`post` may take in all.
     """
 
-    def __init__(self, host: str, port: int) -> None:
+    def __init__(self, host: str, port: int, timeout: float = ANSWER_TIMEOUT) -> None:
         self._host = host
         self._port = port
         self._stream: trio.SocketStream | None = None
         self._answer = _Answer()
         self._host_header = f"{host}:{port}".encode()
+        self._timeout = timeout
 
     async def post(self, path: str, body: bytes) -> tuple[int, bytes]:
         """POST ``body`` (JSON) to ``path`` and return the status and response body.
 
         Reconnects once if the kept-alive connection was closed by the server.
+
+        Raises:
+            TimeoutError: no whole answer within the timeout (the connection is closed).
+            AnswerTooLong: the answer passed :data:`ANSWER_LIMIT`.
         """
+        with trio.move_on_after(self._timeout):
+            return await self._post(path, body)
+        await self.aclose()
+        raise TimeoutError(f"no answer within {self._timeout:g} s")
+
+    async def _post(self, path: str, body: bytes) -> tuple[int, bytes]:
         for attempt in (1, 2):
             try:
                 return await self._exchange(path, body)
@@ -84,10 +107,14 @@ class HttpConnection:
         )
         answer.complete = False
         answer.body = []
+        size = 0
         while not answer.complete:
             data = await stream.receive_some(65536)
             if not data:
                 raise trio.BrokenResourceError("tracker closed the connection")
+            size += len(data)
+            if size > ANSWER_LIMIT:
+                raise AnswerTooLong(f"an answer of more than {ANSWER_LIMIT} bytes")
             answer.parser.feed_data(data)
         status = answer.parser.get_status_code()
         if not answer.keep_alive:

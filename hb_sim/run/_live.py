@@ -23,6 +23,8 @@ from typing import Final
 import httpx
 import trio
 
+from hb_agent import bound_for_items
+
 from ..errors import HbSimError
 from ..fleet import LiveFleet
 from ..hsm import Faults, serve_mock_hsm
@@ -31,6 +33,7 @@ from ._checks import judge
 from ._live_hsm import LiveHsm, LocalHsm, RemoteHsm
 from ._live_tracker import TrackerProcess
 from ._player import Player
+from ._reads import call
 from ._result import RunOptions, RunResult
 from ._snapshot import SnapshotBuilder
 from ._timeline import cadence, param_epochs
@@ -204,7 +207,7 @@ class _LiveRun:
         assert self.tracker is not None
         assert self._client is not None
         self.params.update(params)
-        await self._client.patch(f"{self.tracker.base}/hmi/v1/params", json=dict(params))
+        await call(self._client, "PATCH", f"{self.tracker.base}/hmi/v1/params", json=dict(params))
 
     async def heartbeating(self, names: Sequence[str]) -> dict[str, bool]:
         assert self.tracker is not None
@@ -213,11 +216,15 @@ class _LiveRun:
         for first in range(0, len(names), HBSTATES_BATCH):
             batch = list(names[first : first + HBSTATES_BATCH])
             try:
-                answer = await self._client.post(
-                    f"{self.tracker.base}/hmi/v1/hbstates", json={"XNames": batch}
+                answer = await call(
+                    self._client,
+                    "POST",
+                    f"{self.tracker.base}/hmi/v1/hbstates",
+                    limit=bound_for_items(len(batch)),
+                    json={"XNames": batch},
                 )
                 states = answer.json()["HBStates"]
-            except (httpx.HTTPError, ValueError, KeyError):
+            except (httpx.HTTPError, HbSimError, ValueError, KeyError):
                 states = []
             seen.update({s["XName"]: bool(s["Heartbeating"]) for s in states})
         return {x: seen.get(x, False) for x in names}

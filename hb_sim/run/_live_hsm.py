@@ -9,6 +9,8 @@ import httpx
 from ..errors import HbSimError
 from ..hsm import Faults, MockHsm, RecordedRequest, StateChange
 from ..scenario import Scenario
+from ._reads import RECORDS_LIMIT as _RECORDS
+from ._reads import call
 
 __all__ = ["LiveHsm", "LocalHsm", "RemoteHsm", "hsm_states"]
 
@@ -86,23 +88,30 @@ class RemoteHsm(LiveHsm):
         self.first_request = 0
 
     async def prepare(self, scenario: Scenario, initial: dict[str, tuple[str, str]]) -> None:
-        changes = (await self.client.get(f"{self.url}/mock/changes")).json()
-        requests = (await self.client.get(f"{self.url}/mock/requests")).json()
+        changes = (
+            await call(self.client, "GET", f"{self.url}/mock/changes", limit=_RECORDS)
+        ).json()
+        requests = (
+            await call(self.client, "GET", f"{self.url}/mock/requests", limit=_RECORDS)
+        ).json()
         self.first_change = changes[-1]["index"] + 1 if changes else 0
         self.first_request = requests[-1]["index"] + 1 if requests else 0
         components = [{"ID": x, "State": s, "Flag": f} for x, (s, f) in initial.items()]
-        answer = await self.client.post(
-            f"{self.url}/hsm/v2/State/Components", json={"Components": components, "Force": True}
+        answer = await call(
+            self.client,
+            "POST",
+            f"{self.url}/hsm/v2/State/Components",
+            json={"Components": components, "Force": True},
         )
         if answer.status_code != 204:
             raise HbSimError(f"{self.url} refused the fleet's components: {answer.text[:200]}")
         await self.set_faults(scenario.hsm.faults)
 
     async def set_faults(self, faults: Faults) -> None:
-        await self.client.post(f"{self.url}/mock/faults", json=faults.to_json())
+        await call(self.client, "POST", f"{self.url}/mock/faults", json=faults.to_json())
 
     async def set_power(self, ids: Sequence[str], *, on: bool) -> None:
-        await self.client.post(f"{self.url}/mock/power", json={"ids": list(ids), "on": on})
+        await call(self.client, "POST", f"{self.url}/mock/power", json={"ids": list(ids), "on": on})
 
     async def write_state(self, ids: Sequence[str], state: str, flag: str, *, force: bool) -> None:
         order = {"ids": list(ids), "state": state, "flag": flag, "force": force}
@@ -119,11 +128,21 @@ class RemoteHsm(LiveHsm):
 
     async def records(self) -> tuple[list[StateChange], list[RecordedRequest]]:
         shift = self.wall_start
+        since_change = {"since": str(self.first_change)}
+        since_request = {"since": str(self.first_request)}
         raw_changes = (
-            await self.client.get(f"{self.url}/mock/changes", params={"since": self.first_change})
+            await call(
+                self.client, "GET", f"{self.url}/mock/changes", limit=_RECORDS, params=since_change
+            )
         ).json()
         raw_requests = (
-            await self.client.get(f"{self.url}/mock/requests", params={"since": self.first_request})
+            await call(
+                self.client,
+                "GET",
+                f"{self.url}/mock/requests",
+                limit=_RECORDS,
+                params=since_request,
+            )
         ).json()
         changes = [
             StateChange(c["index"], c["time"] - shift, tuple(c["ids"]), c["state"], c["flag"])

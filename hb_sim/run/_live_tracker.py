@@ -17,6 +17,7 @@ from hbtd_server.cli import hbtd_command
 
 from ..errors import HbSimError
 from ..ports import free_port
+from ._reads import call
 
 __all__ = ["STARTUP_LIMIT", "TrackerProcess"]
 
@@ -57,7 +58,7 @@ class TrackerProcess:
                     stderr=subprocess.STDOUT,
                 )
         await self._wait_live(client)
-        answer = await client.patch(f"{self.base}/hmi/v1/params", json=params)
+        answer = await call(client, "PATCH", f"{self.base}/hmi/v1/params", json=params)
         if answer.status_code != 200:
             raise HbSimError(f"PATCH /params refused: {answer.status_code} {answer.text[:200]}")
 
@@ -65,7 +66,7 @@ class TrackerProcess:
         with trio.fail_after(STARTUP_LIMIT):
             while True:
                 try:
-                    answer = await client.get(f"{self.base}/hmi/v1/liveness")
+                    answer = await call(client, "GET", f"{self.base}/hmi/v1/liveness")
                     if answer.status_code == 204:
                         return
                 except httpx.TransportError:

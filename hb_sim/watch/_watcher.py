@@ -6,7 +6,9 @@ from a fixed list) and asks the tracker ``POST /hbstates`` about them in batches
 ``batch`` names, one batch after the other so a big machine never lands on the tracker at once.
 A node whose label changed between two polls is a *flip*, listed as a recent transition.
 
-Every call runs under ``trio.fail_after``. A failed call is one line in the view's notice (or
+Every call runs under ``trio.fail_after`` and reads its answer within a bound (the node list
+up to ``MAX_HSM_NODES`` nodes, a ``/hbstates`` answer about a kilobyte per name asked). A
+failed call is one line in the view's notice (or
 on stderr without a view), the last good state stays on screen, and the next poll tries
 again: a watcher outlives the outages it is there to watch.
 """
@@ -22,6 +24,8 @@ from urllib.parse import urlsplit
 
 import httpx
 import trio
+
+from hb_agent import AnswerRefused, BoundedAnswer, bound_for_items, fetch_bounded
 
 from ..errors import HbSimError
 from ..view import (
@@ -44,6 +48,10 @@ _TRACKER_LABELS: Final = (HEARTBEATING, NOT_HEARTBEATING)
 KEEP_TRANSITIONS: Final = 200
 #: Flips echoed per poll without a live view; the rest are counted.
 ECHO_FLIPS: Final = 20
+#: Most nodes HSM's node list may have: the largest machines have tens of thousands. The list
+#: is read to ``bound_for_items`` of this (about 100 MB) at most; a longer answer is refused.
+MAX_HSM_NODES: Final = 100_000
+HSM_LIST_LIMIT: Final = bound_for_items(MAX_HSM_NODES)
 
 
 class WatchError(HbSimError):
@@ -248,12 +256,16 @@ class Watcher:
             return notice + " (retrying)"
         return f"{notice} (retrying; showing the state of {format_clock(self.last_good)})"
 
-    async def _call(self, what: str, method: str, url: str, **kwargs: Any) -> Any:
+    async def _call(self, what: str, method: str, url: str, *, limit: int, **kwargs: Any) -> Any:
         try:
             with trio.fail_after(self.timeout):
-                response = await self.client.request(method, url, **kwargs)
+                response = await fetch_bounded(self.client, method, url, limit=limit, **kwargs)
         except trio.TooSlowError:
             raise WatchError(f"{what} {url}: no answer within {self.timeout:g} s") from None
+        except AnswerRefused as exc:
+            raise WatchError(
+                f"{what} {url}: answered {exc.status_code} with more than {exc.limit:,} bytes"
+            ) from None
         except httpx.HTTPError as exc:
             raise WatchError(f"{what} {url}: unreachable ({_describe(exc)})") from None
         if response.status_code != 200:
@@ -267,7 +279,9 @@ class Watcher:
 
     async def _hsm_components(self) -> list[tuple[str, str | None, str | None]]:
         url = f"{self.hsm}/hsm/v2/State/Components"
-        document = await self._call("HSM", "GET", url, params={"type": "Node"})
+        document = await self._call(
+            "HSM", "GET", url, limit=HSM_LIST_LIMIT, params={"type": "Node"}
+        )
         listed = document.get("Components") if isinstance(document, dict) else None
         if not isinstance(listed, list):
             raise WatchError(f"HSM {url}: the answer has no Components list")
@@ -286,7 +300,8 @@ class Watcher:
 
     async def _hbstates(self, names: list[str]) -> list[tuple[str, bool]]:
         url = f"{self.target}/hbstates"
-        document = await self._call("tracker", "POST", url, json={"XNames": names})
+        limit = bound_for_items(len(names))
+        document = await self._call("tracker", "POST", url, limit=limit, json={"XNames": names})
         listed = document.get("HBStates") if isinstance(document, dict) else None
         if not isinstance(listed, list) or not all(isinstance(s, dict) for s in listed):
             raise WatchError(f"tracker {url}: the answer has no HBStates list")
@@ -321,7 +336,7 @@ def _cell(node: _Node, *, with_hsm: bool) -> CellState:
     return CellState.OK if node.heartbeating else CellState.ALERT
 
 
-def _problem_detail(response: httpx.Response) -> str:
+def _problem_detail(response: BoundedAnswer) -> str:
     try:
         document = response.json()
     except ValueError:

@@ -16,6 +16,8 @@ from dataclasses import dataclass
 import httpx
 import trio
 
+from hb_agent import AnswerRefused, fetch_bounded
+
 from ..core import HsmPatch, redact_url
 from ..engine import Engine
 
@@ -40,6 +42,10 @@ AWAY_REPEAT = 300.0
 #: At most this many PATCHes in flight at once (upstream: one per category, so 4).
 MAX_CONCURRENT_PATCHES = 4
 _SUCCESS = frozenset({200, 202, 204})
+#: The most bytes HSM's answer to a readiness check or a PATCH may have: it answers with an
+#: empty body or a problem document of a few hundred bytes. A longer answer is not HSM's (a
+#: wrong Sm_url, a broken gateway) and is not read further: a failed attempt.
+HSM_ANSWER_LIMIT = 64 * 1024
 
 
 def make_hsm_client() -> httpx.AsyncClient:
@@ -80,9 +86,11 @@ async def _ask_ready(client: httpx.AsyncClient, sm_url: str, limit: float) -> tu
     url = f"{sm_url.rstrip('/')}/service/ready"
     try:
         with trio.fail_after(limit):
-            response = await client.get(url)
+            response = await fetch_bounded(client, "GET", url, limit=HSM_ANSWER_LIMIT)
     except trio.TooSlowError:
         return False, f"no answer from {url} within {limit:g} s"
+    except AnswerRefused as error:
+        return False, f"{url} answered {error.status_code} with more than {error.limit} bytes"
     except httpx.HTTPError as error:
         return False, f"{url}: {error.__class__.__name__}: {error}"
     if response.status_code != 200:
@@ -243,12 +251,15 @@ async def _send_patch(
             outcome = "timeout"  # kept if Sm_timeout cancels the request
             error: str | None = None
             try:
-                response = await client.patch(url, json=body)
+                response = await fetch_bounded(
+                    client, "PATCH", url, limit=HSM_ANSWER_LIMIT, json=body
+                )
                 outcome = _patch_outcome(response.status_code)
                 if response.status_code not in _SUCCESS:
                     error = f"HTTP {response.status_code}: {response.text[:200]}"
             except httpx.HTTPError as failure:
-                outcome = "unreachable"
+                # An answer over the bound came from a broken peer: failed, tried again.
+                outcome = "failed" if isinstance(failure, AnswerRefused) else "unreachable"
                 error = f"{failure.__class__.__name__}: {failure}"
                 continue
             finally:

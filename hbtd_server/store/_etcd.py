@@ -9,6 +9,7 @@ httpx and gateway errors become :class:`StoreUnavailable` here and nowhere else.
 from __future__ import annotations
 
 import base64
+import contextlib
 import json
 from collections.abc import Sequence
 from typing import Any
@@ -16,13 +17,29 @@ from typing import Any
 import httpx
 import trio
 
+from hb_agent import AnswerRefused, fetch_bounded, read_lines_bounded
+
 from ._contract import MAX_TXN_OPS, Op, StoreUnavailable, WatchEvent, WatchSink
 
 __all__ = ["CALL_TIMEOUT", "EtcdStore"]
 
 #: The longest one etcd call may take.
 CALL_TIMEOUT = 3.0
+#: The most bytes one answer of the gateway may have. The largest is a page of a range read
+#: (5,000 keys): the tracker's records come to about 4 MB of base64 JSON; eight times that
+#: leaves room, and anything longer is not etcd's answer and is not read further.
+ETCD_ANSWER_LIMIT = 32 * 1024 * 1024
+#: The most bytes one line (one batch of events) of the watch stream may have; the stream
+#: itself never ends, so its lines are what is bounded.
 _WATCH_LINE_LIMIT = 64 * 1024 * 1024
+
+
+#: Answers are asked for unencoded (see ``hb_agent.read_bounded``).
+_IDENTITY = {"Accept-Encoding": "identity"}
+
+
+def _text(line: bytes) -> str:
+    return line[:300].decode("utf-8", errors="replace")
 
 
 def _b64(text: str | bytes) -> str:
@@ -82,9 +99,18 @@ class EtcdStore:
             endpoint = self._endpoints[index]
             try:
                 with trio.fail_after(self._timeout):
-                    response = await self._client.post(f"{endpoint}{path}", json=body)
+                    response = await fetch_bounded(
+                        self._client,
+                        "POST",
+                        f"{endpoint}{path}",
+                        limit=ETCD_ANSWER_LIMIT,
+                        json=body,
+                    )
             except trio.TooSlowError:
                 errors.append(f"{endpoint}: no answer within {self._timeout:g} s")
+                continue
+            except AnswerRefused as error:
+                errors.append(str(error))
                 continue
             except httpx.HTTPError as error:
                 errors.append(f"{endpoint}: {error.__class__.__name__}: {error}")
@@ -159,37 +185,40 @@ class EtcdStore:
         try:
             with trio.fail_after(self._timeout) as opening:
                 async with self._client.stream(
-                    "POST", f"{endpoint}/v3/watch", json=request
+                    "POST", f"{endpoint}/v3/watch", json=request, headers=_IDENTITY
                 ) as response:
                     if response.status_code != 200:
                         raise StoreUnavailable(f"watch answered {response.status_code}")
-                    async for line in response.aiter_lines():
-                        if len(line) > _WATCH_LINE_LIMIT:
-                            raise StoreUnavailable("watch sent an oversized event batch")
-                        if not line.strip():
-                            continue
-                        result = json.loads(line).get("result")
-                        if result is None:
-                            raise StoreUnavailable(f"watch failed: {line[:300]}")
-                        if not started:
-                            if not result.get("created"):
-                                raise StoreUnavailable(f"watch not created: {line[:300]}")
-                            if result.get("compact_revision") not in (None, "0"):
-                                raise StoreUnavailable("watch start revision was compacted")
-                            started = True
-                            opening.deadline = float("inf")  # the stream lives on
-                            task_status.started()
-                        if result.get("canceled"):
-                            raise StoreUnavailable(
-                                f"watch canceled: {result.get('cancel_reason', '')}"
-                            )
-                        events = [_event(e, strip) for e in result.get("events") or []]
-                        if events:
-                            sink(events)
+                    async with contextlib.aclosing(
+                        read_lines_bounded(response, _WATCH_LINE_LIMIT)
+                    ) as lines:
+                        async for line in lines:
+                            if not line.strip():
+                                continue
+                            result = json.loads(line).get("result")
+                            if result is None:
+                                raise StoreUnavailable(f"watch failed: {_text(line)}")
+                            if not started:
+                                if not result.get("created"):
+                                    raise StoreUnavailable(f"watch not created: {_text(line)}")
+                                if result.get("compact_revision") not in (None, "0"):
+                                    raise StoreUnavailable("watch start revision was compacted")
+                                started = True
+                                opening.deadline = float("inf")  # the stream lives on
+                                task_status.started()
+                            if result.get("canceled"):
+                                raise StoreUnavailable(
+                                    f"watch canceled: {result.get('cancel_reason', '')}"
+                                )
+                            events = [_event(e, strip) for e in result.get("events") or []]
+                            if events:
+                                sink(events)
         except trio.TooSlowError:
             raise StoreUnavailable(
                 f"{endpoint}: watch not opened within {self._timeout:g} s"
             ) from None
+        except AnswerRefused as error:
+            raise StoreUnavailable(f"{endpoint}: watch: {error}") from None
         except (httpx.HTTPError, ValueError) as error:
             raise StoreUnavailable(
                 f"{endpoint}: watch: {error.__class__.__name__}: {error}"

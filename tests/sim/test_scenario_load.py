@@ -184,7 +184,7 @@ def test_validate_command_reports_located_errors(tmp_path: Path) -> None:
                 "s.yaml:6:22: tracker.params.Sm_timout: unknown parameter; did you mean "
                 "'Sm_timeout'? expected one of Debug, Nosm, Use_telemetry, Telemetry_host, "
                 "Warntime, Errtime, Kv_url, Interval, Sm_url, Sm_timeout, Sm_retries, "
-                "Guard_share, Guard_min, Guard_hold",
+                "Guard_share, Guard_min, Guard_hold, Reconcile_interval",
             ],
             id="bad-params",
         ),

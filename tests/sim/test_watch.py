@@ -17,12 +17,14 @@ import trio.testing
 from click.testing import CliRunner
 from rich.console import Console
 
+from hb_agent import bound_for_items
 from hb_sim.cli import main
 from hb_sim.hsm import MockHsm, create_mock_hsm_app
 from hb_sim.view import CellState, LiveView
 from hb_sim.watch import Watcher, read_xnames_file, run_watch, tracker_api_url
 from hbtd_server import Engine, HeartbeatFastPath, create_quart_app
 from hbtd_server.core import DEFAULT_PARAMS
+from tests.hostile_peer import hostile_peer
 
 NODES = [f"x1000c0s{s}b{b}n{n}" for s in range(2) for b in range(2) for n in range(2)]
 TRACKER = "http://hbtd"
@@ -263,3 +265,22 @@ def test_bad_usage_exits_2(tmp_path: Path, arguments: list[str], message: str) -
     assert result.exit_code == 2
     assert message in result.output
     assert "Traceback" not in result.output
+
+
+@pytest.mark.parametrize("mode", ["endless", "2gb"])
+async def test_answers_that_never_end_are_refused_at_their_bound(mode: str) -> None:
+    async with hostile_peer(mode) as peer, httpx.AsyncClient() as client:
+        watcher = Watcher(client, target=peer.url, xnames=NODES, timeout=20)
+        with trio.fail_after(30):
+            await watcher.poll()
+        assert watcher.problems == [
+            f"tracker {peer.url}/hmi/v1/hbstates: answered 200 with more than "
+            f"{bound_for_items(len(NODES)):,} bytes"
+        ]
+        hsm_watcher = Watcher(client, target=peer.url, hsm=peer.url, timeout=60)
+        with trio.fail_after(90):
+            await hsm_watcher.poll()
+        assert hsm_watcher.problems[0] == (
+            f"HSM {peer.url}/hsm/v2/State/Components: answered 200 with more than "
+            f"{bound_for_items(100_000):,} bytes"
+        )

@@ -18,6 +18,7 @@ from hb_agent import (
     TrackerUnreachable,
     make_client,
 )
+from tests.hostile_peer import hostile_peer
 
 from .conftest import BASE, XNAME, FakeTracker, make_sender
 
@@ -154,3 +155,29 @@ def test_client_for_plain_http_loads_no_certificates() -> None:
 def test_client_with_a_missing_ca_file_is_a_config_error(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="cannot load CA certificates"):
         make_client(url="https://h/hmi/v1", ca_cert=tmp_path / "missing.pem")
+
+
+@pytest.mark.parametrize("code", [200, 502])
+async def test_an_answer_over_the_bound_is_a_busy_tracker(code: int) -> None:
+    def huge(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(code, content=b"x" * 20_000)
+
+    async with httpx.AsyncClient(transport=httpx.MockTransport(huge)) as client:
+        with pytest.raises(TrackerBusy, match=rf"HTTP {code} answer is over the bound") as caught:
+            await make_sender(client).send(status="OK", timestamp="T")
+        with pytest.raises(TrackerBusy):
+            await make_sender(client).fetch_params()
+    assert caught.value.cause == "answer over 16384 bytes"  # one cause: grouped in the log
+    assert caught.value.retryable
+
+
+@pytest.mark.parametrize("mode", ["endless", "2gb", "headers"])
+async def test_a_real_peer_that_never_ends_its_answer(mode: str) -> None:
+    expected = TrackerUnreachable if mode == "headers" else TrackerBusy  # h11 refuses a flood
+    async with hostile_peer(mode) as peer, make_client(url=peer.url) as client:
+        identity = Identity(xname=XNAME, nid=17, hostname=None, url=f"{peer.url}/hmi/v1")
+        sender = Sender(client=client, identity=identity, timeout=10)
+        for _ in range(3):  # the connection is closed each time; the next attempt works again
+            with trio.fail_after(20), pytest.raises(expected):
+                await sender.send(status="OK", timestamp="T")
+    assert peer.requests == 3
