@@ -12,7 +12,7 @@ scenario that catches it and the check that does.
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from hb_sim import RunOptions, RunResult, load_scenario, run_scenario
@@ -22,10 +22,12 @@ from hbtd_server.core import (
     SHUTDOWN_STATUS,
     HsmLedger,
     HsmPatch,
+    HsmView,
     Kind,
     Params,
     Tracker,
     Transition,
+    view_of,
 )
 from tests.sim.runs import engine_with, failing
 from tests.sim.shipped import SCENARIO_DIR
@@ -334,3 +336,42 @@ def test_a_tracker_that_forgets_refused_states_fails_the_second_refusal_story() 
     result = play("refused-then-retried", engine_with(ForgetsRefusals))
     only(result, "final_state_matches_truth")
     assert "the held Alert arrives once HSM accepts again" in failed(result)
+
+
+class FightsAnOff(HsmLedger):
+    """Reconciliation that asserts every tracked node's heartbeat truth whatever HSM shows:
+    a dead node another writer powered off is sent Standby/Alert every round."""
+
+    def reconcile(
+        self, read: Mapping[str, HsmView | None], levels: Mapping[str, Kind]
+    ) -> list[tuple[str, Kind]]:
+        corrected = super().reconcile(read, levels)
+        done = {xname for xname, _ in corrected}
+        for xname, view in read.items():
+            level = levels.get(xname)
+            if view is None or level is None or xname in done or self.busy(xname):
+                continue
+            if view != view_of(level):
+                self.want(xname, level)  # HSM skips it (204) and the next round asks again
+                corrected.append((xname, level))
+        return corrected
+
+
+def test_a_reconciliation_that_fights_an_off_fails_through_hsm_follows_truth() -> None:
+    result = play("operator-sets-standby", engine_with(FightsAnOff))
+    only(result, "hsm_follows_truth")
+    verdict = next(v for v in result.verdicts if v.name == "hsm_follows_truth")
+    assert "HSM told Standby/Alert" in verdict.seen
+    assert "truth Off/OK since 20.0 s" in verdict.seen
+    # HSM skips those PATCHes (the nodes are Off): the expectation alone would not see it.
+    assert "powered off, the dead nodes stay Off over three reconcile periods" not in failed(result)
+
+
+def test_a_tracker_that_never_reconciles_fails_the_other_writers_stories() -> None:
+    def no_reconcile(params: Params, clock: Callable[[], float]) -> Engine:
+        return default_engine(dataclasses.replace(params, reconcile_interval=0), clock)
+
+    result = play("operator-sets-standby", no_reconcile)
+    only(result, "the live nodes are Ready/OK again within the reconcile interval")
+    result = play("hsm-restored-during-failure-wave", no_reconcile)
+    only(result, "the first wave is Standby/Alert again within the reconcile interval")

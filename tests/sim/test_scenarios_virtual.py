@@ -31,8 +31,6 @@ def test_the_ten_issue_scenarios_are_shipped() -> None:
 
 #: Scenarios today's tracker is known to fail, and why (strict: they must start passing).
 KNOWN_FAILURES: dict[str, str] = {
-    "operator-sets-standby": "hbtd does not reconcile yet (issue #20, tracker half)",
-    "hsm-restored-during-failure-wave": "hbtd does not reconcile yet (issue #20, tracker half)",
     "flap-during-hsm-outage": (
         "hbtd's in-request retries (Sm_retries) resend a state the ledger replaced meanwhile"
     ),
