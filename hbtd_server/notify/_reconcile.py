@@ -119,6 +119,10 @@ async def reconcile_round(engine: Engine, client: httpx.AsyncClient) -> list[tup
             extra={"event": "reconcile_failed"},
         )
         return []
+    if not engine.hsm_may_send(need_ready=False):
+        # Lost the lead (or Nosm was set) while reading: these books are not ours to correct.
+        health.last = last | {"Error": "not leading any more when the reads came back"}
+        return []
     corrected = engine.hsm_reconciled(read)
     health.rounds += 1
     for _, kind in corrected:
