@@ -225,18 +225,9 @@ class MockHsm:
         return self._log_change(now, changed, target, requested_flag or "")
 
     def restore(self, states: Mapping[str, tuple[str, str]], *, now: float) -> list[StateChange]:
-        """HSM restored from an older copy: components get the State and Flag they had then.
-
-        No start-state table applies (it is the database, not a StateData update); unknown
-        IDs are ignored.
-
-        Args:
-            states: normalized ID -> (State, Flag), canonical names.
-            now: the time of the restore, for the change log.
-
-        Returns:
-            One change per (State, Flag) pair of components that changed.
-        """
+        """HSM restored from an older copy: ``states`` (normalized ID -> canonical (State,
+        Flag)) come back at ``now``, with no start-state table (it is the database, not a
+        StateData update); unknown IDs are ignored. Returns one change per value set."""
         groups: dict[tuple[str, str], list[str]] = {}
         for xname, (state, flag) in states.items():
             current = self._components.get(xname)

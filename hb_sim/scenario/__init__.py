@@ -3,20 +3,18 @@
 from __future__ import annotations
 
 from .._public import claim as _claim
+from ._checks_model import DEFAULT_LATENESS, Expectation, Invariants
 from ._durations import format_duration, parse_duration
 from ._load import MAX_FLEET, PARAM_NAMES, load_scenario, load_scenario_text
 from ._model import (
-    DEFAULT_LATENESS,
     DEFAULT_RECONCILE,
     AgentTiming,
     DelayHeartbeats,
     Event,
-    Expectation,
     Fleet,
     HealPartition,
     HsmBehavior,
     HsmChange,
-    Invariants,
     NodesDie,
     NodesEvent,
     NodesFlap,

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from yaml.nodes import Node, ScalarNode
 
-from ._durations import format_duration
-from ._model import (
+from ._checks_model import (
     DEFAULT_LATENESS,
     Expectation,
     Invariants,
 )
+from ._durations import format_duration
 from ._read_timeline import _TimelineReader
 from ._selectors import (
     Selection,
