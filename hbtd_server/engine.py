@@ -20,6 +20,7 @@ from .core import (
     Heartbeat,
     HsmLedger,
     HsmPatch,
+    HsmView,
     Kind,
     Params,
     RefusalBackoff,
@@ -29,7 +30,8 @@ from .core import (
     WaveLog,
     plural,
 )
-from .health import HsmHealth, StoreHealth, TaskHealth
+from .health import HsmHealth, ReconcileHealth, StoreHealth, TaskHealth
+from .hsm_books import REFUSAL_BACKOFF_CAP, HsmBooks
 
 __all__ = [
     "DEFAULT_MAX_COMPONENTS",
@@ -41,7 +43,6 @@ __all__ = [
 ]
 
 log = logging.getLogger("hbtd")
-hsm_log = logging.getLogger("hbtd.hsm")
 
 #: The most components tracked at once (#13): far above a full 12,000-node machine, far below
 #: what a flood of invented names could cost in memory. Pending HSM changes share the bound.
@@ -49,9 +50,6 @@ DEFAULT_MAX_COMPONENTS = 100_000
 #: Refusals by the component limit less than this many seconds apart are one burst (one log line).
 _LIMIT_BURST_GAP = 60.0
 
-#: The longest a state HSM refused waits before it is sent again (#13); the first wait is
-#: Interval, doubled after each refusal in a row.
-REFUSAL_BACKOFF_CAP = 180.0
 
 #: Called with every batch of transitions as they happen (telemetry, metrics, simulators).
 TransitionListener = Callable[[Sequence[Transition]], None]
@@ -84,9 +82,8 @@ class Engine:
         self._params = params
         self.clock = clock
         self.tracker = Tracker(warntime=params.warntime, errtime=params.errtime)
-        self.ledger = HsmLedger()
+        self.books = HsmBooks(lambda: self._params, clock)
         self.guard = SilenceGuard(params.guard_settings())
-        self.hsm = HsmHealth()
         #: Failures of the background tasks, each restarted by the service's supervisor.
         self.tasks = TaskHealth()
         self.listeners: list[TransitionListener] = []
@@ -100,7 +97,6 @@ class Engine:
         self._wave = WaveLog()
         self._detector_wakeup = trio.Event()
         self._detector_sleeps_until = math.inf
-        self._hsm_work = trio.Event()
         self.params_changed = trio.Event()
         # The persistent store (#7): components heard from since the last flush (None: no
         # store drains it), its health, and whether this replica runs detection and notifiers.
@@ -139,6 +135,8 @@ class Engine:
         self._poke_detector()
         for listener in self.params_listeners:
             listener(params)
+        if old.reconcile_interval != params.reconcile_interval:
+            self.books.wake_reconciler()
         self.params_changed.set()
         self.params_changed = trio.Event()
 
@@ -185,7 +183,10 @@ class Engine:
             self._store_dirty.add(heartbeat.xname)
         if announced and heartbeat.xname not in self.tracker:  # forgotten, not a restart
             self._wave.shutdown(heartbeat.xname)
-        if transition is not None:
+        if transition is None:
+            if heartbeat.status == SHUTDOWN_STATUS:
+                self._forgotten(heartbeat.xname)
+        else:
             self._publish((transition,))
             # A new or restarted component may be due before the detector's next wake-up.
             if transition.at + self._params.warntime < self._detector_sleeps_until:
@@ -218,6 +219,8 @@ class Engine:
         now = self.clock()
         self.guard.heartbeat(min(at, now))
         transition = self.tracker.heartbeat(xname, min(at, now), timestamp=timestamp, status=status)
+        if transition is None and status == SHUTDOWN_STATUS:
+            self._forgotten(xname)
         if transition is not None:
             self._publish((transition,))
             self._poke_detector()
@@ -276,122 +279,99 @@ class Engine:
             await self._detector_wakeup.wait()
         self._detector_wakeup = trio.Event()
 
-    # -- HSM: the notifier reports here, the engine keeps the books ------------------------
+    # -- HSM: the notifier reports to the books (``hsm_books.HsmBooks``) -------------------
+
+    @property
+    def ledger(self) -> HsmLedger:
+        """The HSM ledger (kept in the books)."""
+        return self.books.ledger
+
+    @ledger.setter
+    def ledger(self, ledger: HsmLedger) -> None:
+        self.books.ledger = ledger
+
+    @property
+    def hsm(self) -> HsmHealth:
+        """HSM's health (kept in the books)."""
+        return self.books.health
+
+    @property
+    def reconcile(self) -> ReconcileHealth:
+        """What reconciliation did (kept in the books)."""
+        return self.books.reconcile
 
     def hsm_readiness(self, ready: bool | None, reason: str = "") -> bool | None:
-        """Record HSM's readiness (None: not asked, e.g. with Nosm); returns the previous one.
-
-        Becoming ready wakes the notifier, so anything held back goes at once.
-        """
-        hsm = self.hsm
-        before = hsm.ready
-        hsm.ready = ready
-        hsm.reason = reason
-        if ready and before is not True:
-            self._hsm_work.set()
-        return before
+        """:meth:`HsmBooks.readiness`."""
+        return self.books.readiness(ready, reason)
 
     def hsm_attempt(self, outcome: str, seconds: float, *, error: str | None = None) -> None:
-        """Count one PATCH attempt (``PATCH_OUTCOMES``); ``error`` says what went wrong."""
-        if error is not None:
-            self.hsm.last_error = error
-        self.hsm.observe_patch(outcome, seconds)
+        """:meth:`HsmBooks.attempt`."""
+        self.books.attempt(outcome, seconds, error=error)
 
     def hsm_delivered(self, patch: HsmPatch) -> None:
-        """HSM acknowledged ``patch``: its states are HSM's now."""
-        ledger, hsm = self.ledger, self.hsm
-        ledger.settle(patch, delivered=True)
-        hsm.patches_sent += 1
-        hsm.refusal_streak = 0
-        if hsm.logged_causes and not ledger.refused_count:
-            hsm_log.warning(
-                "HSM accepts again: every state it had refused is delivered (%s)",
-                "; ".join(sorted(hsm.logged_causes)),
-            )
-            hsm.logged_causes.clear()
+        """:meth:`HsmBooks.delivered`."""
+        self.books.delivered(patch)
 
     def hsm_refused(self, patch: HsmPatch, *, cause: str, whole: bool, detail: str) -> None:
-        """HSM refused ``patch`` (a 4xx): keep its states wanted and retry them later (#13).
-
-        Args:
-            patch: the refused patch.
-            cause: why, in a few words; the log says each cause once.
-            whole: HSM (or its gateway) refuses us, not these IDs: nothing at all is sent
-                until the notifier's own backoff ends.
-            detail: HSM's answer, for ``/health``.
-        """
-        now = self.clock()
-        hsm = self.hsm
-        backoff = self.refusal_backoff()
-        not_before = -math.inf
-        if whole:
-            if now >= hsm.refused_until:  # concurrent refusals share one step of backoff
-                hsm.refusal_streak += 1
-                hsm.refused_until = now + backoff.delay(hsm.refusal_streak)
-            not_before = hsm.refused_until
-        self.ledger.refuse(patch, now=now, cause=cause, backoff=backoff, not_before=not_before)
-        hsm.patches_failed += 1
-        hsm.last_error = detail
-        if cause not in hsm.logged_causes:
-            hsm.logged_causes.add(cause)
-            hsm_log.error(
-                "HSM refuses %s: %s to %s (e.g. %s) held and retried with backoff "
-                "(from %g s up to %g s); HSM said %s",
-                cause,
-                plural(len(patch.xnames), "component"),
-                patch.kind.hsm.message,
-                patch.xnames[0],
-                backoff.first,
-                backoff.cap,
-                detail,
-                extra={"event": "hsm_refused", "cause": cause, "example": patch.xnames[0]},
-            )
-
-    def refusal_backoff(self) -> RefusalBackoff:
-        """The backoff of refused states: Interval, doubling, capped at a few minutes."""
-        first = float(self._params.interval)
-        return RefusalBackoff(first=first, cap=max(first, REFUSAL_BACKOFF_CAP))
-
-    def hsm_may_send(self, *, need_ready: bool = True) -> bool:
-        """Whether the notifier may send now: leading, Nosm off, HSM not refusing us, and
-        (unless ``need_ready`` is false, as for the last flush on shutdown) HSM ready."""
-        return (
-            self._leading
-            and not self._params.nosm
-            and (self.hsm.ready is True or not need_ready)
-            and self.clock() >= self.hsm.refused_until
-        )
-
-    def hsm_refusal(self) -> tuple[int, float | None]:
-        """How many states wait on a refusal, and for how many seconds the oldest has."""
-        ledger = self.ledger
-        since = ledger.refused_since()
-        return ledger.refused_count, None if since is None else self.clock() - since
+        """:meth:`HsmBooks.refused`."""
+        self.books.refused(patch, cause=cause, whole=whole, detail=detail)
 
     def hsm_failed(self, patch: HsmPatch, *, error: str | None = None) -> None:
-        """``patch`` did not get through: its states stay wanted and are sent again."""
-        if error is not None:
-            self.hsm.last_error = error
-        self.hsm.patches_failed += 1
-        self.ledger.settle(patch, delivered=False)
+        """:meth:`HsmBooks.failed`."""
+        self.books.failed(patch, error=error)
+
+    def refusal_backoff(self) -> RefusalBackoff:
+        """:meth:`HsmBooks.refusal_backoff`."""
+        return self.books.refusal_backoff()
+
+    def hsm_refusal(self) -> tuple[int, float | None]:
+        """:meth:`HsmBooks.refusal`."""
+        return self.books.refusal()
+
+    def hsm_may_send(self, *, need_ready: bool = True) -> bool:
+        """Whether the notifier may send now: leading, and :meth:`HsmBooks.may_send`."""
+        return self._leading and self.books.may_send(need_ready=need_ready)
 
     def wake_hsm(self) -> None:
         """Tell the notifier that the ledger may have work."""
-        self._hsm_work.set()
+        self.books.wake()
 
     async def wait_hsm_work(self) -> None:
         """Sleep until the ledger may have new work or the parameters changed."""
-        event = self._hsm_work
-        async with trio.open_nursery() as nursery:
-            for waited in (event, self.params_changed):
+        await self.books.wait_work(self.params_changed)
 
-                async def wait_then_cancel(waited: trio.Event = waited) -> None:
-                    await waited.wait()
-                    nursery.cancel_scope.cancel()
+    # -- reconciliation: HSM read back --------------------------------------------------------
 
-                nursery.start_soon(wait_then_cancel)
-        if event.is_set() and event is self._hsm_work:
-            self._hsm_work = trio.Event()
+    def reconcile_names(self) -> list[str]:
+        """The components reconciliation asks HSM about: tracked, and remembered dead."""
+        tracker = self.tracker
+        names = [view.xname for view in tracker.views()]
+        names.extend(x for x in self.ledger.dead() if x not in tracker)
+        return names
+
+    def hsm_reconciled(self, read: dict[str, HsmView | None]) -> list[tuple[str, Kind]]:
+        """HSM showed ``read``: take it as the ledger's picture and want what differs.
+
+        The heartbeat truth is taken now, after the reads: a node that shut down or changed
+        meanwhile is judged by what it is now (a changed one has its own change on the way).
+        """
+        tracker, dead = self.tracker, self.ledger.dead()
+        levels: dict[str, Kind] = {}
+        for xname in read:
+            view = tracker.view(xname)
+            if view is not None:
+                levels[xname] = Kind.WARNING if view.state is HbState.WARNING else Kind.STARTED
+            elif xname in dead:
+                levels[xname] = Kind.DEAD
+        return self.books.reconciled(read, levels)
+
+    def reconcile_soon(self) -> None:
+        """Reconcile at once (after start, on taking the lead)."""
+        self.books.reconcile_now()
+
+    async def wait_reconcile_wakeup(self, deadline: float) -> None:
+        """Sleep until ``deadline`` or until a round is asked for."""
+        await self.books.wait_reconcile(deadline)
 
     # -- replicas: who detects and notifies (#7) -------------------------------------------
 
@@ -418,6 +398,7 @@ class Engine:
         self._leading = True
         self._detached = False
         self.store.role = "leader"
+        self.reconcile_soon()  # the books came from the store: read HSM back
 
     def lead_lost(self) -> None:
         """Another replica leads now: stop detecting and notifying, drop the HSM books."""
@@ -547,6 +528,8 @@ class Engine:
         ledger = self.ledger
         wave = self._wave
         for transition in transitions:
+            if transition.kind is Kind.DEAD:
+                ledger.forget(transition.xname)  # dropped: its next beat is a new start
             ledger.want(transition.xname, transition.kind)
             wave.counts[transition.kind] += 1
             wave.examples.setdefault(transition.kind, transition.xname)
@@ -572,7 +555,13 @@ class Engine:
                 )
         for listener in self.listeners:
             listener(transitions)
-        self._hsm_work.set()
+        self.books.wake()
+
+    def _forgotten(self, xname: str) -> None:
+        # A Shutdown forgot a live node: what HSM showed for it is no longer ours to know
+        # (HSM's power events take it Off and On), so its next "started" starts afresh.
+        if xname not in self.tracker and (self._leading or self._detached):
+            self.ledger.forget(xname)
 
     def poke_detector(self) -> None:
         """Make the detector look again now (parameters or leadership changed)."""

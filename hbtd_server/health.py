@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 
 from .core import Params
 
-__all__ = ["KV_OK", "HsmHealth", "StoreHealth", "TaskHealth"]
+__all__ = ["KV_OK", "HsmHealth", "ReconcileHealth", "StoreHealth", "TaskHealth"]
 
 #: Upstream's ``KvStore`` string of ``/health`` when the store is fine.
 KV_OK = "Initialization key present: HBTD_OK"
@@ -105,3 +105,23 @@ class HsmHealth:
         if not self.ready:
             return self.reason
         return f"last error: {self.last_error}" if self.last_error else "OK"
+
+
+@dataclass(slots=True)
+class ReconcileHealth:
+    """What reconciliation (reading HSM back) did, for ``/health``, the metrics and the logs.
+
+    Attributes:
+        asked: a round is due at once (after start, on taking the lead).
+        started: when the last round started (engine clock).
+        rounds: rounds finished since start, and ``failed`` those that could not read HSM.
+        corrections: corrections wanted since start, by kind (``started``... ``dead``).
+        last: the last round, as ``/health`` shows it (empty before the first).
+    """
+
+    asked: bool = True
+    started: float = -math.inf
+    rounds: int = 0
+    failed: int = 0
+    corrections: Counter[str] = field(default_factory=Counter)
+    last: dict[str, object] = field(default_factory=dict)

@@ -31,6 +31,7 @@ from .notify import (
     make_hsm_client,
     run_hsm_notifier,
     run_hsm_ready_poller,
+    run_reconciler,
     run_telemetry,
 )
 from .ops import Metrics, apply_debug_level
@@ -61,7 +62,8 @@ async def run_tracker_tasks(
     *,
     task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED,
 ) -> None:
-    """Run everything but the HTTP server: detector, HSM poller and notifier, wave logger.
+    """Run everything but the HTTP server: detector, HSM poller, notifier and reconciler, and
+    the wave logger.
 
     The simulator drives a tracker in process with this (on a MockClock, heartbeats handed to
     ``engine.heartbeat``); ``serve`` adds the HTTP server around it. Runs until cancelled.
@@ -73,6 +75,8 @@ async def run_tracker_tasks(
         await nursery.start(supervise, "HSM readiness poller", poller, tasks)
         notifier = partial(run_hsm_notifier, engine, hsm_client)
         await nursery.start(supervise, "HSM notifier", notifier, tasks)
+        reconciler = partial(run_reconciler, engine, hsm_client)
+        await nursery.start(supervise, "HSM reconciler", reconciler, tasks)
         await nursery.start(supervise, "wave logger", partial(_run_wave_logger, engine), tasks)
         task_status.started()
 

@@ -24,6 +24,7 @@ from hbtd_server.core import go_json, normalize
 
 from ..errors import HsmProblem
 from ._model import HSM_ROOT, MockHsm
+from ._states import normalize_flag, normalize_state
 
 __all__ = ["create_mock_hsm_app"]
 
@@ -205,6 +206,37 @@ def create_mock_hsm_app(
         if not isinstance(on, bool):
             raise HsmProblem(400, f"body must be {shape}")
         model.set_power([normalize(i) for i in ids], on=on)
+        return Response("", status=204)
+
+    @app.post("/mock/write")
+    async def mock_write() -> Response:
+        # Another writer (an operator, a Redfish power event): HSM's rules, not recorded.
+        shape = '{"ids": [xname, ...], "state": S, "flag": F, "force": bool}'
+        order = await _control_object(shape)
+        ids, state = order.get("ids"), order.get("state")
+        flag, force = order.get("flag", ""), order.get("force", False)
+        if not isinstance(ids, list) or not all(isinstance(i, str) for i in ids):
+            raise HsmProblem(400, f"body must be {shape}")
+        if not isinstance(state, str) or not isinstance(flag, str) or not isinstance(force, bool):
+            raise HsmProblem(400, f"body must be {shape}")
+        model.set_state(ids, state, flag, force=force, now=clock())
+        return Response("", status=204)
+
+    @app.post("/mock/restore")
+    async def mock_restore() -> Response:
+        shape = '{"components": {xname: [State, Flag], ...}}'
+        components = (await _control_object(shape)).get("components")
+        if not isinstance(components, dict):
+            raise HsmProblem(400, f"body must be {shape}")
+        states: dict[str, tuple[str, str]] = {}
+        for xname, value in components.items():
+            ok = isinstance(value, list) and len(value) == 2
+            state = normalize_state(value[0]) if ok and isinstance(value[0], str) else None
+            flag = normalize_flag(value[1]) if ok and isinstance(value[1], str) else None
+            if state is None or flag is None:
+                raise HsmProblem(400, f"body must be {shape}, with HMS states and flags")
+            states[normalize(xname)] = (state, flag)
+        model.restore(states, now=clock())
         return Response("", status=204)
 
     @app.post("/mock/reset")

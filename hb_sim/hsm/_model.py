@@ -224,6 +224,21 @@ class MockHsm:
             self._track_polls(changed, target, now)
         return self._log_change(now, changed, target, requested_flag or "")
 
+    def restore(self, states: Mapping[str, tuple[str, str]], *, now: float) -> list[StateChange]:
+        """HSM restored from an older copy: ``states`` (normalized ID -> canonical (State,
+        Flag)) come back at ``now``, with no start-state table (it is the database, not a
+        StateData update); unknown IDs are ignored. Returns one change per value set."""
+        groups: dict[tuple[str, str], list[str]] = {}
+        for xname, (state, flag) in states.items():
+            current = self._components.get(xname)
+            if current is None or (current.state, current.flag) == (state, flag):
+                continue
+            self._components[xname] = replace(current, state=state, flag=flag)
+            groups.setdefault((state, flag), []).append(xname)
+            if self.power_polling:
+                self._track_polls([xname], state, now)
+        return [self._log_change(now, ids, state, flag) for (state, flag), ids in groups.items()]
+
     def patch_bulk_state_data(self, body: bytes, *, now: float) -> StateChange | None:
         """Handle the body of ``PATCH /State/Components/BulkStateData``.
 

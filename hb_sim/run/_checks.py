@@ -27,7 +27,7 @@ from ..scenario import (
 from ._expectations import expectation_verdict
 from ._follow import StatePatch, follows_truth, overlap
 from ._record import EXAMPLES, HsmHistory, RunRecord, Verdict, label
-from ._truth import Truth
+from ._truth import Truth, TruthChange
 
 __all__ = ["judge"]
 
@@ -242,7 +242,8 @@ def _lateness(record: RunRecord, history: HsmHistory, limit: float) -> Verdict:
             value = (change.state, change.flag)
             shown = history.first_at_or_after(xname, change.time, value)
             horizon = shown if shown is not None else record.end
-            lateness = horizon - change.time - overlap(away, change.time, horizon)
+            # A level (another writer's change to undo) may take the reconcile interval.
+            lateness = horizon - change.time - overlap(away, change.time, horizon) - change.within
             if shown is not None and lateness > worst[0]:
                 worst = (lateness, f"{xname} {change.cause} due {change.time:.2f}s")
             if shown is not None and lateness <= limit:
@@ -250,7 +251,7 @@ def _lateness(record: RunRecord, history: HsmHistory, limit: float) -> Verdict:
             # A truth that moved on within the allowance may be skipped (latest wins); one
             # that became due within the allowance of the end cannot be judged yet.
             lived = next_time - change.time - overlap(away, change.time, next_time)
-            if lived <= limit:
+            if lived <= limit + change.within:
                 continue
             count += 1
             first = first or (change.time, xname)
@@ -328,6 +329,8 @@ def _final_state(record: RunRecord, history: HsmHistory) -> Verdict:
         shown = history.final(xname)
         if shown == want or (power_polling and want == ("Standby", "Alert") and shown[0] == "Off"):
             continue
+        if truth.within and shown == _before(record.truth, xname, truth):
+            continue  # a level not due yet: HSM may still show what preceded it
         count += 1
         if len(wrong) < EXAMPLES:
             wrong.append(f"{xname}: HSM {label(*shown)}, truth {label(*want)}")
@@ -342,8 +345,15 @@ def _final_state(record: RunRecord, history: HsmHistory) -> Verdict:
     )
 
 
+def _before(truth: Truth, xname: str, change: TruthChange) -> tuple[str, str] | None:
+    """The value HSM had to show just before ``change`` (one of ``xname``'s truths)."""
+    history = truth.history(xname)
+    index = history.index(change)
+    return None if index == 0 else (history[index - 1].state, history[index - 1].flag)
+
+
 def _had_in_window(truth: Truth, xname: str, value: tuple[str, str], a: float, b: float) -> bool:
-    spans = truth.history(xname)
+    spans = truth.told(xname)
     for i, change in enumerate(spans):
         until = spans[i + 1].time if i + 1 < len(spans) else math.inf
         if change.time <= b and until >= a and (change.state, change.flag) == value:
@@ -405,7 +415,8 @@ def _messages(record: RunRecord, patches: Sequence[_Patch]) -> Verdict:
             if xname not in fleet:
                 continue
             cause = _latest_return(record.truth, xname, patch.time)
-            if cause is None or _CAUSE_MESSAGE[cause] == patch.message:
+            # Ready/OK asserted again after another writer (a level) may say either.
+            if cause is None or cause == "level" or _CAUSE_MESSAGE[cause] == patch.message:
                 continue
             count += 1
             if len(bad) < EXAMPLES:
@@ -457,9 +468,11 @@ def _follows(record: RunRecord, patches: Sequence[_Patch]) -> Verdict:
 def _latest_return(truth: Truth, xname: str, time: float) -> str | None:
     """The cause of the node's latest return to Ready/OK at or before ``time``."""
     cause: str | None = None
-    for change in truth.history(xname):
+    for change in truth.told(xname):
         if change.time > time:
             break
-        if change.cause in _CAUSE_MESSAGE:
+        if change.cause in _CAUSE_MESSAGE or (
+            change.cause == "level" and (change.state, change.flag) == ("Ready", "OK")
+        ):
             cause = change.cause
     return cause

@@ -12,7 +12,9 @@ an outage may be that old). A PATCH that matches nothing is one of two faults:
 - *out of order*: it did, but only before a state HSM was already told (an old state resent
   after a newer one, e.g. a Warning after the Alert).
 
-Repeats of the state last sent are fine (retries, a resend after a leader change).
+Repeats of the state last sent are fine (retries, a resend after a leader change). The
+truth walked is ``Truth.told``: an edge HSM skipped (another writer moved the node) may be
+sent when due, but not again once HSM keeps its own value.
 """
 
 from __future__ import annotations
@@ -81,7 +83,7 @@ def follows_truth(
     checked = faults = 0
     examples: list[str] = []
     for xname, sent in patches.items():
-        history = truth.history(xname)
+        history = truth.told(xname)
         at = 0  # the truth change the previous PATCH matched
         for time, state, flag in sent:
             checked += 1

@@ -97,6 +97,7 @@ class _LiveRun:
             scenario.fleet.nodes,
             (scenario.hsm.initial_state, scenario.hsm.initial_flag),
             param_epochs(scenario),
+            reconcile=scenario.tracker.reconcile,
         )
         self.params = {k: v for k, v in scenario.tracker.as_params().items() if k != "Sm_url"}
         self.start = 0.0
@@ -135,7 +136,7 @@ class _LiveRun:
                 urls: list[str] = await nursery.start(
                     partial(serve_mock_hsm, model, host="127.0.0.1", port=0, clock=self.now)
                 )
-                self.hsm = LocalHsm(model, urls[0])
+                self.hsm = LocalHsm(model, urls[0], self.now)
                 snapshots = SnapshotBuilder(
                     title=scenario.name,
                     duration=scenario.duration,
@@ -161,7 +162,9 @@ class _LiveRun:
                 log=self.truth,
                 **cadence(scenario),
             )
-            player = Player(scenario, self.selection, fleet, self, options, snapshots)
+            player = Player(
+                scenario, self.selection, fleet, self, options, snapshots, truth=self.truth
+            )
             try:
                 await tracker.start(client, self.params)
                 # Time 0 is when the tracker is ready: its start-up is not part of the story.
@@ -211,6 +214,20 @@ class _LiveRun:
     async def set_power(self, names: Sequence[str], *, on: bool) -> None:
         assert self.hsm is not None
         await self.hsm.set_power(names, on=on)
+
+    async def write_state(
+        self, names: Sequence[str], state: str, flag: str, *, force: bool
+    ) -> None:
+        assert self.hsm is not None
+        await self.hsm.write_state(names, state, flag, force=force)
+
+    async def hsm_states(self, names: Sequence[str]) -> dict[str, tuple[str, str]]:
+        assert self.hsm is not None
+        return await self.hsm.states(names)
+
+    async def restore(self, states: Mapping[str, tuple[str, str]]) -> None:
+        assert self.hsm is not None
+        await self.hsm.restore(states)
 
     async def restart_tracker(self, downtime: float) -> None:
         tracker, client = self.tracker, self._client

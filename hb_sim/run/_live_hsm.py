@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Mapping, Sequence
 
 import httpx
 
@@ -12,7 +12,13 @@ from ..scenario import Scenario
 from ._reads import RECORDS_LIMIT as _RECORDS
 from ._reads import call
 
-__all__ = ["LiveHsm", "LocalHsm", "RemoteHsm"]
+__all__ = ["LiveHsm", "LocalHsm", "RemoteHsm", "hsm_states"]
+
+
+def hsm_states(model: MockHsm, names: Sequence[str]) -> dict[str, tuple[str, str]]:
+    """(State, Flag) of each of ``names`` the model knows."""
+    components = model.components
+    return {x: (c.state, c.flag) for x in names if (c := components.get(x)) is not None}
 
 
 class LiveHsm:
@@ -30,11 +36,33 @@ class LiveHsm:
     async def records(self) -> tuple[list[StateChange], list[RecordedRequest]]:
         raise NotImplementedError
 
+    async def write_state(self, ids: Sequence[str], state: str, flag: str, *, force: bool) -> None:
+        raise NotImplementedError
+
+    async def states(self, ids: Sequence[str]) -> dict[str, tuple[str, str]]:
+        raise NotImplementedError
+
+    async def restore(self, states: Mapping[str, tuple[str, str]]) -> None:
+        raise NotImplementedError
+
 
 class LocalHsm(LiveHsm):
-    def __init__(self, model: MockHsm, url: str) -> None:
+    def __init__(self, model: MockHsm, url: str, clock: Callable[[], float]) -> None:
         self.model = model
         self.url = url
+        self.clock = clock
+
+    async def write_state(self, ids: Sequence[str], state: str, flag: str, *, force: bool) -> None:
+        assert self.model is not None
+        self.model.set_state(ids, state, flag, force=force, now=self.clock())
+
+    async def states(self, ids: Sequence[str]) -> dict[str, tuple[str, str]]:
+        assert self.model is not None
+        return hsm_states(self.model, ids)
+
+    async def restore(self, states: Mapping[str, tuple[str, str]]) -> None:
+        assert self.model is not None
+        self.model.restore(states, now=self.clock())
 
     async def set_faults(self, faults: Faults) -> None:
         assert self.model is not None
@@ -84,6 +112,19 @@ class RemoteHsm(LiveHsm):
 
     async def set_power(self, ids: Sequence[str], *, on: bool) -> None:
         await call(self.client, "POST", f"{self.url}/mock/power", json={"ids": list(ids), "on": on})
+
+    async def write_state(self, ids: Sequence[str], state: str, flag: str, *, force: bool) -> None:
+        order = {"ids": list(ids), "state": state, "flag": flag, "force": force}
+        await self.client.post(f"{self.url}/mock/write", json=order)
+
+    async def states(self, ids: Sequence[str]) -> dict[str, tuple[str, str]]:
+        wanted = set(ids)
+        components = (await self.client.get(f"{self.url}/mock/state")).json()["Components"]
+        return {c["ID"]: (c["State"], c["Flag"]) for c in components if c["ID"] in wanted}
+
+    async def restore(self, states: Mapping[str, tuple[str, str]]) -> None:
+        body = {"components": {x: list(value) for x, value in states.items()}}
+        await self.client.post(f"{self.url}/mock/restore", json=body)
 
     async def records(self) -> tuple[list[StateChange], list[RecordedRequest]]:
         shift = self.wall_start

@@ -54,6 +54,17 @@ class Rig(Protocol):
     async def heartbeating(self, names: Sequence[str]) -> dict[str, bool]:
         """The tracker's ``Heartbeating`` for each of ``names`` (False while it is away)."""
 
+    async def write_state(
+        self, names: Sequence[str], state: str, flag: str, *, force: bool
+    ) -> None:
+        """Another writer's StateData change (HSM's rules; not in HSM's request log)."""
+
+    async def hsm_states(self, names: Sequence[str]) -> dict[str, tuple[str, str]]:
+        """HSM's (State, Flag) of each of ``names`` it knows (a backup being taken)."""
+
+    async def restore(self, states: Mapping[str, tuple[str, str]]) -> None:
+        """HSM restored from an older copy: these components get these values back."""
+
 
 class Player:
     """Plays one scenario's timeline.
@@ -65,6 +76,7 @@ class Player:
         rig: the HSM and the tracker.
         options: the snapshot hook and its pacing.
         snapshots: builds the live view's snapshots; None when there is nothing to show.
+        truth: told of other writers' changes to HSM (power events, operators, restores).
     """
 
     def __init__(
@@ -75,8 +87,11 @@ class Player:
         rig: Rig,
         options: RunOptions,
         snapshots: SnapshotBuilder | None = None,
+        truth: Truth | None = None,
     ) -> None:
         self.scenario = scenario
+        self.truth = truth
+        self._backups: dict[int, dict[str, tuple[str, str]]] = {}
         self.selection = selection
         self.fleet = fleet
         self.rig = rig
@@ -105,6 +120,9 @@ class Player:
                 nursery.start_soon(self._snapshot_task)
             if self.options.on_progress is not None:
                 nursery.start_soon(self._progress_task, self.options.on_progress)
+            for event in scenario.timeline:
+                if isinstance(event, sc.RestoreHsm):
+                    nursery.start_soon(self._at, event.source, partial(self._backup, event))
             for event in scenario.timeline:
                 await trio.sleep_until(start + event.at)
                 self.marks.append(TimelineMark(event.at, event.describe()))
@@ -187,6 +205,19 @@ class Player:
                 nursery.start_soon(self._restart, event.downtime)
             case sc.ParamsPatch():
                 await rig.patch_params(event.params)
+            case sc.PowerOff() | sc.PowerOn():
+                on = isinstance(event, sc.PowerOn)
+                for at, names in spread_times(self.scenario, event, resolve(event.nodes)):
+                    nursery.start_soon(self._at, at, partial(self._power, names, on))
+            case sc.OperatorPatch():
+                await self._write(resolve(event.nodes), event.state, event.flag, force=event.force)
+            case sc.RestoreHsm():
+                states = self._backups.pop(event.line, {})
+                await rig.restore(states)
+                if self.truth is not None:
+                    now, index = self.now(), self.truth.index
+                    for xname, (state, flag) in states.items():
+                        self.truth.restored(index[xname], now, state, flag)
 
     def _indexes(self, names: Sequence[str]) -> list[int]:
         return [self._index[x] for x in names]
@@ -208,6 +239,24 @@ class Player:
         if power and self.scenario.hsm.power_polling:
             await self.rig.set_power(names, on=True)
         self.fleet.revive(self._indexes(names))
+
+    async def _power(self, names: Sequence[str], on: bool) -> None:
+        # A Redfish power event: HSM sets Off (or On) by its own table; a node without
+        # power cannot beat, and one powered on beats only once booted (a ``revive``).
+        if not on:
+            self.fleet.stop(self._indexes(names))
+        await self._write(names, "On" if on else "Off", "OK", force=False)
+        await self.rig.set_power(names, on=on)
+
+    async def _write(self, names: Sequence[str], state: str, flag: str, *, force: bool) -> None:
+        await self.rig.write_state(names, state, flag, force=force)
+        if self.truth is not None:
+            now, index = self.now(), self.truth.index
+            for xname in names:
+                self.truth.written(index[xname], now, state, flag, force=force)
+
+    async def _backup(self, event: sc.RestoreHsm) -> None:
+        self._backups[event.line] = await self.rig.hsm_states(self.scenario.fleet.nodes)
 
     async def _undelay(self, nodes: Sequence[int]) -> None:
         self.fleet.delay(nodes, 0.0)

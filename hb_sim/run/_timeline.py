@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from typing import TypedDict
 
 from ..hsm import Faults
-from ..scenario import HsmChange, NodesDie, NodesRevive, ParamsPatch, Scenario
+from ..scenario import HsmChange, NodesDie, NodesRevive, ParamsPatch, PowerOff, PowerOn, Scenario
 from ._truth import ParamEpoch
 
 __all__ = ["Cadence", "cadence", "faulted_intervals", "param_epochs", "spread_times"]
@@ -71,9 +71,9 @@ def _faulted(faults: Faults) -> bool:
 
 
 def spread_times(
-    scenario: Scenario, event: NodesDie | NodesRevive, nodes: Sequence[str]
+    scenario: Scenario, event: NodesDie | NodesRevive | PowerOff | PowerOn, nodes: Sequence[str]
 ) -> list[tuple[float, list[str]]]:
-    """When each node of a die/revive acts: ``at``, or seeded times over ``spread``."""
+    """When each node of a die/revive/power event acts: ``at``, or seeded times over ``spread``."""
     if event.spread <= 0:
         return [(event.at, list(nodes))]
     rng = random.Random(f"{scenario.seed}/spread/{event.line}")

@@ -26,6 +26,7 @@ from ..fleet import VirtualFleet
 from ..hsm import Faults, MockHsm, create_mock_hsm_app, run_power_polling
 from ..scenario import DelayHeartbeats, Scenario
 from ._checks import judge
+from ._live_hsm import hsm_states
 from ._player import Player
 from ._result import RunOptions, RunResult
 from ._snapshot import SnapshotBuilder
@@ -78,6 +79,7 @@ class _VirtualRun:
             scenario.fleet.nodes,
             (scenario.hsm.initial_state, scenario.hsm.initial_flag),
             param_epochs(scenario),
+            reconcile=scenario.tracker.reconcile,
         )
         self.params = tracker_params(scenario, VIRTUAL_HSM + "/hsm/v2")
         self.engine: Engine | None = None
@@ -113,7 +115,9 @@ class _VirtualRun:
             nodes=scenario.fleet.nodes,
             hsm=self.hsm,
         )
-        player = Player(scenario, self.selection, fleet, self, self.options, snapshots)
+        player = Player(
+            scenario, self.selection, fleet, self, self.options, snapshots, truth=self.truth
+        )
         self.player = player
         async with (
             httpx.AsyncClient(transport=httpx.ASGITransport(app=app)) as client,
@@ -172,6 +176,17 @@ class _VirtualRun:
     async def heartbeating(self, names: Sequence[str]) -> dict[str, bool]:
         engine = self.engine
         return {x: engine is not None and engine.is_heartbeating(x) for x in names}
+
+    async def write_state(
+        self, names: Sequence[str], state: str, flag: str, *, force: bool
+    ) -> None:
+        self.hsm.set_state(names, state, flag, force=force, now=self.now())
+
+    async def hsm_states(self, names: Sequence[str]) -> dict[str, tuple[str, str]]:
+        return hsm_states(self.hsm, names)
+
+    async def restore(self, states: Mapping[str, tuple[str, str]]) -> None:
+        self.hsm.restore(states, now=self.now())
 
     # -- the end --------------------------------------------------------------------------
 

@@ -3,27 +3,30 @@
 from __future__ import annotations
 
 from .._public import claim as _claim
+from ._checks_model import DEFAULT_LATENESS, Expectation, Invariants
 from ._durations import format_duration, parse_duration
 from ._load import MAX_FLEET, PARAM_NAMES, load_scenario, load_scenario_text
 from ._model import (
-    DEFAULT_LATENESS,
+    DEFAULT_RECONCILE,
     AgentTiming,
     Clock,
     DelayHeartbeats,
     Event,
-    Expectation,
     Fleet,
     HealPartition,
     HsmBehavior,
     HsmChange,
-    Invariants,
     NodesDie,
     NodesEvent,
     NodesFlap,
     NodesRevive,
     NodesShutdown,
+    OperatorPatch,
     ParamsPatch,
     PartitionNodes,
+    PowerOff,
+    PowerOn,
+    RestoreHsm,
     Scenario,
     TrackerParams,
     TrackerRestart,
@@ -44,6 +47,7 @@ from ._selectors import (
 
 __all__ = [
     "DEFAULT_LATENESS",
+    "DEFAULT_RECONCILE",
     "MAX_FLEET",
     "PARAM_NAMES",
     "AgentTiming",
@@ -66,10 +70,14 @@ __all__ = [
     "NodesFlap",
     "NodesRevive",
     "NodesShutdown",
+    "OperatorPatch",
     "ParamsPatch",
     "PartitionNodes",
+    "PowerOff",
+    "PowerOn",
     "RandomNodes",
     "Ref",
+    "RestoreHsm",
     "Scenario",
     "Selection",
     "Selector",

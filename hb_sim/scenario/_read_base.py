@@ -31,7 +31,9 @@ MAX_FLEET: Final = 100_000
 #: The tracker parameters ``PATCH /params`` knows, canonical spelling: the tracker's own list.
 PARAM_NAMES: Final = CORE_PARAM_NAMES
 _PARAM_BY_LOWER: Final = {name.lower(): name for name in PARAM_NAMES}
-_DURATION_PARAMS: Final = frozenset({"Warntime", "Errtime", "Interval", "Sm_timeout", "Guard_hold"})
+_DURATION_PARAMS: Final = frozenset(
+    {"Warntime", "Errtime", "Interval", "Sm_timeout", "Guard_hold", "Reconcile_interval"}
+)
 _BOOL_PARAMS: Final = frozenset({"Nosm", "Use_telemetry"})
 _INT_PARAMS: Final = frozenset({"Debug", "Sm_retries", "Guard_share", "Guard_min"})
 
@@ -62,6 +64,10 @@ _ACTIONS: Final = (
     "hsm",
     "tracker_restart",
     "params",
+    "power_off",
+    "power_on",
+    "operator",
+    "hsm_restore",
 )
 _FAULT_KEYS: Final = ("mode", "latency", "error_rate", "error_status")
 _MODE_ALIASES: Final[dict[str, FaultMode]] = {

@@ -4,13 +4,9 @@ from __future__ import annotations
 
 from yaml.nodes import Node, ScalarNode, SequenceNode
 
+from ._checks_model import DEFAULT_LATENESS, Expectation, Invariants
 from ._durations import format_duration
-from ._model import (
-    DEFAULT_LATENESS,
-    Clock,
-    Expectation,
-    Invariants,
-)
+from ._model import Clock
 from ._read_timeline import _TimelineReader
 from ._selectors import (
     Selection,

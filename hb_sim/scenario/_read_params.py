@@ -34,7 +34,9 @@ class _ParamsReader(_SelectorReader):
     def read_tracker(self, node: Node | None) -> TrackerParams:
         if node is None:
             return TrackerParams()
-        pairs = self.mapping(node, "tracker", ("warntime", "errtime", "interval", "params"))
+        pairs = self.mapping(
+            node, "tracker", ("warntime", "errtime", "interval", "reconcile_interval", "params")
+        )
         if pairs is None:
             return TrackerParams()
 
@@ -44,6 +46,9 @@ class _ParamsReader(_SelectorReader):
         warntime = self.get(pairs, "warntime", "tracker", positive, 10.0)
         errtime = self.get(pairs, "errtime", "tracker", positive, 20.0)
         interval = self.get(pairs, "interval", "tracker", positive, 1.0)
+        reconcile: float | None = None
+        if "reconcile_interval" in pairs:
+            reconcile = self.duration(pairs["reconcile_interval"][1], "tracker.reconcile_interval")
         if errtime <= warntime:
             where = pairs.get("errtime", pairs.get("warntime", (node, node)))[1]
             self.error(
@@ -56,14 +61,20 @@ class _ParamsReader(_SelectorReader):
         params: dict[str, str] = {}
         if "params" in pairs:
             params = self.read_params(pairs["params"][1], "tracker.params")
-            for name in ("Warntime", "Errtime", "Interval"):
+            for name in ("Warntime", "Errtime", "Interval", "Reconcile_interval"):
                 if name in params:
                     self.error(
                         pairs["params"][1],
                         f"tracker.params.{name}",
                         f"set tracker.{name.lower()} instead",
                     )
-        return TrackerParams(warntime=warntime, errtime=errtime, interval=interval, params=params)
+        return TrackerParams(
+            warntime=warntime,
+            errtime=errtime,
+            interval=interval,
+            params=params,
+            reconcile_interval=reconcile,
+        )
 
     def read_params(self, node: Node, field: str) -> dict[str, str]:
         if not isinstance(node, MappingNode) or not node.value:

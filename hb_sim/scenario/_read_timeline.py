@@ -18,8 +18,12 @@ from ._model import (
     NodesFlap,
     NodesRevive,
     NodesShutdown,
+    OperatorPatch,
     ParamsPatch,
     PartitionNodes,
+    PowerOff,
+    PowerOn,
+    RestoreHsm,
     TrackerParams,
     TrackerRestart,
 )
@@ -47,6 +51,12 @@ class _TimelineReader(_ParamsReader):
             event = self.read_event(item, field)
             if event is None:
                 continue
+            if isinstance(event, ParamsPatch) and "Reconcile_interval" in event.params:
+                self.error(
+                    item,
+                    f"{field}.params.Reconcile_interval",
+                    "set tracker.reconcile_interval instead (it holds for the whole run)",
+                )
             if isinstance(event, ParamsPatch):
                 warntime = float(event.params.get("Warntime", warntime))
                 errtime = float(event.params.get("Errtime", errtime))
@@ -82,8 +92,12 @@ class _TimelineReader(_ParamsReader):
         where = f"{field}.{action}"
         line = node.start_mark.line + 1
         event: Event | None = None
-        if action in ("die", "revive", "partition", "heal", "shutdown"):
+        if action in ("die", "revive", "partition", "heal", "shutdown", "power_off", "power_on"):
             event = self.nodes_event(action, value, where, at, line)
+        elif action == "operator":
+            event = self.operator_event(value, where, at, line)
+        elif action == "hsm_restore":
+            event = self.restore_event(value, where, at, line)
         elif action == "flap":
             event = self.flap_event(value, where, at, line)
         elif action == "delay":
@@ -118,7 +132,8 @@ class _TimelineReader(_ParamsReader):
         if isinstance(value, MappingNode) and any(
             isinstance(k, ScalarNode) and k.value == "nodes" for k, _ in value.value
         ):
-            keys = ("nodes", "spread") if action in ("die", "revive") else ("nodes",)
+            spreads = ("die", "revive", "power_off", "power_on")
+            keys = ("nodes", "spread") if action in spreads else ("nodes",)
             pairs = self.mapping(value, where, keys)
             if pairs is None:
                 return None
@@ -132,6 +147,10 @@ class _TimelineReader(_ParamsReader):
             return NodesDie(at=at, line=line, nodes=selector, spread=spread)
         if action == "revive":
             return NodesRevive(at=at, line=line, nodes=selector, spread=spread)
+        if action == "power_off":
+            return PowerOff(at=at, line=line, nodes=selector, spread=spread)
+        if action == "power_on":
+            return PowerOn(at=at, line=line, nodes=selector, spread=spread)
         if action == "partition":
             return PartitionNodes(at=at, line=line, nodes=selector)
         if action == "shutdown":
@@ -210,3 +229,42 @@ class _TimelineReader(_ParamsReader):
         if faults is None or at is None:
             return None
         return HsmChange(at=at, line=line, faults=faults)
+
+    def operator_event(self, value: Node, where: str, at: float | None, line: int) -> Event | None:
+        pairs = self.mapping(
+            value, where, ("nodes", "state", "flag", "force"), required=("nodes", "state")
+        )
+        if pairs is None or not {"nodes", "state"} <= pairs.keys():
+            return None
+        selector = self.selector(pairs["nodes"][1], f"{where}.nodes", top=True)
+        state = self.state(pairs["state"][1], f"{where}.state")
+        flag = self.get(pairs, "flag", where, self.flag, "OK")
+        force = self.get(pairs, "force", where, self.boolean, False)
+        if state in ("Unknown", "Empty", "Populated") and not force:
+            self.error(
+                pairs["state"][1],
+                f"{where}.state",
+                f"{state} needs force: true (HSM refuses it otherwise: "
+                "operation not allowed and not forced.)",
+            )
+            return None
+        if selector is None or state is None or at is None:
+            return None
+        return OperatorPatch(at=at, line=line, nodes=selector, state=state, flag=flag, force=force)
+
+    def restore_event(self, value: Node, where: str, at: float | None, line: int) -> Event | None:
+        pairs = self.mapping(value, where, ("from",), required=("from",))
+        if pairs is None or "from" not in pairs:
+            return None
+        source = self.time(pairs["from"][1], f"{where}.from")
+        if source is None or at is None:
+            return None
+        if source >= at:
+            self.error(
+                pairs["from"][1],
+                f"{where}.from",
+                f"expected a moment before the restore ({format_duration(at)}), "
+                f"got {format_duration(source)}",
+            )
+            return None
+        return RestoreHsm(at=at, line=line, source=source)

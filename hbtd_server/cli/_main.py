@@ -242,6 +242,17 @@ def _option(*names: str, env: str, help: str, **kwargs: Any) -> Callable[[_F], _
     default=300,
     help="Silence guard: the longest alerts are held, in seconds.",
 )
+@_option(
+    "--reconcile_interval",
+    "--reconcile-interval",
+    "reconcile_interval",
+    env="HBTD_RECONCILE_INTERVAL",
+    type=GO_UINT,
+    default=300,
+    help="Read HSM back every this many seconds and put back what hbtd owns (Ready/OK of a "
+    "beating node, Warning and Alert over Ready); also once after start and on taking the "
+    "lead; 0 turns it off.",
+)
 @operability_options
 @http_options
 @store_options

@@ -17,6 +17,7 @@ from ._heartbeat import (
     parse_heartbeat,
 )
 from ._hsm_ledger import DEFAULT_MAX_IDS_PER_PATCH, HsmLedger, HsmPatch, RefusalBackoff
+from ._hsm_table import HSM_START_STATES, HsmView, asserted_change, hsm_outcome, view_of
 from ._logline import (
     LOG_FORMATS,
     TEXT_LOG_FORMAT,
@@ -36,6 +37,7 @@ from ._xname import MAX_XNAME_LENGTH, hms_type, is_node, normalize, verify_norma
 __all__ = [
     "DEFAULT_MAX_IDS_PER_PATCH",
     "DEFAULT_PARAMS",
+    "HSM_START_STATES",
     "LOG_FORMATS",
     "MAX_FIELD_LENGTH",
     "MAX_HEARTBEAT_BODY",
@@ -55,6 +57,7 @@ __all__ = [
     "HsmLedger",
     "HsmPatch",
     "HsmTarget",
+    "HsmView",
     "InvalidRequest",
     "JsonFormatter",
     "JsonLoads",
@@ -71,10 +74,12 @@ __all__ = [
     "Transition",
     "Trigger",
     "WaveLog",
+    "asserted_change",
     "decode_json_body",
     "describe_error",
     "go_json",
     "hms_type",
+    "hsm_outcome",
     "is_node",
     "keep_secret",
     "log_formatter",
@@ -90,4 +95,5 @@ __all__ = [
     "state_diagram",
     "tls_failure",
     "verify_normalize",
+    "view_of",
 ]

@@ -13,6 +13,12 @@ A state HSM *refuses* (a 4xx) is never forgotten (#13): it stays wanted, held ba
 own retry time (a capped exponential backoff per component), and only a newer wanted state
 replaces it. ``refused_count`` and ``refused_since`` say how many wait on a refusal, and since
 when, for ``/health`` and the metrics.
+
+HSM is not ours alone (power events, operators, discovery write it too), so what the ledger
+believes HSM shows is a *picture*, not a fact: an acknowledged kind, or any State/Flag read
+back by reconciliation. A 204 for a change HSM's start-state table would skip is no
+acknowledgement (``hsm_outcome``), and :meth:`HsmLedger.reconcile` replaces the picture with
+what was read and wants again whatever hbtd owns and HSM does not show (``asserted_change``).
 """
 
 from __future__ import annotations
@@ -22,6 +28,7 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from ._hsm_table import HsmView, asserted_change, hsm_outcome, view_of
 from ._states import Kind
 
 __all__ = ["DEFAULT_MAX_IDS_PER_PATCH", "HsmLedger", "HsmPatch", "RefusalBackoff"]
@@ -29,6 +36,12 @@ __all__ = ["DEFAULT_MAX_IDS_PER_PATCH", "HsmLedger", "HsmPatch", "RefusalBackoff
 #: Upstream sends a whole category in one PATCH; chunks keep a machine-wide wave's requests
 #: (about 12,000 IDs) to a size HSM answers well inside Sm_timeout.
 DEFAULT_MAX_IDS_PER_PATCH = 4000
+
+
+#: Changes sent whatever the ledger believes HSM shows: a node that beats is Ready again.
+_EDGES = frozenset({Kind.STARTED, Kind.RESTARTED})
+#: The kinds a read-back picture maps to, by their State and Flag (restarted is started's).
+_LEVELS = (Kind.STARTED, Kind.WARNING, Kind.DEAD)
 
 
 @dataclass(frozen=True, slots=True)
@@ -107,6 +120,13 @@ class HsmLedger:
         # refusal history of every state not yet acknowledged since a refusal (#13).
         self._held: dict[str, tuple[Kind, float]] = {}
         self._refusals: dict[str, _Refusal] = {}
+        # The picture of HSM when it is none of our kinds (Off, On, Locked, ... as read back);
+        # a component is in at most one of _acked and _shown.
+        self._shown: dict[str, HsmView] = {}
+        # Components last wanted dead: untracked, but reconciliation still asserts their death.
+        self._dead: set[str] = set()
+        #: 204s for changes HSM's table skipped (no acknowledgement), since start.
+        self.skipped_total = 0
         #: Called with a component's name whenever its wanted or acknowledged state may have
         #: changed, so a persistent store can write it back (#7). Must not raise.
         self.on_change: Callable[[str], None] | None = None
@@ -114,9 +134,21 @@ class HsmLedger:
     def want(self, xname: str, kind: Kind) -> None:
         """Record that HSM should show ``kind`` for ``xname``; it replaces any older wish.
 
+        A *started* or *restarted* change is an edge: it is sent whatever the ledger believes
+        HSM shows, because HSM has other writers (power events, operators, discovery) and a
+        node that beats again after a power cycle must be Ready again. A *warning* or *dead*
+        that HSM acknowledged already is not sent twice.
+
         The same state wanted again while it waits on a refusal keeps waiting (its backoff
         runs on); a different one replaces it and is sent at once.
         """
+        self._want(xname, kind, edge=kind in _EDGES)
+
+    def _want(self, xname: str, kind: Kind, *, edge: bool) -> None:
+        if kind is Kind.DEAD:
+            self._dead.add(xname)
+        else:
+            self._dead.discard(xname)
         held = self._held.get(xname)
         if held is not None:
             if held[0] is kind:
@@ -125,13 +157,81 @@ class HsmLedger:
         refusal = self._refusals.get(xname)
         if refusal is not None and refusal.kind is not kind:
             del self._refusals[xname]
-        if xname not in self._in_flight and self._acked.get(xname) is kind:
+        if not edge and xname not in self._in_flight and self._acked.get(xname) is kind:
             self._pending.pop(xname, None)  # HSM already shows it: nothing to send
             self._refusals.pop(xname, None)
         else:
             self._pending[xname] = kind
         if self.on_change is not None:
             self.on_change(xname)
+
+    def forget(self, xname: str) -> None:
+        """The tracker forgot ``xname`` (a Shutdown, or dropped after dead): drop what the
+        ledger believed HSM showed for it. A wish not yet delivered stays wanted."""
+        self._shown.pop(xname, None)
+        self._dead.discard(xname)
+        if self._acked.pop(xname, None) is not None and self.on_change is not None:
+            self.on_change(xname)
+
+    def picture(self, xname: str) -> HsmView | None:
+        """What the ledger believes HSM shows for ``xname`` (None: it does not know)."""
+        shown = self._shown.get(xname)
+        if shown is not None:
+            return shown
+        acked = self._acked.get(xname)
+        return None if acked is None else view_of(acked)
+
+    def _set_picture(self, xname: str, view: HsmView, kind: Kind | None = None) -> None:
+        acked = self._acked.get(xname) if kind is None else kind
+        if acked is None or view_of(acked) != view:
+            acked = next((k for k in _LEVELS if view_of(k) == view), None)
+        if acked is None:
+            self._acked.pop(xname, None)
+            self._shown[xname] = view
+        else:
+            self._acked[xname] = acked
+            self._shown.pop(xname, None)
+
+    def dead(self) -> set[str]:
+        """The components last wanted dead (and not heard from since)."""
+        return set(self._dead)
+
+    def busy(self, xname: str) -> bool:
+        """Whether a change for ``xname`` is pending, in flight or held after a refusal."""
+        return xname in self._pending or xname in self._in_flight or xname in self._held
+
+    def reconcile(
+        self, read: Mapping[str, HsmView | None], levels: Mapping[str, Kind]
+    ) -> list[tuple[str, Kind]]:
+        """Take what HSM showed as the picture, and want what hbtd owns and HSM does not show.
+
+        Args:
+            read: the State and Flag HSM returned per component asked for; None for one HSM
+                does not know (it is never created).
+            levels: the heartbeat truth per component (STARTED or RESTARTED for a beating
+                node, WARNING, DEAD).
+
+        Returns:
+            The corrections wanted now, ``(xname, kind)``. A component with a change on its
+            way is skipped: the read may be older than the change.
+        """
+        corrected: list[tuple[str, Kind]] = []
+        for xname, view in read.items():
+            if self.busy(xname):
+                continue
+            if view is None:
+                self._shown.pop(xname, None)
+                self._acked.pop(xname, None)
+                continue
+            self._set_picture(xname, view)
+            level = levels.get(xname)
+            if level is None:
+                continue
+            fix = asserted_change(level, view)
+            if fix is not None:
+                self._want(xname, fix, edge=True)
+                corrected.append((xname, fix))
+        return corrected
 
     def want_all(self, wishes: Iterable[tuple[str, Kind]]) -> None:
         """:meth:`want` for many components."""
@@ -196,6 +296,29 @@ class HsmLedger:
                 patches.append(HsmPatch(kind, tuple(xnames[start : start + self._max_ids])))
         return patches
 
+    def narrow(self, patch: HsmPatch) -> HsmPatch | None:
+        """What of ``patch`` is still worth sending: the components no newer wish replaced.
+
+        Called before every attempt (a retry, a half of a refused batch): a node that changed
+        while its patch waited has its newer state pending already, and resending the old one
+        would show HSM a state the node has left, after the one it is in. The replaced
+        components are no longer in flight.
+
+        Returns:
+            ``patch`` itself when nothing was replaced, a smaller patch, or None.
+        """
+        keep = []
+        for xname in patch.xnames:
+            sent = self._in_flight.get(xname)
+            newer = self._pending.get(xname)
+            if sent is not None and newer is not None and newer is not sent:
+                del self._in_flight[xname]
+            else:
+                keep.append(xname)
+        if len(keep) == len(patch.xnames):
+            return patch
+        return HsmPatch(patch.kind, tuple(keep)) if keep else None
+
     def settle(self, patch: HsmPatch, *, delivered: bool) -> None:
         """Record the outcome of a PATCH.
 
@@ -210,12 +333,19 @@ class HsmLedger:
             if sent is None:
                 continue
             if delivered:
-                self._acked[xname] = sent
                 refusal = self._refusals.get(xname)
                 if refusal is not None and refusal.kind is sent:
                     del self._refusals[xname]
                 if self._pending.get(xname) is sent:
                     del self._pending[xname]
+                before = self.picture(xname)
+                after = view_of(sent) if before is None else hsm_outcome(before, sent)
+                if after is None:
+                    # HSM's table skipped it: the 204 changed nothing. Not resent (HSM would
+                    # skip it again); reconciliation reads HSM back and decides.
+                    self.skipped_total += 1
+                    continue
+                self._set_picture(xname, after, sent)
                 if on_change is not None:
                     on_change(xname)
             else:
@@ -292,9 +422,13 @@ class HsmLedger:
         Whatever was wanted and not acknowledged is pending again, so it is resent (#7).
         """
         for xname, (wanted, acked) in entries.items():
+            self._shown.pop(xname, None)
             if acked is not None:
                 self._acked[xname] = acked
             else:
                 self._acked.pop(xname, None)
+            if (wanted or acked) is Kind.DEAD:
+                self._dead.add(xname)
             if wanted is not None:
-                self.want(xname, wanted)
+                # What was saved is a level, not a new edge: an acknowledged one stays quiet.
+                self._want(xname, wanted, edge=False)

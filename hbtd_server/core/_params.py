@@ -47,6 +47,8 @@ class Params:
     guard_share: int = 50
     guard_min: int = 20
     guard_hold: int = 300
+    # Extension: seconds between reads of HSM that put back what hbtd owns; 0 turns it off.
+    reconcile_interval: int = 300
 
     def __post_init__(self) -> None:
         problems = _cross_check(
@@ -231,6 +233,7 @@ PARAM_NAMES = (
     "Guard_share",
     "Guard_min",
     "Guard_hold",
+    "Reconcile_interval",
 )
 # Checked in upstream's order of error fragments (Interval before Port, unlike the JSON order).
 _RULES: Mapping[str, Callable[[Params, str], object]] = {
@@ -249,6 +252,7 @@ _RULES: Mapping[str, Callable[[Params, str], object]] = {
     "Guard_share": lambda params, raw: _bounded(raw, 0, 100),
     "Guard_min": lambda params, raw: _bounded(raw, 1, 1 << 31),
     "Guard_hold": lambda params, raw: _bounded(raw, 1, 1 << 31),
+    "Reconcile_interval": lambda params, raw: _bounded(raw, 0, 1 << 31),
 }
 
 

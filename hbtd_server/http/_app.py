@@ -143,6 +143,7 @@ def create_quart_app(
                 "HsmPending": engine.ledger.pending_count,
                 **_describe_refusals(engine),  # HsmRefused, HsmRefusedSince (#13)
                 "SilenceGuard": _describe_guard(engine),
+                "HsmReconcile": _describe_reconcile(engine),
                 "KvUnflushed": engine.store.unflushed,  # the store's extensions (#7)
                 "KvRole": engine.store.role,
                 **bus.extensions(),  # MsgBusDetail, MsgBusQueued, MsgBusDropped, ... (#6)
@@ -254,6 +255,21 @@ async def _heartbeat(engine: Engine, path_xname: str | None) -> Response:
         return _empty(200)
     count_rejected_heartbeat(engine, problem)
     return _problem(problem.status_hint, problem.detail, problem.title, _HEARTBEAT_INSTANCE)
+
+
+def _describe_reconcile(engine: Engine) -> dict[str, object]:
+    # Reading HSM back: the interval, what it corrected since start, and its last round.
+    health = engine.reconcile
+    return {
+        "Interval": engine.params.reconcile_interval,
+        "Rounds": health.rounds,
+        "Failed": health.failed,
+        "Corrections": sum(health.corrections.values()),
+        "Skipped": engine.ledger.skipped_total,
+        "Last": {
+            key: redact_text(v) if isinstance(v, str) else v for key, v in health.last.items()
+        },
+    }
 
 
 def _describe_refusals(engine: Engine) -> dict[str, object]:

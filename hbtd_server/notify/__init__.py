@@ -17,6 +17,7 @@ from ._hsm import (
     run_hsm_ready_poller,
 )
 from ._kafka import BlockingRunner, BusTarget, ProducerFactory, ProducerLike
+from ._reconcile import MAX_IDS_PER_READ, reconcile_round, run_reconciler
 from ._telemetry import (
     CONNECTED,
     DEFAULT_CAPACITY,
@@ -35,6 +36,7 @@ __all__ = [
     "CONNECTED",
     "DEFAULT_CAPACITY",
     "DEFAULT_WINDOW",
+    "MAX_IDS_PER_READ",
     "MESSAGE_ID",
     "NOT_CONNECTED",
     "PARAM_CHECKS",
@@ -49,8 +51,10 @@ __all__ = [
     "flush_hsm",
     "make_hsm_client",
     "msgbus_health",
+    "reconcile_round",
     "run_hsm_notifier",
     "run_hsm_ready_poller",
+    "run_reconciler",
     "run_telemetry",
     "sm_url_problem",
 ]

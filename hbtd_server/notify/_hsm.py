@@ -241,12 +241,17 @@ async def _send_patch(
         return True
     params = engine.params
     url = f"{params.sm_url.rstrip('/')}/State/Components/BulkStateData"
-    body = patch.body()
     status: int | None = None
     with trio.move_on_after(params.sm_timeout):
         for attempt in range(params.sm_retries + 1):
             if attempt:
                 await trio.sleep(min(0.25 * 2**attempt, 2.0))
+            # Nodes that changed meanwhile go with their newer state, never with this one.
+            narrowed = engine.ledger.narrow(patch)
+            if narrowed is None:
+                return True
+            patch = narrowed
+            body = patch.body()
             started = trio.current_time()
             outcome = "timeout"  # kept if Sm_timeout cancels the request
             error: str | None = None

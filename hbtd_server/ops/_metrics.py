@@ -304,6 +304,31 @@ class _EngineCollector(Collector):
             "leader, or the only tracker on the memory store), else 0.",
             1 if engine.store.role in _LEADING_ROLES else 0,
         )
+        reconcile = engine.reconcile
+        corrections = CounterMetricFamily(
+            "hbtd_hsm_reconcile_corrections",
+            "Changes wanted because HSM, read back, differed from the heartbeats (what hbtd "
+            "owns only), by kind sent.",
+            labels=["kind"],
+        )
+        for kind in (Kind.RESTARTED, Kind.WARNING, Kind.DEAD):
+            name = kind.name.lower()
+            corrections.add_metric([name], reconcile.corrections.get(name, 0))
+        yield corrections
+        rounds = CounterMetricFamily(
+            "hbtd_hsm_reconcile_rounds",
+            "Reconciliation rounds, by outcome (done, or failed: a read of HSM failed).",
+            labels=["outcome"],
+        )
+        rounds.add_metric(["done"], reconcile.rounds)
+        rounds.add_metric(["failed"], reconcile.failed)
+        yield rounds
+        yield _counter(
+            "hbtd_hsm_skipped_changes",
+            "Changes HSM answered 204 to but skipped by its start-state table (not "
+            "acknowledged; reconciliation reads HSM back).",
+            engine.ledger.skipped_total,
+        )
 
         guard = engine.guard.status()
         yield _gauge(

@@ -23,7 +23,7 @@ DEFAULT_BODY = (
     b'"Errtime":"30","Port":"28500","Kv_url":"mem:","Interval":"5",'
     b'"Sm_url":"http://localhost:27779/hsm/v2","Sm_timeout":"10","Sm_retries":"3",'
     # Extensions follow upstream's twelve: the mass-silence guard.
-    b'"Guard_share":"50","Guard_min":"20","Guard_hold":"300"}'
+    b'"Guard_share":"50","Guard_min":"20","Guard_hold":"300","Reconcile_interval":"300"}'
 )
 # The order itself is pinned by DEFAULT_BODY, byte for byte.
 KEYS = list(PARAM_NAMES)
@@ -241,6 +241,7 @@ async def test_patch_params_fragments_in_upstream_order(
         "Parameter 'guard_share' with illegal value 'bad value'; "
         "Parameter 'guard_min' with illegal value 'bad value'; "
         "Parameter 'guard_hold' with illegal value 'bad value'; "
+        "Parameter 'reconcile_interval' with illegal value 'bad value'; "
     )
     assert engine.params.to_json() == json.loads(DEFAULT_BODY)
 

@@ -12,14 +12,26 @@ scenario that catches it and the check that does.
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
 
 from hb_sim import RunOptions, RunResult, load_scenario, run_scenario
 from hb_sim.run import EngineFactory, default_engine
 from hbtd_server import Engine
-from hbtd_server.core import HsmLedger, HsmPatch, Kind, Params, Tracker, Transition
+from hbtd_server.core import (
+    SHUTDOWN_STATUS,
+    HsmLedger,
+    HsmPatch,
+    HsmView,
+    Kind,
+    Params,
+    Tracker,
+    Transition,
+    view_of,
+)
 from tests.sim.runs import engine_with, failing
 from tests.sim.shipped import SCENARIO_DIR
+from tests.sim.test_refusal_scenario import ForgetsRefusals
 
 
 def play(name: str, factory: EngineFactory) -> RunResult:
@@ -238,3 +250,128 @@ def test_one_spurious_warning_on_a_dying_node_fails_through_hsm_follows_truth_al
     verdict = next(v for v in result.verdicts if v.name == "hsm_follows_truth")
     assert verdict.seen.startswith("1 wrong: x1000c0s3b0n1: HSM told Ready/Warning at ")
     assert "(out of order)" in verdict.seen
+
+
+# -- issue #20: HSM is not the tracker's alone ---------------------------------------------
+
+
+class TrustsStaleAcknowledgements(HsmLedger):
+    """Sends a state only when it differs from the one HSM acknowledged last, as if no one
+    else ever wrote to HSM: a node's "started" after a power cycle is never sent."""
+
+    def want(self, xname: str, kind: Kind) -> None:
+        if xname not in self._in_flight and self._acked.get(xname) is kind:
+            self._pending.pop(xname, None)
+            return
+        super().want(xname, kind)
+
+    def forget(self, xname: str) -> None:
+        pass  # keeps believing HSM shows what it acknowledged before the node went away
+
+
+def test_an_edge_suppressed_by_a_stale_acknowledgement_fails_the_reboot_wave() -> None:
+    result = play("graceful-reboot-wave", engine_with(TrustsStaleAcknowledgements))
+    only(result, "max_detection_lateness")
+    assert "Ready again within 3 s of their first heartbeat" in failed(result)
+    verdict = next(v for v in result.verdicts if v.name == "max_detection_lateness")
+    assert verdict.details[0].endswith("never shown")
+    assert " started due " in verdict.details[0]
+
+
+class ForgetsOnShutdown(Tracker):
+    """Forgets a component on a Shutdown heartbeat even while it is in warning."""
+
+    def heartbeat(
+        self, xname: str, now: float, *, timestamp: str, status: str
+    ) -> Transition | None:
+        record = self._records.get(xname)
+        if status == SHUTDOWN_STATUS and record is not None:
+            self._drop(xname, record)
+            return None
+        return super().heartbeat(xname, now, timestamp=timestamp, status=status)
+
+
+def test_a_shutdown_in_warning_that_forgets_the_node_fails_through_its_alert() -> None:
+    def factory(params: Params, clock: Callable[[], float]) -> Engine:
+        engine = Engine(params, clock=clock)
+        engine.tracker = ForgetsOnShutdown(warntime=params.warntime, errtime=params.errtime)
+        return engine
+
+    result = play("shutdown-in-warning", factory)
+    only(result, "their Alert still comes")
+    verdict = next(v for v in result.verdicts if v.name == "their Alert still comes")
+    assert "Standby/Alert expected by 20.0 s, never reached (Ready/Warning at 20.0 s)" in (
+        verdict.seen
+    )
+    assert play("shutdown-in-warning", default_engine).passed
+
+
+class HeartbeatWinsTies(Tracker):
+    """A heartbeat exactly on a deadline comes before it (the deadline fires a hair late)."""
+
+    def _deadline(self, record: Any) -> float:
+        return super()._deadline(record) + 1e-6
+
+
+def test_ties_given_to_the_heartbeat_fail_the_second_tie_scenario() -> None:
+    def factory(params: Params, clock: Callable[[], float]) -> Engine:
+        engine = Engine(params, clock=clock)
+        engine.tracker = HeartbeatWinsTies(warntime=params.warntime, errtime=params.errtime)
+        return engine
+
+    result = play("ties-by-flap-and-partition", factory)
+    only(result, "messages_match_truth")
+    assert play("ties-by-flap-and-partition", default_engine).passed
+
+
+def test_a_tracker_without_the_silence_guard_fails_the_hold_limit_story() -> None:
+    def no_guard(params: Params, clock: Callable[[], float]) -> Engine:
+        return default_engine(dataclasses.replace(params, guard_share=0), clock)
+
+    result = play("guard-hold-limit", no_guard)
+    only(result, "the alerts are held while the tracker suspects itself")
+
+
+def test_a_tracker_that_forgets_refused_states_fails_the_second_refusal_story() -> None:
+    result = play("refused-then-retried", engine_with(ForgetsRefusals))
+    only(result, "final_state_matches_truth")
+    assert "the held Alert arrives once HSM accepts again" in failed(result)
+
+
+class FightsAnOff(HsmLedger):
+    """Reconciliation that asserts every tracked node's heartbeat truth whatever HSM shows:
+    a dead node another writer powered off is sent Standby/Alert every round."""
+
+    def reconcile(
+        self, read: Mapping[str, HsmView | None], levels: Mapping[str, Kind]
+    ) -> list[tuple[str, Kind]]:
+        corrected = super().reconcile(read, levels)
+        done = {xname for xname, _ in corrected}
+        for xname, view in read.items():
+            level = levels.get(xname)
+            if view is None or level is None or xname in done or self.busy(xname):
+                continue
+            if view != view_of(level):
+                self.want(xname, level)  # HSM skips it (204) and the next round asks again
+                corrected.append((xname, level))
+        return corrected
+
+
+def test_a_reconciliation_that_fights_an_off_fails_through_hsm_follows_truth() -> None:
+    result = play("operator-sets-standby", engine_with(FightsAnOff))
+    only(result, "hsm_follows_truth")
+    verdict = next(v for v in result.verdicts if v.name == "hsm_follows_truth")
+    assert "HSM told Standby/Alert" in verdict.seen
+    assert "truth Off/OK since 20.0 s" in verdict.seen
+    # HSM skips those PATCHes (the nodes are Off): the expectation alone would not see it.
+    assert "powered off, the dead nodes stay Off over three reconcile periods" not in failed(result)
+
+
+def test_a_tracker_that_never_reconciles_fails_the_other_writers_stories() -> None:
+    def no_reconcile(params: Params, clock: Callable[[], float]) -> Engine:
+        return default_engine(dataclasses.replace(params, reconcile_interval=0), clock)
+
+    result = play("operator-sets-standby", no_reconcile)
+    only(result, "the live nodes are Ready/OK again within the reconcile interval")
+    result = play("hsm-restored-during-failure-wave", no_reconcile)
+    only(result, "the first wave is Standby/Alert again within the reconcile interval")

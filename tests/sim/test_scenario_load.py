@@ -184,7 +184,7 @@ def test_validate_command_reports_located_errors(tmp_path: Path) -> None:
                 "s.yaml:6:22: tracker.params.Sm_timout: unknown parameter; did you mean "
                 "'Sm_timeout'? expected one of Debug, Nosm, Use_telemetry, Telemetry_host, "
                 "Warntime, Errtime, Kv_url, Interval, Sm_url, Sm_timeout, Sm_retries, "
-                "Guard_share, Guard_min, Guard_hold",
+                "Guard_share, Guard_min, Guard_hold, Reconcile_interval",
             ],
             id="bad-params",
         ),
@@ -206,7 +206,8 @@ def test_validate_command_reports_located_errors(tmp_path: Path) -> None:
             BASE + "timeline:\n  - at: 10s\n    die: all\n    revive: all\n",
             [
                 "s.yaml:6:5: timeline[0]: expected exactly one action of die, revive, flap, "
-                "partition, heal, shutdown, delay, hsm, tracker_restart, params; got die, revive"
+                "partition, heal, shutdown, delay, hsm, tracker_restart, params, power_off, "
+                "power_on, operator, hsm_restore; got die, revive"
             ],
             id="two-actions",
         ),

@@ -19,7 +19,13 @@ import trio.testing
 from hb_sim.hsm import Faults, MockHsm, RecordedRequest, create_mock_hsm_app
 from hbtd_server import Engine
 from hbtd_server.core import DEFAULT_PARAMS, Kind, Params
-from hbtd_server.notify import AWAY_REPEAT, run_hsm_notifier, run_hsm_ready_poller
+from hbtd_server.notify import (
+    AWAY_REPEAT,
+    MAX_IDS_PER_READ,
+    run_hsm_notifier,
+    run_hsm_ready_poller,
+    run_reconciler,
+)
 from hbtd_server.service import run_detector
 from tests.unit.server.engine_support import beat
 
@@ -56,6 +62,7 @@ async def start_rig(nursery: trio.Nursery, engine_params: Params, hsm: MockHsm) 
     await nursery.start(run_detector, engine)
     await nursery.start(run_hsm_ready_poller, engine, client)
     await nursery.start(run_hsm_notifier, engine, client)
+    await nursery.start(run_reconciler, engine, client)
     await trio.sleep(0.01)  # first readiness answer
     return Rig(engine, hsm, nursery)
 
@@ -320,3 +327,107 @@ async def test_hsm_refusing_connections_is_not_reachable(
     [line] = [r.getMessage() for r in caplog.records if r.name == "hbtd.hsm"]
     assert line.startswith("HSM not reachable at http://hsm/hsm/v2 (http://hsm/hsm/v2/service/")
     assert "ConnectError" in line
+
+
+async def test_a_reboot_with_a_power_cycle_ends_ready(
+    autojump_clock: trio.testing.MockClock,
+) -> None:
+    # HSM is not ours alone: its power events set Off, then On, while hbtd believes Ready/OK.
+    x = NAMES[0]
+    hsm = MockHsm(nodes=[x])
+    async with trio.open_nursery() as nursery:
+        rig = await start_rig(nursery, params(), hsm)
+        rig.beat(x)
+        await trio.sleep(1)
+        assert hsm.component(x).state == "Ready"
+        beat(rig.engine, x, status="Shutdown")
+        assert rig.engine.ledger.acked(x) is None  # forgotten with the node
+        hsm.set_state([x], "Off", now=trio.current_time())  # Redfish power events
+        hsm.set_state([x], "On", now=trio.current_time())
+        assert hsm.component(x).state == "On"
+        await trio.sleep(2)
+        rig.beat(x)
+        await trio.sleep(1)
+        nursery.cancel_scope.cancel()
+    assert (hsm.component(x).state, hsm.component(x).flag) == ("Ready", "OK")
+
+
+# -- reconciliation: HSM read back -------------------------------------------------------------
+
+
+def hsm_shows(hsm: MockHsm, x: str) -> tuple[str, str]:
+    return hsm.component(x).state, hsm.component(x).flag
+
+
+async def test_reconciliation_puts_back_ready_ok_and_leaves_a_dead_nodes_off_alone(
+    autojump_clock: trio.testing.MockClock,
+) -> None:
+    live, dead = NAMES[:2]
+    hsm = MockHsm(nodes=[live, dead])
+    async with trio.open_nursery() as nursery:
+        rig = await start_rig(nursery, params(Reconcile_interval="4"), hsm)
+        rig.beat(live, dead)
+        for _ in range(35):  # dead falls silent: Standby/Alert at 30 s
+            await trio.sleep(1)
+            rig.beat(live)
+        assert hsm_shows(hsm, dead) == ("Standby", "Alert")
+        hsm.set_state([live], "Standby", "Alert", now=trio.current_time())  # an operator
+        hsm.set_state([dead], "Off", now=trio.current_time())  # HSM's power polling
+        changed = trio.current_time()
+        while hsm_shows(hsm, live) != ("Ready", "OK") and trio.current_time() - changed < 10:
+            await trio.sleep(0.1)
+            rig.beat(live)
+        assert hsm_shows(hsm, live) == ("Ready", "OK")
+        assert trio.current_time() - changed <= 4 + 0.5
+        for _ in range(3 * 4 * 10):  # three more periods
+            await trio.sleep(0.1)
+            rig.beat(live)
+        nursery.cancel_scope.cancel()
+    assert hsm_shows(hsm, dead) == ("Off", "OK")
+    assert rig.engine.reconcile.corrections == {"restarted": 1}
+    assert rig.engine.reconcile.rounds >= 10
+    reads = [r for r in hsm.requests() if r.method == "GET" and "Components" in r.path]
+    assert reads
+    assert all(r.status == 200 for r in reads)
+
+
+async def test_a_node_hsm_skipped_is_corrected_by_the_next_round(
+    autojump_clock: trio.testing.MockClock,
+) -> None:
+    x = NAMES[0]
+    hsm = MockHsm(nodes=[x], node_state="Populated")  # not discovered yet
+    async with trio.open_nursery() as nursery:
+        rig = await start_rig(nursery, params(Reconcile_interval="4"), hsm)
+        await trio.sleep(1)  # the first round, at start
+        rig.beat(x)
+        await trio.sleep(1)
+        assert hsm_shows(hsm, x) == ("Populated", "OK")  # skipped, 204 all the same
+        hsm.set_state([x], "On", force=True, now=trio.current_time())  # discovery
+        for _ in range(50):
+            await trio.sleep(0.1)
+            rig.beat(x)
+        nursery.cancel_scope.cancel()
+    assert hsm_shows(hsm, x) == ("Ready", "OK")
+
+
+async def test_a_round_reads_in_bounded_chunks_and_a_failed_read_drops_it(
+    autojump_clock: trio.testing.MockClock,
+) -> None:
+    names = [f"x{1000 + i // 128}c{i // 16 % 8}s{i // 2 % 8}b0n{i % 2}" for i in range(1200)]
+    hsm = MockHsm(nodes=names)
+    async with trio.open_nursery() as nursery:
+        rig = await start_rig(nursery, params(Reconcile_interval="20"), hsm)
+        rig.beat(*names)
+        await trio.sleep(1)
+        rig.engine.reconcile_soon()
+        await trio.sleep(1)
+        reads = [r for r in hsm.requests() if r.method == "GET" and "Components" in r.path]
+        assert len(reads) == -(-len(names) // MAX_IDS_PER_READ)
+        assert rig.engine.reconcile.last["Components"] == 1200
+        assert rig.engine.reconcile.last["Corrected"] == 0
+        hsm.set_faults(Faults(mode="down"))
+        rig.engine.reconcile_soon()
+        await trio.sleep(1)
+        nursery.cancel_scope.cancel()
+    assert rig.engine.reconcile.failed == 1
+    assert "answered 503" in str(rig.engine.reconcile.last["Error"])

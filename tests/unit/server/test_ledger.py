@@ -11,7 +11,15 @@ import json
 import httpx
 import pytest
 
-from hbtd_server.core import DEFAULT_MAX_IDS_PER_PATCH, HsmLedger, HsmPatch, Kind, RefusalBackoff
+from hbtd_server.core import (
+    DEFAULT_MAX_IDS_PER_PATCH,
+    HsmLedger,
+    HsmPatch,
+    HsmView,
+    Kind,
+    RefusalBackoff,
+    hsm_outcome,
+)
 
 A, B, C, D = "x0c0s0b0n0", "x0c0s0b0n1", "x0c0s0b0n2", "x0c0s0b0n3"
 BACKOFF = RefusalBackoff(first=5, cap=60)
@@ -206,6 +214,33 @@ def test_newer_wish_survives_delivery_of_the_older_one() -> None:
     assert summary(ledger.take()) == [(Kind.WARNING, (A,))]
 
 
+def test_a_retry_leaves_out_components_a_newer_wish_replaced() -> None:
+    # An in-request retry of a Warning patch must not show HSM a Warning for a node already
+    # due Alert (flap-during-hsm-outage): narrow() keeps only what is still wanted.
+    ledger = HsmLedger()
+    for xname in (A, B, C):
+        ledger.want(xname, Kind.WARNING)
+    [patch] = ledger.take()
+    ledger.want(B, Kind.DEAD)  # while the first attempt failed
+    ledger.want(C, Kind.WARNING)  # the same wish again: still worth sending
+    narrowed = ledger.narrow(patch)
+    assert narrowed is not None
+    assert summary([narrowed]) == [(Kind.WARNING, (A, C))]
+    ledger.settle(narrowed, delivered=True)
+    assert ledger.acked(A) is Kind.WARNING
+    assert summary(ledger.take()) == [(Kind.DEAD, (B,))]
+
+
+def test_narrow_returns_the_patch_itself_or_none() -> None:
+    ledger = HsmLedger()
+    ledger.want(A, Kind.WARNING)
+    [patch] = ledger.take()
+    assert ledger.narrow(patch) is patch
+    ledger.want(A, Kind.RESTARTED)
+    assert ledger.narrow(patch) is None
+    assert summary(ledger.take()) == [(Kind.RESTARTED, (A,))]
+
+
 def test_same_wish_while_in_flight_is_not_resent_after_delivery() -> None:
     ledger = HsmLedger()
     ledger.want(A, Kind.STARTED)
@@ -339,14 +374,19 @@ def test_settling_twice_or_unknown_components_is_harmless() -> None:
 @pytest.mark.parametrize(
     ("acked", "wishes", "sent"),
     [
-        pytest.param(Kind.STARTED, [Kind.STARTED], [], id="same-again"),
+        pytest.param(Kind.WARNING, [Kind.WARNING], [], id="same-again"),
+        pytest.param(Kind.DEAD, [Kind.DEAD], [], id="dead-again"),
+        # An edge is sent whatever HSM is believed to show: another writer may have changed it.
+        pytest.param(Kind.STARTED, [Kind.STARTED], [(Kind.STARTED, (A,))], id="started-again"),
+        pytest.param(Kind.RESTARTED, [Kind.RESTARTED], [(Kind.RESTARTED, (A,))],
+                     id="restarted-again"),
         pytest.param(Kind.WARNING, [Kind.DEAD, Kind.WARNING], [], id="back-to-acked"),
         pytest.param(Kind.STARTED, [Kind.RESTARTED], [(Kind.RESTARTED, (A,))],
                      id="restarted-differs-from-started"),
         pytest.param(Kind.DEAD, [Kind.STARTED], [(Kind.STARTED, (A,))], id="started-after-dead"),
     ],
 )  # fmt: skip
-def test_acked_equal_wishes_are_not_resent(
+def test_acked_equal_levels_are_not_resent_but_edges_are(
     acked: Kind, wishes: list[Kind], sent: list[tuple[Kind, tuple[str, ...]]]
 ) -> None:
     ledger = HsmLedger()
@@ -412,3 +452,156 @@ def test_every_change_is_observed() -> None:
     assert changed == [A, B, C, A]  # a refusal changes neither the wanted nor the acked state
     assert ledger.export(C) == (Kind.STARTED, None)
     assert patch.xnames == (A, B, C)
+
+
+# -- HSM is not ours alone ---------------------------------------------------------------------
+
+
+def test_reboot_started_is_sent_although_ready_ok_was_acknowledged() -> None:
+    # The reboot: Ready/OK acknowledged, Shutdown, power Off then On by HSM, beats again.
+    ledger = HsmLedger()
+    ledger.want(A, Kind.STARTED)
+    deliver_all(ledger)
+    ledger.forget(A)  # the Shutdown
+    assert ledger.acked(A) is None
+    ledger.want(A, Kind.STARTED)
+    assert summary(ledger.take()) == [(Kind.STARTED, (A,))]
+
+
+def test_an_edge_is_sent_even_without_a_forget() -> None:
+    ledger = HsmLedger()
+    ledger.want(A, Kind.STARTED)
+    deliver_all(ledger)
+    ledger.want(A, Kind.STARTED)
+    assert summary(deliver_all(ledger)) == [(Kind.STARTED, (A,))]
+
+
+def test_latest_wins_after_an_outage_still_one_state_per_node() -> None:
+    ledger = HsmLedger()
+    ledger.want(A, Kind.STARTED)
+    deliver_all(ledger)
+    for kind in (Kind.WARNING, Kind.RESTARTED, Kind.WARNING, Kind.RESTARTED):
+        ledger.want(A, kind)
+    assert ledger.pending_count == 1
+    assert summary(ledger.take()) == [(Kind.RESTARTED, (A,))]
+
+
+def test_forget_keeps_an_undelivered_wish_and_is_observed() -> None:
+    ledger = HsmLedger()
+    changed: list[str] = []
+    ledger.want(A, Kind.STARTED)
+    deliver_all(ledger)
+    ledger.want(A, Kind.WARNING)
+    ledger.on_change = changed.append
+    ledger.forget(A)
+    ledger.forget(B)  # unknown: nothing to forget, nothing observed
+    assert changed == [A]
+    assert ledger.export(A) == (Kind.WARNING, None)
+
+
+def test_restoring_an_acknowledged_edge_sends_nothing() -> None:
+    ledger = HsmLedger()
+    ledger.restore({A: (Kind.RESTARTED, Kind.RESTARTED)})
+    assert not ledger.has_work()
+
+
+def test_a_204_for_a_change_hsm_skips_is_no_acknowledgement() -> None:
+    ledger = HsmLedger()
+    ledger.reconcile({A: HsmView("On", "OK")}, {})  # HSM has it On (a power event)
+    ledger.want(A, Kind.DEAD)  # Standby only from Standby or Ready: HSM skips it
+    deliver_all(ledger)
+    assert ledger.acked(A) is None
+    assert ledger.picture(A) == HsmView("On", "OK")
+    assert ledger.skipped_total == 1
+    assert not ledger.has_work()  # not resent: HSM would skip it again
+
+
+def test_a_204_hsm_applies_moves_the_picture_and_keeps_a_locked_flag() -> None:
+    ledger = HsmLedger()
+    ledger.reconcile({A: HsmView("Ready", "Locked")}, {})
+    ledger.want(A, Kind.DEAD)
+    deliver_all(ledger)
+    assert ledger.picture(A) == HsmView("Standby", "Locked")
+    assert ledger.skipped_total == 0
+
+
+def test_reconcile_sets_the_picture_and_wants_what_differs() -> None:
+    ledger = HsmLedger()
+    for x in (A, B, C, D):
+        ledger.want(x, Kind.STARTED)
+    deliver_all(ledger)
+    read = {
+        A: HsmView("Standby", "Alert"),  # an operator: hbtd owns a beating node's Ready
+        B: HsmView("Ready", "OK"),  # as believed
+        C: HsmView("Off", "OK"),  # a dead node another writer powered off: left alone
+        D: None,  # HSM does not know it: never created
+    }
+    levels = {A: Kind.STARTED, B: Kind.STARTED, C: Kind.DEAD, D: Kind.STARTED}
+    assert ledger.reconcile(read, levels) == [(A, Kind.RESTARTED)]
+    assert ledger.picture(C) == HsmView("Off", "OK")
+    assert ledger.picture(D) is None
+    assert summary(deliver_all(ledger)) == [(Kind.RESTARTED, (A,))]
+    assert ledger.picture(A) == HsmView("Ready", "OK")
+
+
+def test_reconcile_skips_components_with_a_change_on_its_way() -> None:
+    ledger = HsmLedger()
+    ledger.want(A, Kind.STARTED)
+    [patch] = ledger.take()  # in flight: HSM's answer may postdate the read
+    assert ledger.reconcile({A: HsmView("On", "OK")}, {A: Kind.STARTED}) == []
+    ledger.settle(patch, delivered=True)
+    assert ledger.picture(A) == HsmView("Ready", "OK")
+
+
+def test_reconciliation_never_fights_another_writer_over_several_rounds() -> None:
+    # The other writer keeps a dead node Off and another Halt, and sets a node in warning
+    # Standby, every round. hbtd asserts nothing over them, round after round.
+    ledger = HsmLedger()
+    ledger.want(A, Kind.DEAD)
+    ledger.want(B, Kind.DEAD)
+    ledger.want(C, Kind.WARNING)
+    deliver_all(ledger)
+    levels = {A: Kind.DEAD, B: Kind.DEAD, C: Kind.WARNING}
+    for _ in range(5):
+        read = {A: HsmView("Off", "OK"), B: HsmView("Halt", "OK"), C: HsmView("Standby", "OK")}
+        assert ledger.reconcile(read, levels) == []
+        assert ledger.take() == []
+
+
+def test_a_correction_applied_is_not_repeated_in_the_next_rounds() -> None:
+    ledger = HsmLedger()
+    levels = {A: Kind.STARTED, B: Kind.DEAD}
+    shown = {A: HsmView("Standby", "Alert"), B: HsmView("Ready", "OK")}
+    rounds = []
+    for _ in range(4):
+        rounds.append(ledger.reconcile(dict(shown), levels))
+        for patch in deliver_all(ledger):
+            for x in patch.xnames:  # HSM applies it
+                after = hsm_outcome(shown[x], patch.kind)
+                assert after is not None
+                shown[x] = after
+    assert rounds == [[(A, Kind.RESTARTED), (B, Kind.DEAD)], [], [], []]
+
+
+def test_a_skipped_change_is_corrected_by_the_next_round() -> None:
+    ledger = HsmLedger()
+    ledger.reconcile({A: HsmView("Populated", "OK")}, {})
+    ledger.want(A, Kind.STARTED)  # HSM skips Ready from Populated
+    deliver_all(ledger)
+    assert ledger.skipped_total == 1
+    # Discovery powers it On meanwhile: the next round reads On and asserts Ready/OK.
+    assert ledger.reconcile({A: HsmView("On", "OK")}, {A: Kind.STARTED}) == [(A, Kind.RESTARTED)]
+
+
+def test_dead_levels_are_remembered_until_a_new_wish_or_a_forget() -> None:
+    ledger = HsmLedger()
+    ledger.want(A, Kind.DEAD)
+    ledger.want(B, Kind.DEAD)
+    ledger.want(C, Kind.DEAD)
+    deliver_all(ledger)
+    ledger.want(B, Kind.STARTED)
+    ledger.forget(C)
+    assert ledger.dead() == {A}
+    restored = HsmLedger()
+    restored.restore({A: (None, Kind.DEAD)})
+    assert restored.dead() == {A}

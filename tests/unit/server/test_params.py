@@ -31,6 +31,8 @@ UPSTREAM_DEFAULTS = {
     "Guard_share": "50",
     "Guard_min": "20",
     "Guard_hold": "300",
+    # ... and reconciliation with HSM.
+    "Reconcile_interval": "300",
 }
 
 
@@ -195,6 +197,7 @@ def test_patched_fragments_follow_upstream_order() -> None:
         "guard_share",
         "guard_min",
         "guard_hold",
+        "reconcile_interval",
     ]
 
 
