@@ -157,8 +157,9 @@ def option_groups(
             )
 
         options = [
-            _option(group, field, typing.get_type_hints(group)[field.name])
+            _option(group, field, hints[field.name])
             for group in groups
+            for hints in [typing.get_type_hints(group)]
             for field in dataclasses.fields(group)
         ]
         decorated: Callable[..., None] = with_groups
