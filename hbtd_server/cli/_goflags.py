@@ -1,4 +1,4 @@
-"""Go's flag syntax on top of click (#15), so upstream's command lines work unchanged.
+"""Go's flag syntax on top of click, so upstream's command lines work unchanged.
 
 Upstream ``hbtd`` parses its flags with Go's ``flag`` package, and operators' Helm values and
 scripts use its forms: ``-warntime 20``, ``-warntime=20``, ``--nosm``, ``-nosm=true``,

@@ -1,4 +1,4 @@
-"""``hbtd --workers N``: N tracker processes on one machine, replicas of one store (#7).
+"""``hbtd --workers N``: N tracker processes on one machine, replicas of one store.
 
 The parent starts N copies of its own command line, each marked with ``HBTD_WORKER_INDEX``;
 they listen on the same port with SO_REUSEPORT (the kernel spreads connections) and share the
