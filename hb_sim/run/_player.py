@@ -161,6 +161,7 @@ class Player:
             heartbeating=self.heartbeating,
             hsm_faulted=faulted_intervals(scenario),
             tracker_down=self.tracker_down,
+            exact_time=self.options.clock == "virtual",
         )
 
     # -- the timeline ---------------------------------------------------------------------

@@ -77,6 +77,8 @@ class RunRecord:
             ``/hbstates``: (time, xname -> Heartbeating).
         hsm_faulted: intervals HSM was down, unready or answering errors.
         tracker_down: intervals the tracker was away (restarts).
+        exact_time: instants are exact (virtual time). In live time a heartbeat and a deadline
+            closer than the network's jitter come in an order nobody can observe.
     """
 
     scenario: Scenario
@@ -91,6 +93,7 @@ class RunRecord:
     )
     hsm_faulted: Sequence[tuple[float, float]] = ()
     tracker_down: Sequence[tuple[float, float]] = ()
+    exact_time: bool = True
 
 
 class HsmHistory:

@@ -205,6 +205,39 @@ def test_truth_after_the_end_is_the_last_one(value: float) -> None:
     assert t.at(A, value).cause == "dead"
 
 
+@pytest.mark.parametrize("exact_time", [True, False])
+def test_a_beat_on_its_deadline_may_be_either_side_of_it_in_live_time_only(
+    exact_time: bool,
+) -> None:
+    # The truth has b back from warning at 21 s, its Errtime deadline; the tracker saw the
+    # deadline first, told HSM Standby/Alert, then "Heartbeat started". In virtual time the
+    # truth's order is exact and the message is wrong; in live time nobody can tell.
+    scenario = load_scenario_text(SCENARIO, "unit.yaml")
+    t = truth()
+    t.delivered(0, 1.0)
+    t.delivered(1, 1.0)
+    t.delivered(1, 20.999)
+    t.close(30.0)
+    rec = RunRecord(
+        scenario=scenario,
+        selection=scenario.selection(),
+        end=30.0,
+        truth=t,
+        hsm_initial={A: ("On", "OK"), B: ("On", "OK")},
+        changes=[],
+        requests=[
+            patch(0, 11.1, [B], "Ready", "Warning", "Heartbeat stopped -- might be dead"),
+            patch(1, 21.0, [B], "Standby", "Alert", "Heartbeat stopped -- declared dead"),
+            patch(2, 21.1, [B], "Ready", "OK", "Heartbeat started"),
+        ],
+        exact_time=exact_time,
+    )
+    passed, seen = verdicts(rec)["messages_match_truth"]
+    assert passed is not exact_time, seen
+    if exact_time:
+        assert "'Heartbeat started', truth restarted" in seen
+
+
 def test_guard_params_and_the_messages_invariant_load() -> None:
     scenario = load_scenario_text(
         """
