@@ -72,12 +72,16 @@ async def run_hsm_ready_poller(
     while True:
         params = engine.params
         if params.nosm:
-            engine.hsm_readiness(None, "")
+            engine.books.readiness(None, "")
         else:
             ready, reason = await _ask_ready(client, params.sm_url, params.sm_timeout)
             _record_readiness(engine, ready, reason, away)
         # While HSM is away, look again every Interval, so held changes go soon after it is back.
-        period = READY_POLL_PERIOD if engine.hsm.ready else min(READY_POLL_PERIOD, params.interval)
+        period = (
+            READY_POLL_PERIOD
+            if engine.books.health.ready
+            else min(READY_POLL_PERIOD, params.interval)
+        )
         with trio.move_on_after(period):
             await engine.params_changed.wait()
 
@@ -118,7 +122,7 @@ class _AwayReport:
         elif now < self.next_report:
             return
         self.next_report = now + AWAY_REPEAT
-        held = engine.ledger.pending_count
+        held = engine.books.pending_count
         # An answer other than 200 means HSM is up but says it is not ready yet.
         what = "not ready" if " answered " in reason else "not reachable"
         if self.failed == 1:
@@ -154,7 +158,7 @@ class _AwayReport:
 
 
 def _record_readiness(engine: Engine, ready: bool, reason: str, away: _AwayReport) -> None:
-    before = engine.hsm_readiness(ready, reason)
+    before = engine.books.readiness(ready, reason)
     if ready and before is not True:
         away.back(engine)
     elif not ready:
@@ -171,14 +175,14 @@ async def run_hsm_notifier(
     """Send the ledger's difference to HSM, for ever."""
     task_status.started()
     while True:
-        while not (engine.hsm_may_send() and engine.ledger.has_work(engine.clock())):
+        while not (engine.books.may_send() and engine.books.has_work(engine.clock())):
             # Refused states come due by themselves; so does the end of a refusal backoff.
-            if engine.hsm_may_send():
-                wake = engine.ledger.next_retry() or math.inf
+            if engine.books.may_send():
+                wake = engine.books.next_retry() or math.inf
             else:
                 wake = _gate(engine)
             with trio.move_on_at(wake):
-                await engine.wait_hsm_work()
+                await engine.books.wait_work(engine.params_changed)
         await trio.sleep(batch_window)
         if not await send_round(engine, client):
             # HSM failed some PATCHes: they wait in the ledger; Interval paces the retry.
@@ -187,7 +191,7 @@ async def run_hsm_notifier(
 
 
 def _gate(engine: Engine) -> float:
-    until = engine.hsm.refused_until
+    until = engine.books.health.refused_until
     return until if until > engine.clock() else math.inf
 
 
@@ -198,7 +202,7 @@ async def send_round(engine: Engine, client: httpx.AsyncClient) -> bool:
         False if some PATCH failed for a passing reason (HSM down, slow, 5xx); a refusal
         (4xx) is not one: refused states wait on their own backoff.
     """
-    patches = engine.ledger.take(engine.clock())
+    patches = engine.books.take(engine.clock())
     if not patches:
         return True
     outcome = {"failed": 0}
@@ -237,7 +241,9 @@ async def _send_patch(
         False if it failed for a passing reason (unreachable, timeout, 5xx, 408, 429).
     """
     if found.refused_all is not None:  # HSM refuses every ID: hold the rest without asking
-        engine.hsm_refused(patch, cause=found.refused_all, whole=True, detail=engine.hsm.last_error)
+        engine.books.refused(
+            patch, cause=found.refused_all, whole=True, detail=engine.books.health.last_error
+        )
         return True
     params = engine.params
     url = f"{params.sm_url.rstrip('/')}/State/Components/BulkStateData"
@@ -247,7 +253,7 @@ async def _send_patch(
             if attempt:
                 await trio.sleep(min(0.25 * 2**attempt, 2.0))
             # Nodes that changed meanwhile go with their newer state, never with this one.
-            narrowed = engine.ledger.narrow(patch)
+            narrowed = engine.books.narrow(patch)
             if narrowed is None:
                 return True
             patch = narrowed
@@ -268,28 +274,28 @@ async def _send_patch(
                 error = describe_error(failure)
                 continue
             finally:
-                engine.hsm_attempt(outcome, trio.current_time() - started, error=error)
+                engine.books.attempt(outcome, trio.current_time() - started, error=error)
             status = response.status_code
             if status in _SUCCESS:
-                engine.hsm_delivered(patch)
+                engine.books.delivered(patch)
                 found.delivered += 1
                 return True
             if outcome == "refused":
                 detail = error or f"HTTP {status}"
                 if status != 400:
                     cause = f"HTTP {status} for whole batches (HSM or its gateway refuses us)"
-                    engine.hsm_refused(patch, cause=cause, whole=True, detail=detail)
+                    engine.books.refused(patch, cause=cause, whole=True, detail=detail)
                     return True
                 return await _isolate_refused(engine, client, patch, found, detail)
     timed_out = None
-    if status is None and not engine.hsm.last_error:
+    if status is None and not engine.books.health.last_error:
         timed_out = f"no answer within {params.sm_timeout} s"
-    engine.hsm_failed(patch, error=timed_out)
+    engine.books.failed(patch, error=timed_out)
     log.warning(
         "HSM PATCH of %s to %s failed (%s); will resend",
         plural(len(patch.xnames), "component"),
         patch.kind.hsm.message,
-        engine.hsm.last_error,
+        engine.books.health.last_error,
     )
     return False
 
@@ -312,9 +318,9 @@ async def _isolate_refused(
             # Two single IDs refused and none accepted: HSM refuses everything, not these IDs.
             # Bisecting further would cost two requests per ID; hold the rest and back off.
             found.refused_all = "HTTP 400 for every component tried"
-            engine.hsm_refused(patch, cause=found.refused_all, whole=True, detail=detail)
+            engine.books.refused(patch, cause=found.refused_all, whole=True, detail=detail)
         else:
-            engine.hsm_refused(
+            engine.books.refused(
                 patch, cause="HTTP 400 for single components", whole=False, detail=detail
             )
         return True
@@ -326,11 +332,11 @@ async def _isolate_refused(
 
 async def flush_hsm(engine: Engine, client: httpx.AsyncClient, *, within: float) -> None:
     """On shutdown: hand what is pending to HSM, giving up after ``within`` seconds."""
-    if not (engine.ledger.has_work() and engine.hsm_may_send(need_ready=False)):
+    if not (engine.books.has_work() and engine.books.may_send(need_ready=False)):
         return
     with trio.move_on_after(within) as scope:
         await send_round(engine, client)
-    left = engine.ledger.pending_count
+    left = engine.books.pending_count
     if scope.cancelled_caught or left:
         log.warning("shutting down with %s not delivered", plural(left, "HSM change"))
     else:

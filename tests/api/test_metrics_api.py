@@ -117,8 +117,8 @@ async def test_the_quart_heartbeat_route_counts_refusals_too(engine: Engine) -> 
 async def test_hsm_patch_outcomes_and_latency(
     metrics_client: httpx.AsyncClient, engine: Engine
 ) -> None:
-    engine.hsm.observe_patch("delivered", 0.02)
-    engine.hsm.observe_patch("timeout", 10.0)
+    engine.books.health.observe_patch("delivered", 0.02)
+    engine.books.health.observe_patch("timeout", 10.0)
     samples = await scrape(metrics_client)
     assert at(samples, "hbtd_hsm_patches_total", outcome="delivered") == 1
     assert at(samples, "hbtd_hsm_patches_total", outcome="timeout") == 1
@@ -184,7 +184,7 @@ async def test_a_lone_tracker_leads_and_a_follower_does_not(
     metrics_client: httpx.AsyncClient, engine: Engine
 ) -> None:
     assert at(await scrape(metrics_client), "hbtd_leader") == 1  # the memory store: alone
-    engine.store.role = "follower"
+    engine.store_health.role = "follower"
     assert at(await scrape(metrics_client), "hbtd_leader") == 0
-    engine.store.role = "leader"
+    engine.store_health.role = "leader"
     assert at(await scrape(metrics_client), "hbtd_leader") == 1

@@ -105,7 +105,7 @@ async def test_patch_warntime_moves_running_deadlines(
 ) -> None:
     response = await client.patch(PARAMS, json={"Warntime": "5", "Errtime": "12"})
     assert response.status_code == 200
-    assert (engine.tracker.warntime, engine.tracker.errtime) == (5, 12)
+    assert (engine._tracker.warntime, engine._tracker.errtime) == (5, 12)
 
 
 async def test_get_edit_patch_round_trip(client: httpx.AsyncClient, engine: Engine) -> None:
@@ -255,7 +255,7 @@ async def test_one_bad_field_blocks_the_good_ones(
     assert response.status_code == 400
     assert response.json()["detail"] == "Parameter 'sm_retries' with illegal value '-1'; "
     assert (engine.params.debug, engine.params.warntime, engine.params.errtime) == (0, 10, 30)
-    assert (engine.tracker.warntime, engine.tracker.errtime) == (10, 30)
+    assert (engine._tracker.warntime, engine._tracker.errtime) == (10, 30)
 
 
 # -- values the component that uses them could not parse (#21) ---------------------------------
