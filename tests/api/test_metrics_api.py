@@ -144,8 +144,8 @@ async def test_the_real_publisher_fits_the_hook(engine: Engine) -> None:
 def test_store_flushes_appear_with_the_first_one(engine: Engine) -> None:
     metrics = Metrics(engine, process=False)
     assert b"hbtd_store_flush" not in metrics.render()
-    metrics.observe_store_flush(0.004, ok=True)
-    metrics.observe_store_flush(0.2, ok=False)
+    engine.store_health.observe_flush(0.004, ok=True)  # as the store reports its flushes
+    engine.store_health.observe_flush(0.2, ok=False)
     text = metrics.render()
     assert b"hbtd_store_flush_duration_seconds_count 2.0" in text
     assert b"hbtd_store_flush_errors_total 1.0" in text

@@ -104,10 +104,13 @@ async def test_an_outage_holds_the_latest_state_and_flushes_it_after(
 ) -> None:
     backend = MemoryBackend()
     engine = Engine(params())
+    flushes: list[bool] = []  # each flush's outcome, as the metrics hear it
+    engine.store_health.flush_listeners.append(lambda seconds, ok: flushes.append(ok))
     async with trio.open_nursery() as nursery:
         persistence = await start_persistence(nursery, engine, backend)
         beat(engine, *NAMES[:10])
         await trio.sleep(1)
+        assert flushes == [True]
         backend.switch(down=True)
         down_at = trio.current_time()
         for _ in range(100):  # 100 s of heartbeats from 10 nodes while the store is away
@@ -118,6 +121,8 @@ async def test_an_outage_holds_the_latest_state_and_flushes_it_after(
         assert engine.store_health.kv_status.startswith("Error accessing key values:")
         assert "switched off" in engine.store_health.kv_status
         assert engine.store_health.unflushed == 10
+        assert len(flushes) > 1
+        assert not any(flushes[1:])  # every flush since failed, and said so
         backend.switch(down=False)
         back_at = trio.current_time()
         while engine.store_health.unflushed:  # noqa: ASYNC110
@@ -125,6 +130,7 @@ async def test_an_outage_holds_the_latest_state_and_flushes_it_after(
         assert trio.current_time() - back_at <= MAX_BACKOFF + persistence.flush_period + 0.1
         assert engine.store_health.ready
         assert engine.store_health.kv_status == KV_OK
+        assert flushes[-1]
         record = stored(backend, f"hbtd/hb/{NAMES[3]}")
         assert record is not None
         assert record["Last_hb_rcv_time"] == EPOCH + down_at + 100  # the latest heartbeat
