@@ -8,6 +8,7 @@ ledger, newest-wins, and the notifier tries again every Interval.
 
 from __future__ import annotations
 
+import enum
 import logging
 import math
 import socket
@@ -48,6 +49,29 @@ _SUCCESS = frozenset({200, 202, 204})
 HSM_ANSWER_LIMIT = 64 * 1024
 
 
+class Readiness(enum.Enum):
+    """What one readiness check found; the value is how the log says it."""
+
+    READY = "ready"
+    #: HSM answered, but not 200 (or with an answer over the bound): up, not ready yet.
+    NOT_READY = "not ready"
+    #: No answer: refused, reset, a TLS or DNS failure, or nothing within Sm_timeout.
+    NOT_REACHABLE = "not reachable"
+
+
+@dataclass(frozen=True, slots=True)
+class ReadyCheck:
+    """One readiness check: what it found, and why in one line (for ``/health`` and the log)."""
+
+    readiness: Readiness
+    reason: str = ""
+
+    @property
+    def ready(self) -> bool:
+        """Whether HSM said it is ready."""
+        return self.readiness is Readiness.READY
+
+
 def make_hsm_client() -> httpx.AsyncClient:
     """An HTTP client for HSM: upstream's headers; timeouts are set per call."""
     return httpx.AsyncClient(
@@ -74,8 +98,8 @@ async def run_hsm_ready_poller(
         if params.nosm:
             engine.books.readiness(None, "")
         else:
-            ready, reason = await _ask_ready(client, params.sm_url, params.sm_timeout)
-            _record_readiness(engine, ready, reason, away)
+            check = await _ask_ready(client, params.sm_url, params.sm_timeout)
+            _record_readiness(engine, check, away)
         # While HSM is away, look again every Interval, so held changes go soon after it is back.
         period = (
             READY_POLL_PERIOD
@@ -86,20 +110,22 @@ async def run_hsm_ready_poller(
             await engine.params_changed.wait()
 
 
-async def _ask_ready(client: httpx.AsyncClient, sm_url: str, limit: float) -> tuple[bool, str]:
+async def _ask_ready(client: httpx.AsyncClient, sm_url: str, limit: float) -> ReadyCheck:
     url = f"{sm_url.rstrip('/')}/service/ready"
+    away, not_ready = Readiness.NOT_REACHABLE, Readiness.NOT_READY
     try:
         with trio.fail_after(limit):
             response = await fetch_bounded(client, "GET", url, limit=HSM_ANSWER_LIMIT)
     except trio.TooSlowError:
-        return False, f"no answer from {url} within {limit:g} s"
+        return ReadyCheck(away, f"no answer from {url} within {limit:g} s")
     except AnswerRefused as error:
-        return False, f"{url} answered {error.status_code} with more than {error.limit} bytes"
+        why = f"{url} answered {error.status_code} with more than {error.limit} bytes"
+        return ReadyCheck(not_ready, why)
     except httpx.HTTPError as error:
-        return False, f"{url}: {describe_error(error)}"
+        return ReadyCheck(away, f"{url}: {describe_error(error)}")
     if response.status_code != 200:
-        return False, f"{url} answered {response.status_code}"
-    return True, ""
+        return ReadyCheck(not_ready, f"{url} answered {response.status_code}")
+    return ReadyCheck(Readiness.READY)
 
 
 class _AwayReport:
@@ -114,7 +140,7 @@ class _AwayReport:
         self.failed = 0
         self.next_report = 0.0
 
-    def failed_check(self, engine: Engine, reason: str) -> None:
+    def failed_check(self, engine: Engine, check: ReadyCheck) -> None:
         now = trio.current_time()
         self.failed += 1
         if self.since is None:
@@ -123,8 +149,7 @@ class _AwayReport:
             return
         self.next_report = now + AWAY_REPEAT
         held = engine.books.pending_count
-        # An answer other than 200 means HSM is up but says it is not ready yet.
-        what = "not ready" if " answered " in reason else "not reachable"
+        what, reason = check.readiness.value, check.reason
         if self.failed == 1:
             log.warning(
                 "HSM %s at %s (%s); holding %s, checking every %g s",
@@ -157,12 +182,12 @@ class _AwayReport:
         self.since, self.failed, self.next_report = None, 0, 0.0
 
 
-def _record_readiness(engine: Engine, ready: bool, reason: str, away: _AwayReport) -> None:
-    before = engine.books.readiness(ready, reason)
-    if ready and before is not True:
+def _record_readiness(engine: Engine, check: ReadyCheck, away: _AwayReport) -> None:
+    before = engine.books.readiness(check.ready, check.reason)
+    if check.ready and before is not True:
         away.back(engine)
-    elif not ready:
-        away.failed_check(engine, reason)
+    elif not check.ready:
+        away.failed_check(engine, check)
 
 
 async def run_hsm_notifier(
