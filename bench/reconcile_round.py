@@ -60,11 +60,11 @@ async def measure(count: int, rounds: int, hsm_url: str) -> dict[str, object]:
         {"Sm_url": hsm_url, "Reconcile_interval": "0", "Warntime": "3600", "Errtime": "7200"}
     )
     engine = Engine(params)
-    engine.hsm_readiness(True)
+    engine.books.readiness(True)
     for xname in xnames:
         engine.heartbeat(Heartbeat(xname, "OK", STAMP))
-    for patch in engine.ledger.take():  # the "started" wave: HSM shows Ready/OK (--state Ready)
-        engine.hsm_delivered(patch)
+    for patch in engine.books.take():  # the "started" wave: HSM shows Ready/OK (--state Ready)
+        engine.books.delivered(patch)
     cost_before = heartbeat_cost(engine, xnames)
     results: list[dict[str, object]] = []
     async with make_hsm_client() as client:
@@ -82,7 +82,7 @@ async def measure(count: int, rounds: int, hsm_url: str) -> dict[str, object]:
                     "seconds": round(seconds, 3),
                     "requests": _requests(hsm_url) - before,
                     "corrected": len(corrected),
-                    "unknown_to_hsm": engine.reconcile.last.get("Unknown", -1),
+                    "unknown_to_hsm": engine.books.reconcile_health.last.get("Unknown", -1),
                 }
             )
     cost_after = heartbeat_cost(engine, xnames)

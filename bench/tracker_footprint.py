@@ -37,8 +37,8 @@ def memory_per_component(count: int) -> float:
     for i, name in enumerate(node_names(count)):
         status = "".join(("O", "K"))
         engine.heartbeat(Heartbeat(name, status, f"2026-11-25T10:00:{i % 60:02d}.123456+00:00"))
-    for patch in engine.ledger.take():
-        engine.ledger.settle(patch, delivered=True)
+    for patch in engine.books.take():
+        engine.books.delivered(patch)
     engine.flush_wave_log()
     gc.collect()
     after = tracemalloc.get_traced_memory()[0]

@@ -1,6 +1,9 @@
 """What the tracker knows about the health of what it depends on (HSM, the store), for
-``/health``, the metrics and probes. Owned by the engine (``Engine.hsm``, ``Engine.store``);
-the notifier and the store report through the engine's methods, never by writing here.
+``/health``, the metrics and probes. HSM's health and reconciliation's record are kept in the
+HSM books (``Engine.books.health``, ``Engine.books.reconcile_health``); the store's health is
+the engine's (``Engine.store_health``), so ``/health`` shows it with no store at all. Each is
+written through its own methods: the notifier reports through the books, the store through
+:meth:`StoreHealth.report` and :meth:`StoreHealth.set_role`.
 
 It sits below the engine and the store so that both can use it without importing each other.
 """
@@ -9,10 +12,10 @@ from __future__ import annotations
 
 import math
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
-from .core import Params
+from .core import Kind, Params
 
 __all__ = ["KV_OK", "HsmHealth", "ReconcileHealth", "StoreHealth", "TaskHealth"]
 
@@ -28,13 +31,48 @@ class StoreHealth:
         ready: the store answered its last call; ``/readiness`` answers 503 while false.
         kv_status: upstream's ``KvStore`` string (``Error accessing key values:<why>``).
         unflushed: components whose latest state is not yet in the store.
-        role: ``leader`` or ``follower`` with a shared store; ``single`` in memory.
+        role: ``leader``, ``follower`` or ``detached`` with a shared store; ``single`` in
+            memory (the store's ``ReplicaState`` sets it).
+        flush_listeners: called with (seconds, ok) after every write-behind flush (metrics).
     """
 
     ready: bool = True
     kv_status: str = KV_OK
     unflushed: int = 0
     role: str = "single"
+    flush_listeners: list[Callable[[float, bool], None]] = field(default_factory=list)
+
+    def report(
+        self,
+        *,
+        ready: bool | None = None,
+        kv_status: str | None = None,
+        unflushed: int | None = None,
+    ) -> bool:
+        """Record what the store's flusher found; returns whether the store was ready before.
+
+        Args:
+            ready: whether the store answered its last call.
+            kv_status: upstream's ``KvStore`` string.
+            unflushed: components whose latest state is not in the store yet.
+        """
+        before = self.ready
+        if ready is not None:
+            self.ready = ready
+        if kv_status is not None:
+            self.kv_status = kv_status
+        if unflushed is not None:
+            self.unflushed = unflushed
+        return before
+
+    def set_role(self, role: str) -> None:
+        """This replica's role changed (``ReplicaState``)."""
+        self.role = role
+
+    def observe_flush(self, seconds: float, *, ok: bool) -> None:
+        """One flush took ``seconds`` and wrote everything (``ok``) or not."""
+        for listener in self.flush_listeners:
+            listener(seconds, ok)
 
 
 @dataclass(slots=True)
@@ -125,3 +163,28 @@ class ReconcileHealth:
     failed: int = 0
     corrections: Counter[str] = field(default_factory=Counter)
     last: dict[str, object] = field(default_factory=dict)
+
+    def ask(self) -> None:
+        """A round is due at once."""
+        self.asked = True
+
+    def begin(self, now: float) -> None:
+        """A round starts now."""
+        self.asked = False
+        self.started = now
+
+    def fail(self, last: dict[str, object], error: str) -> None:
+        """The round could not read HSM: dropped whole."""
+        self.failed += 1
+        self.last = last | {"Error": error}
+
+    def drop(self, last: dict[str, object], why: str) -> None:
+        """The round read HSM but its result is not this replica's to apply."""
+        self.last = last | {"Error": why}
+
+    def done(self, corrected: Sequence[tuple[str, Kind]], last: dict[str, object]) -> None:
+        """The round finished, wanting ``corrected``."""
+        self.rounds += 1
+        for _, kind in corrected:
+            self.corrections[kind.name.lower()] += 1
+        self.last = last

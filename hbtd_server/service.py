@@ -140,7 +140,7 @@ async def serve(
     telemetry = telemetry or TelemetryPublisher()
     engine.listeners.append(telemetry)  # only appends to its buffer (#6)
     metrics = Metrics(engine, telemetry=telemetry) if ops.metrics else None
-    quart_app = create_quart_app(engine, metrics=metrics, admin=ops.admin)
+    quart_app = create_quart_app(engine, metrics=metrics, admin=ops.admin, telemetry=telemetry)
     http = http or HttpSettings()
     stop_when = shutdown_trigger or _wait_for_signal
 

@@ -32,7 +32,7 @@ from ..core import (
     verify_normalize,
 )
 from ..engine import Engine
-from ..notify import PARAM_CHECKS, msgbus_health
+from ..notify import PARAM_CHECKS, TelemetryPublisher, msgbus_health
 from ..ops import METRICS_CONTENT_TYPE, Metrics, count_rejected_heartbeat
 from ._auth import PROMETHEUS_PATH, AdminAuth, auth_hook
 from ._openapi import openapi_json
@@ -80,7 +80,11 @@ def accept_heartbeat(engine: Engine, body: bytes, path_xname: str | None) -> Non
 
 
 def create_quart_app(
-    engine: Engine, *, metrics: Metrics | None = None, admin: AdminAuth | None = None
+    engine: Engine,
+    *,
+    metrics: Metrics | None = None,
+    admin: AdminAuth | None = None,
+    telemetry: TelemetryPublisher | None = None,
 ) -> Quart:
     """Build the Quart app serving the HBTD v1 API over ``engine``.
 
@@ -88,6 +92,7 @@ def create_quart_app(
         engine: the tracker to serve.
         metrics: served at ``/metrics`` when given (#8).
         admin: the admin token; None leaves every endpoint open (#8).
+        telemetry: the telemetry publisher whose health ``/health`` shows (None: not running).
     """
     app = QuartTrio("hbtd_server")
     app.config["MAX_CONTENT_LENGTH"] = MAX_REQUEST_BODY
@@ -132,20 +137,20 @@ def create_quart_app(
 
     @route("/health", ["GET"])
     async def health() -> Response:
-        bus = msgbus_health(engine)
+        bus = msgbus_health(telemetry)
         return _json(
             {
-                "KvStore": redact_text(engine.store.kv_status),
+                "KvStore": redact_text(engine.store_health.kv_status),
                 "MsgBus": bus.status,
-                "HsmStatus": engine.hsm.status(engine.params),
+                "HsmStatus": engine.books.health.status(engine.params),
                 # Extensions: upstream's three members keep upstream's exact strings.
-                "HsmDetail": redact_text(engine.hsm.detail(engine.params)),
-                "HsmPending": engine.ledger.pending_count,
+                "HsmDetail": redact_text(engine.books.health.detail(engine.params)),
+                "HsmPending": engine.books.pending_count,
                 **_describe_refusals(engine),  # HsmRefused, HsmRefusedSince (#13)
                 "SilenceGuard": _describe_guard(engine),
                 "HsmReconcile": _describe_reconcile(engine),
-                "KvUnflushed": engine.store.unflushed,  # the store's extensions (#7)
-                "KvRole": engine.store.role,
+                "KvUnflushed": engine.store_health.unflushed,  # the store's extensions (#7)
+                "KvRole": engine.store_health.role,
                 **bus.extensions(),  # MsgBusDetail, MsgBusQueued, MsgBusDropped, ... (#6)
                 "TaskFailures": engine.tasks.describe(),  # restarted background tasks
             }
@@ -157,7 +162,7 @@ def create_quart_app(
 
     @route("/readiness", ["GET"])
     async def readiness() -> Response:
-        return _empty(204 if engine.store.ready else 503)
+        return _empty(204 if engine.store_health.ready else 503)
 
     # Extensions (#8): the contract itself, Prometheus metrics, the admin token.
     openapi_document = openapi_json()  # loaded once, at startup
@@ -259,13 +264,13 @@ async def _heartbeat(engine: Engine, path_xname: str | None) -> Response:
 
 def _describe_reconcile(engine: Engine) -> dict[str, object]:
     # Reading HSM back: the interval, what it corrected since start, and its last round.
-    health = engine.reconcile
+    health = engine.books.reconcile_health
     return {
         "Interval": engine.params.reconcile_interval,
         "Rounds": health.rounds,
         "Failed": health.failed,
         "Corrections": sum(health.corrections.values()),
-        "Skipped": engine.ledger.skipped_total,
+        "Skipped": engine.books.skipped_total,
         "Last": {
             key: redact_text(v) if isinstance(v, str) else v for key, v in health.last.items()
         },
@@ -273,7 +278,7 @@ def _describe_reconcile(engine: Engine) -> dict[str, object]:
 
 
 def _describe_refusals(engine: Engine) -> dict[str, object]:
-    count, age = engine.hsm_refusal()
+    count, age = engine.books.refusal()
     since = ""
     if age is not None:
         since = datetime.fromtimestamp(time.time() - age, UTC).isoformat(timespec="seconds")

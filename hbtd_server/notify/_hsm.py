@@ -8,6 +8,7 @@ ledger, newest-wins, and the notifier tries again every Interval.
 
 from __future__ import annotations
 
+import enum
 import logging
 import math
 import socket
@@ -48,6 +49,29 @@ _SUCCESS = frozenset({200, 202, 204})
 HSM_ANSWER_LIMIT = 64 * 1024
 
 
+class Readiness(enum.Enum):
+    """What one readiness check found; the value is how the log says it."""
+
+    READY = "ready"
+    #: HSM answered, but not 200 (or with an answer over the bound): up, not ready yet.
+    NOT_READY = "not ready"
+    #: No answer: refused, reset, a TLS or DNS failure, or nothing within Sm_timeout.
+    NOT_REACHABLE = "not reachable"
+
+
+@dataclass(frozen=True, slots=True)
+class ReadyCheck:
+    """One readiness check: what it found, and why in one line (for ``/health`` and the log)."""
+
+    readiness: Readiness
+    reason: str = ""
+
+    @property
+    def ready(self) -> bool:
+        """Whether HSM said it is ready."""
+        return self.readiness is Readiness.READY
+
+
 def make_hsm_client() -> httpx.AsyncClient:
     """An HTTP client for HSM: upstream's headers; timeouts are set per call."""
     return httpx.AsyncClient(
@@ -72,30 +96,36 @@ async def run_hsm_ready_poller(
     while True:
         params = engine.params
         if params.nosm:
-            engine.hsm_readiness(None, "")
+            engine.books.readiness(None, "")
         else:
-            ready, reason = await _ask_ready(client, params.sm_url, params.sm_timeout)
-            _record_readiness(engine, ready, reason, away)
+            check = await _ask_ready(client, params.sm_url, params.sm_timeout)
+            _record_readiness(engine, check, away)
         # While HSM is away, look again every Interval, so held changes go soon after it is back.
-        period = READY_POLL_PERIOD if engine.hsm.ready else min(READY_POLL_PERIOD, params.interval)
+        period = (
+            READY_POLL_PERIOD
+            if engine.books.health.ready
+            else min(READY_POLL_PERIOD, params.interval)
+        )
         with trio.move_on_after(period):
             await engine.params_changed.wait()
 
 
-async def _ask_ready(client: httpx.AsyncClient, sm_url: str, limit: float) -> tuple[bool, str]:
+async def _ask_ready(client: httpx.AsyncClient, sm_url: str, limit: float) -> ReadyCheck:
     url = f"{sm_url.rstrip('/')}/service/ready"
+    away, not_ready = Readiness.NOT_REACHABLE, Readiness.NOT_READY
     try:
         with trio.fail_after(limit):
             response = await fetch_bounded(client, "GET", url, limit=HSM_ANSWER_LIMIT)
     except trio.TooSlowError:
-        return False, f"no answer from {url} within {limit:g} s"
+        return ReadyCheck(away, f"no answer from {url} within {limit:g} s")
     except AnswerRefused as error:
-        return False, f"{url} answered {error.status_code} with more than {error.limit} bytes"
+        why = f"{url} answered {error.status_code} with more than {error.limit} bytes"
+        return ReadyCheck(not_ready, why)
     except httpx.HTTPError as error:
-        return False, f"{url}: {describe_error(error)}"
+        return ReadyCheck(away, f"{url}: {describe_error(error)}")
     if response.status_code != 200:
-        return False, f"{url} answered {response.status_code}"
-    return True, ""
+        return ReadyCheck(not_ready, f"{url} answered {response.status_code}")
+    return ReadyCheck(Readiness.READY)
 
 
 class _AwayReport:
@@ -110,7 +140,7 @@ class _AwayReport:
         self.failed = 0
         self.next_report = 0.0
 
-    def failed_check(self, engine: Engine, reason: str) -> None:
+    def failed_check(self, engine: Engine, check: ReadyCheck) -> None:
         now = trio.current_time()
         self.failed += 1
         if self.since is None:
@@ -118,9 +148,8 @@ class _AwayReport:
         elif now < self.next_report:
             return
         self.next_report = now + AWAY_REPEAT
-        held = engine.ledger.pending_count
-        # An answer other than 200 means HSM is up but says it is not ready yet.
-        what = "not ready" if " answered " in reason else "not reachable"
+        held = engine.books.pending_count
+        what, reason = check.readiness.value, check.reason
         if self.failed == 1:
             log.warning(
                 "HSM %s at %s (%s); holding %s, checking every %g s",
@@ -153,12 +182,12 @@ class _AwayReport:
         self.since, self.failed, self.next_report = None, 0, 0.0
 
 
-def _record_readiness(engine: Engine, ready: bool, reason: str, away: _AwayReport) -> None:
-    before = engine.hsm_readiness(ready, reason)
-    if ready and before is not True:
+def _record_readiness(engine: Engine, check: ReadyCheck, away: _AwayReport) -> None:
+    before = engine.books.readiness(check.ready, check.reason)
+    if check.ready and before is not True:
         away.back(engine)
-    elif not ready:
-        away.failed_check(engine, reason)
+    elif not check.ready:
+        away.failed_check(engine, check)
 
 
 async def run_hsm_notifier(
@@ -171,14 +200,14 @@ async def run_hsm_notifier(
     """Send the ledger's difference to HSM, for ever."""
     task_status.started()
     while True:
-        while not (engine.hsm_may_send() and engine.ledger.has_work(engine.clock())):
+        while not (engine.books.may_send() and engine.books.has_work(engine.clock())):
             # Refused states come due by themselves; so does the end of a refusal backoff.
-            if engine.hsm_may_send():
-                wake = engine.ledger.next_retry() or math.inf
+            if engine.books.may_send():
+                wake = engine.books.next_retry() or math.inf
             else:
                 wake = _gate(engine)
             with trio.move_on_at(wake):
-                await engine.wait_hsm_work()
+                await engine.books.wait_work(engine.params_changed)
         await trio.sleep(batch_window)
         if not await send_round(engine, client):
             # HSM failed some PATCHes: they wait in the ledger; Interval paces the retry.
@@ -187,7 +216,7 @@ async def run_hsm_notifier(
 
 
 def _gate(engine: Engine) -> float:
-    until = engine.hsm.refused_until
+    until = engine.books.health.refused_until
     return until if until > engine.clock() else math.inf
 
 
@@ -198,7 +227,7 @@ async def send_round(engine: Engine, client: httpx.AsyncClient) -> bool:
         False if some PATCH failed for a passing reason (HSM down, slow, 5xx); a refusal
         (4xx) is not one: refused states wait on their own backoff.
     """
-    patches = engine.ledger.take(engine.clock())
+    patches = engine.books.take(engine.clock())
     if not patches:
         return True
     outcome = {"failed": 0}
@@ -237,7 +266,9 @@ async def _send_patch(
         False if it failed for a passing reason (unreachable, timeout, 5xx, 408, 429).
     """
     if found.refused_all is not None:  # HSM refuses every ID: hold the rest without asking
-        engine.hsm_refused(patch, cause=found.refused_all, whole=True, detail=engine.hsm.last_error)
+        engine.books.refused(
+            patch, cause=found.refused_all, whole=True, detail=engine.books.health.last_error
+        )
         return True
     params = engine.params
     url = f"{params.sm_url.rstrip('/')}/State/Components/BulkStateData"
@@ -247,7 +278,7 @@ async def _send_patch(
             if attempt:
                 await trio.sleep(min(0.25 * 2**attempt, 2.0))
             # Nodes that changed meanwhile go with their newer state, never with this one.
-            narrowed = engine.ledger.narrow(patch)
+            narrowed = engine.books.narrow(patch)
             if narrowed is None:
                 return True
             patch = narrowed
@@ -268,28 +299,28 @@ async def _send_patch(
                 error = describe_error(failure)
                 continue
             finally:
-                engine.hsm_attempt(outcome, trio.current_time() - started, error=error)
+                engine.books.attempt(outcome, trio.current_time() - started, error=error)
             status = response.status_code
             if status in _SUCCESS:
-                engine.hsm_delivered(patch)
+                engine.books.delivered(patch)
                 found.delivered += 1
                 return True
             if outcome == "refused":
                 detail = error or f"HTTP {status}"
                 if status != 400:
                     cause = f"HTTP {status} for whole batches (HSM or its gateway refuses us)"
-                    engine.hsm_refused(patch, cause=cause, whole=True, detail=detail)
+                    engine.books.refused(patch, cause=cause, whole=True, detail=detail)
                     return True
                 return await _isolate_refused(engine, client, patch, found, detail)
     timed_out = None
-    if status is None and not engine.hsm.last_error:
+    if status is None and not engine.books.health.last_error:
         timed_out = f"no answer within {params.sm_timeout} s"
-    engine.hsm_failed(patch, error=timed_out)
+    engine.books.failed(patch, error=timed_out)
     log.warning(
         "HSM PATCH of %s to %s failed (%s); will resend",
         plural(len(patch.xnames), "component"),
         patch.kind.hsm.message,
-        engine.hsm.last_error,
+        engine.books.health.last_error,
     )
     return False
 
@@ -312,9 +343,9 @@ async def _isolate_refused(
             # Two single IDs refused and none accepted: HSM refuses everything, not these IDs.
             # Bisecting further would cost two requests per ID; hold the rest and back off.
             found.refused_all = "HTTP 400 for every component tried"
-            engine.hsm_refused(patch, cause=found.refused_all, whole=True, detail=detail)
+            engine.books.refused(patch, cause=found.refused_all, whole=True, detail=detail)
         else:
-            engine.hsm_refused(
+            engine.books.refused(
                 patch, cause="HTTP 400 for single components", whole=False, detail=detail
             )
         return True
@@ -326,11 +357,11 @@ async def _isolate_refused(
 
 async def flush_hsm(engine: Engine, client: httpx.AsyncClient, *, within: float) -> None:
     """On shutdown: hand what is pending to HSM, giving up after ``within`` seconds."""
-    if not (engine.ledger.has_work() and engine.hsm_may_send(need_ready=False)):
+    if not (engine.books.has_work() and engine.books.may_send(need_ready=False)):
         return
     with trio.move_on_after(within) as scope:
         await send_round(engine, client)
-    left = engine.ledger.pending_count
+    left = engine.books.pending_count
     if scope.cancelled_caught or left:
         log.warning("shutting down with %s not delivered", plural(left, "HSM change"))
     else:

@@ -56,21 +56,21 @@ async def run_reconciler(
 ) -> None:
     """Reconcile with HSM for ever: after start, on taking the lead, and every interval."""
     task_status.started()
-    health = engine.reconcile
+    books = engine.books
+    health = books.reconcile_health
     while True:
         params = engine.params
         interval = params.reconcile_interval
         now = engine.clock()
-        if interval <= 0 or not engine.hsm_may_send():
+        if interval <= 0 or not books.may_send():
             # Off, not leading, Nosm, or HSM not ready: look again soon or when woken.
-            await engine.wait_reconcile_wakeup(now + (math.inf if interval <= 0 else _IDLE_CHECK))
+            await books.wait_reconcile(now + (math.inf if interval <= 0 else _IDLE_CHECK))
             continue
         due = -math.inf if health.asked else health.started + interval
         if now < due:
-            await engine.wait_reconcile_wakeup(due)
+            await books.wait_reconcile(due)
             continue
-        health.asked = False
-        health.started = now
+        health.begin(now)
         await reconcile_round(engine, client)
 
 
@@ -80,9 +80,9 @@ async def reconcile_round(engine: Engine, client: httpx.AsyncClient) -> list[tup
     Returns:
         The corrections wanted (none when a read failed: the round is then dropped whole).
     """
-    params = engine.params
-    health = engine.reconcile
-    names = engine.reconcile_names()
+    params, books = engine.params, engine.books
+    health = books.reconcile_health
+    names = books.reconcile_names(engine.views())
     started = engine.clock()
     url = f"{params.sm_url.rstrip('/')}/State/Components"
     chunks = [names[i : i + MAX_IDS_PER_READ] for i in range(0, len(names), MAX_IDS_PER_READ)]
@@ -110,8 +110,7 @@ async def reconcile_round(engine: Engine, client: httpx.AsyncClient) -> list[tup
         "Seconds": round(seconds, 3),
     }
     if failures:
-        health.failed += 1
-        health.last = last | {"Error": failures[0]}
+        health.fail(last, failures[0])
         log.warning(
             "reconciliation with HSM skipped this round: %s; next in %d s",
             failures[0],
@@ -119,17 +118,16 @@ async def reconcile_round(engine: Engine, client: httpx.AsyncClient) -> list[tup
             extra={"event": "reconcile_failed"},
         )
         return []
-    if not engine.hsm_may_send(need_ready=False):
+    if not books.may_send(need_ready=False):
         # Lost the lead (or Nosm was set) while reading: these books are not ours to correct.
-        health.last = last | {"Error": "not leading any more when the reads came back"}
+        health.drop(last, "not leading any more when the reads came back")
         return []
-    corrected = engine.hsm_reconciled(read)
-    health.rounds += 1
-    for _, kind in corrected:
-        health.corrections[kind.name.lower()] += 1
+    corrected = books.reconciled(read, engine.view)
     unknown = sum(1 for view in read.values() if view is None)
     sample = [xname for xname, _ in corrected[:_SAMPLE]]
-    health.last = last | {"Corrected": len(corrected), "Unknown": unknown, "Sample": sample}
+    health.done(
+        corrected, last | {"Corrected": len(corrected), "Unknown": unknown, "Sample": sample}
+    )
     if corrected:
         log.warning(
             "reconciliation: HSM differed from the heartbeats for %d of %s "

@@ -528,11 +528,10 @@ class TelemetryPublisher:
             log.info("telemetry off")
 
 
-def msgbus_health(engine: Engine) -> MsgBusHealth:
-    """The telemetry health of the publisher registered on ``engine``, if any."""
-    for listener in engine.listeners:
-        if isinstance(listener, TelemetryPublisher):
-            return listener.health()
+def msgbus_health(publisher: TelemetryPublisher | None) -> MsgBusHealth:
+    """The telemetry health of ``publisher`` (None: no publisher runs)."""
+    if publisher is not None:
+        return publisher.health()
     return MsgBusHealth(status=NOT_CONNECTED, detail="telemetry publisher not running")
 
 

@@ -3,10 +3,11 @@
 Theory of operation. The heartbeat hot path must stay lean, so nothing is counted on it for
 metrics' sake: the engine already keeps ``heartbeats_accepted``, ``transitions_total``, the
 state counts (O(1)), the HSM ledger and the PATCH outcomes, and a custom collector reads them
-when Prometheus scrapes. Only two histograms are fed as things happen, both off the hot path:
-detection lateness (one observation per warning or death, from ``engine.listeners``) and HSM
-PATCH latency (one per PATCH attempt, from ``engine.hsm.patch_listeners``). A refused heartbeat
-is counted by reason in ``engine.heartbeats_rejected``, on the error path only.
+when Prometheus scrapes. Three histograms are fed as things happen, all off the hot path:
+detection lateness (one observation per warning or death, from ``engine.listeners``), HSM
+PATCH latency (one per PATCH attempt, from ``engine.books.health.patch_listeners``) and the
+store's flushes (one per flush, from ``engine.store_health.flush_listeners``). A refused
+heartbeat is counted by reason in ``engine.heartbeats_rejected``, on the error path only.
 
 Each app has its own ``CollectorRegistry``: nothing is registered globally, so several trackers
 (tests, the simulator) can live in one process.
@@ -186,10 +187,12 @@ class Metrics:
             ProcessCollector(registry=self.registry)
             PlatformCollector(registry=self.registry)
         engine.listeners.append(self._on_transitions)
-        engine.hsm.patch_listeners.append(self._on_patch)
+        engine.books.health.patch_listeners.append(self._on_patch)
+        engine.store_health.flush_listeners.append(self._on_flush)
 
     def observe_store_flush(self, seconds: float, *, ok: bool) -> None:
-        """The store flusher's hook: one flush took ``seconds`` and succeeded or failed.
+        """One store flush took ``seconds`` and succeeded or failed (the store reports each
+        through ``StoreHealth.observe_flush``).
 
         ``hbtd_store_flush_duration_seconds`` and ``hbtd_store_flush_errors_total`` appear
         with the first flush, so a tracker whose store never flushes shows neither.
@@ -223,6 +226,9 @@ class Metrics:
 
     def _on_patch(self, outcome: str, seconds: float) -> None:
         self._patch_seconds.observe(seconds)
+
+    def _on_flush(self, seconds: float, ok: bool) -> None:
+        self.observe_store_flush(seconds, ok=ok)
 
 
 class _EngineCollector(Collector):
@@ -273,14 +279,14 @@ class _EngineCollector(Collector):
             labels=["outcome"],
         )
         for outcome in PATCH_OUTCOMES:
-            patches.add_metric([outcome], engine.hsm.patch_outcomes.get(outcome, 0))
+            patches.add_metric([outcome], engine.books.health.patch_outcomes.get(outcome, 0))
         yield patches
         yield _gauge(
             "hbtd_hsm_pending_changes",
             "Components whose latest state HSM has not acknowledged yet (in flight included).",
-            engine.ledger.pending_count,
+            engine.books.pending_count,
         )
-        refused, age = engine.hsm_refusal()
+        refused, age = engine.books.refusal()
         yield _gauge(
             "hbtd_hsm_refused_changes",
             "Components whose wanted state HSM refused (a 4xx) and has not accepted since; "
@@ -295,16 +301,16 @@ class _EngineCollector(Collector):
         yield _gauge(
             "hbtd_hsm_ready",
             "1 while HSM answers /service/ready with 200 and Nosm is off, else 0.",
-            1 if engine.hsm.ready is True and not engine.params.nosm else 0,
+            1 if engine.books.health.ready is True and not engine.params.nosm else 0,
         )
 
         yield _gauge(
             "hbtd_leader",
             "1 while this replica runs detection and reports to HSM and telemetry (the store's "
             "leader, or the only tracker on the memory store), else 0.",
-            1 if engine.store.role in _LEADING_ROLES else 0,
+            1 if engine.store_health.role in _LEADING_ROLES else 0,
         )
-        reconcile = engine.reconcile
+        reconcile = engine.books.reconcile_health
         corrections = CounterMetricFamily(
             "hbtd_hsm_reconcile_corrections",
             "Changes wanted because HSM, read back, differed from the heartbeats (what hbtd "
@@ -327,7 +333,7 @@ class _EngineCollector(Collector):
             "hbtd_hsm_skipped_changes",
             "Changes HSM answered 204 to but skipped by its start-state table (not "
             "acknowledged; reconciliation reads HSM back).",
-            engine.ledger.skipped_total,
+            engine.books.skipped_total,
         )
 
         guard = engine.guard.status()

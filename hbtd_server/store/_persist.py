@@ -1,4 +1,4 @@
-"""Write-behind of the tracker's state to a store, and loading it back with a grace (#7).
+"""Write-behind of the tracker's state to a store, and loading it back with a grace.
 
 Layout under the prefix (``--kv_prefix``, default ``hbtd/``), values compact JSON:
 
@@ -9,13 +9,15 @@ Layout under the prefix (``--kv_prefix``, default ``hbtd/``), values compact JSO
 * ``hsm/<xname>``: the HSM state wanted and the one acknowledged (``core.HsmLedger``).
 * ``leader``: the replica that runs detection and the notifiers, under a lease.
 
-A heartbeat never waits on the store: ``Engine.heartbeat`` only adds the name to a set.
-Every ``FLUSH_PERIOD`` the flusher writes the *latest* state of each changed component (so
-memory is bounded by the number of components, however long the store is away) in
-transactions of at most 128 operations. A component's ``hsm/`` and ``hb/`` keys go in the same
-transaction, so the death of a node (record deleted, "dead" wanted) is never half-written. On a
-failure the names go back into the set and the flusher backs off; ``/readiness`` says 503 until
-the store answers again.
+A heartbeat never waits on the store: ``Engine.heartbeat`` only notes the name in the engine's
+change journal (``journal.ChangeJournal``), where the HSM books note their entries too. Every
+``FLUSH_PERIOD`` the flusher drains the journal and writes the *latest* state of each changed
+component (so memory is bounded by the number of components, however long the store is away)
+in transactions of at most 128 operations. A component's ``hsm/`` and ``hb/`` keys go in the
+same transaction, so the death of a node (record deleted, "dead" wanted) is never
+half-written. On a failure the names go back into the journal and the flusher backs off;
+``/readiness`` says 503 until the store answers again. Each flush is reported to
+``StoreHealth.observe_flush`` (the ``hbtd_store_flush_*`` metrics).
 """
 
 from __future__ import annotations
@@ -34,6 +36,7 @@ from ..engine import Engine
 from ..health import KV_OK
 from ..notify import PARAM_CHECKS
 from ._contract import MAX_TXN_OPS, Op, Store, StoreUnavailable
+from ._replica_state import ReplicaState
 
 __all__ = [
     "FLUSH_PERIOD",
@@ -169,7 +172,9 @@ def params_from_store(current: Params, value: bytes) -> Params:
 
 
 class Persistence:
-    """Keeps a store in step with an engine.
+    """Keeps a store in step with an engine: drains its change journal, loads its records.
+
+    It owns this replica's :class:`ReplicaState` (``replica_state``), which starts leading.
 
     Args:
         engine: the tracker whose state is written.
@@ -193,17 +198,17 @@ class Persistence:
         self.replica = replica
         self.wall = wall
         self.flush_period = flush_period
-        self.hsm_dirty: set[str] = set()
+        self.replica_state = ReplicaState(engine)
         self.params_dirty = False
         self.flushes = 0
         self.ops_written = 0
         self._last_contact = -float("inf")
-        engine.track_store_changes()
+        engine.journal.open()
         engine.listeners.append(self._on_transitions)
 
     def _on_transitions(self, transitions: Sequence[Transition]) -> None:
         # Warnings change a record's state; deaths delete it. Written with the next flush.
-        self.engine.mark_dirty(t.xname for t in transitions)
+        self.engine.journal.records(t.xname for t in transitions)
 
     def offset(self) -> float:
         """Wall-clock epoch seconds minus the engine's clock."""
@@ -234,7 +239,7 @@ class Persistence:
             revision = await self.store.apply([(PARAMS_KEY, _params_value(self.engine.params))])
         records = self.records(found)
         # A follower leaves HSM to the leader; it loads these when it takes the lead.
-        hsm = hsm_entries(found) if self.engine.leading else {}
+        hsm = hsm_entries(found) if self.replica_state.leading else {}
         self.restore(records, hsm)
         log.info(
             "loaded %s and %s from %s",
@@ -255,31 +260,30 @@ class Persistence:
         warning, so its next heartbeat reports "restarted"; one HSM was told is dead but that
         has a record beat again since, so it is reported started.
         """
-        engine = self.engine
-        ledger = engine.ledger
-        known = set(ledger.exported())
-        ledger.restore({x: entry for x, entry in hsm.items() if x not in known})
+        engine, leading = self.engine, self.replica_state.leading
+        books = engine.books
+        books.load(hsm)
         views = []
         for view in records:
-            wanted, acked = ledger.export(view.xname)
+            wanted, acked = books.export(view.xname)
             told = wanted or acked
             state = HbState.WARNING if told is Kind.WARNING else HbState.ALIVE
-            if told is Kind.DEAD or (told is None and engine.leading):
+            if told is Kind.DEAD or (told is None and leading):
                 # A death deletes the record in the same transaction, so a record beside a
                 # "dead" means the node beat again after it; a record HSM was never told of
                 # was first heard by a follower (or its "started" was lost in a crash):
                 # either way HSM must hear that it started.
-                ledger.want(view.xname, Kind.STARTED)
+                books.want(view.xname, Kind.STARTED)
             views.append(
                 ComponentView(
                     view.xname, state, view.last_heartbeat, view.sender_timestamp, view.status
                 )
             )
-        engine.tracker.restore(views, engine.clock())
-        ledger.on_change = self.hsm_dirty.add if engine.leading else None
-        if ledger.has_work():
-            engine.wake_hsm()
-        engine.poke_detector()
+        engine.restore(views)
+        # From now on the books' changes are the store's to write (a leader's only).
+        engine.journal.keep_hsm(leading)
+        if books.has_work():
+            books.wake()
 
     def records(self, found: Mapping[str, bytes]) -> list[ComponentView]:
         """The ``hb/`` records among keys read from the store, on the engine's clock."""
@@ -297,17 +301,14 @@ class Persistence:
 
     def pending(self) -> int:
         """Components (and parameters) whose latest state is not in the store yet."""
-        hsm_only = sum(1 for x in self.hsm_dirty if not self.engine.is_dirty(x))
-        return self.engine.dirty_count + hsm_only + self.params_dirty
+        return self.engine.journal.pending + self.params_dirty
 
     def take_ops(self) -> list[list[Op]]:
         """Take what changed as transactions; a component's keys share one transaction."""
         engine = self.engine
-        hb_dirty = engine.take_dirty()
-        hsm_dirty = set(self.hsm_dirty)
-        self.hsm_dirty.clear()  # cleared, not replaced: the ledger's on_change adds to it
+        hb_dirty, hsm_dirty = engine.journal.take()
         offset = self.offset()
-        tracker, ledger = engine.tracker, engine.ledger
+        books = engine.books
         txns: list[list[Op]] = []
         current: list[Op] = []
         if self.params_dirty:
@@ -316,11 +317,11 @@ class Persistence:
         for xname in hb_dirty | hsm_dirty:
             ops: list[Op] = []
             if xname in hsm_dirty:
-                wanted, acked = ledger.export(xname)
+                wanted, acked = books.export(xname)
                 value = None if wanted is None and acked is None else encode_hsm(wanted, acked)
                 ops.append((HSM + xname, value))
             if xname in hb_dirty:
-                view = tracker.view(xname)
+                view = engine.view(xname)
                 if view is None:
                     ops.append((HB + xname, None))
                 else:
@@ -338,20 +339,22 @@ class Persistence:
 
     def give_back(self, txn: Iterable[Op]) -> None:
         """Mark the components of a transaction that failed as changed again."""
-        engine = self.engine
+        records, hsm = [], []
         for key, _ in txn:
             if key.startswith(HB):
-                engine.mark_dirty((key[len(HB) :],))
+                records.append(key[len(HB) :])
             elif key.startswith(HSM):
-                self.hsm_dirty.add(key[len(HSM) :])
+                hsm.append(key[len(HSM) :])
             elif key == PARAMS_KEY:
                 self.params_dirty = True
+        self.engine.journal.put_back(records=records, hsm=hsm)
 
     async def flush(self) -> bool:
         """Write everything that changed. Returns whether all of it was written."""
         txns = self.take_ops()
         if not txns:
             return True
+        started = trio.current_time()
         failed: list[list[Op]] = []
         errors: list[str] = []
         limiter = trio.CapacityLimiter(CONCURRENT_TXNS)
@@ -375,6 +378,7 @@ class Persistence:
         self.flushes += 1
         for txn in failed:
             self.give_back(txn)
+        self.engine.store_health.observe_flush(trio.current_time() - started, ok=not errors)
         if errors:
             self._mark_trouble(errors[0])
             return False
@@ -401,13 +405,13 @@ class Persistence:
             await trio.sleep(backoff or self.flush_period)
             if self.pending():
                 ok = await self.flush()
-            elif not self.engine.store.ready or (
+            elif not self.engine.store_health.ready or (
                 trio.current_time() - self._last_contact >= HEALTH_PERIOD
             ):
                 ok = await self.check()
             else:
                 ok = True
-            self.engine.store_status(unflushed=self.pending())
+            self.engine.store_health.report(unflushed=self.pending())
             backoff = 0.0 if ok else min(max(2 * backoff, self.flush_period), MAX_BACKOFF)
 
     async def final_flush(self, *, within: float) -> None:
@@ -429,12 +433,12 @@ class Persistence:
     def _mark_contact(self, *, present: bool = True) -> None:
         self._last_contact = trio.current_time()
         kv_status = KV_OK if present else "Initialization key not present"
-        if not self.engine.store_status(ready=True, kv_status=kv_status):
+        if not self.engine.store_health.report(ready=True, kv_status=kv_status):
             log.info("the store at %s answers again", self.store.description)
 
     def _mark_trouble(self, why: str) -> None:
         kv_status = f"Error accessing key values:{why}"
-        if self.engine.store_status(ready=False, kv_status=kv_status):
+        if self.engine.store_health.report(ready=False, kv_status=kv_status):
             log.warning(
                 "the store at %s does not answer (%s): heartbeats are kept in memory and "
                 "written when it is back",

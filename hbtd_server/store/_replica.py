@@ -1,4 +1,4 @@
-"""Replicas sharing one store: a watch keeps each one's view whole, a lease picks the leader (#7).
+"""Replicas sharing one store: a watch keeps each one's view whole, a lease picks the leader.
 
 Every replica accepts heartbeats and answers ``/hbstates`` and ``/hbstate``: the watch on the
 prefix brings it the records the other replicas write. Exactly one replica, the holder of the
@@ -9,11 +9,12 @@ resends what HSM had not acknowledged. A leader that cannot renew its lease step
 the lease can have expired, so two replicas never detect at once.
 
 A leader that steps down because the store is away (not because another replica took over)
-*detaches* (#13): it keeps detecting on its own, holds what it finds as wanted HSM states, and
+*detaches*: it keeps detecting on its own, holds what it finds as wanted HSM states, and
 sends nothing. It asks for the lead again every ``_DETACHED_RETRY``; on winning it reconciles
 its results against the records it reloads (a node another replica heard from since is not
 dead) and what is still true goes to HSM at once, not Warntime later. On losing, another
-replica leads and judges the nodes again; the detached results are dropped.
+replica leads and judges the nodes again; the detached results are dropped. What each change
+of role does to detection, the HSM books and the journal is ``ReplicaState``'s.
 """
 
 from __future__ import annotations
@@ -27,7 +28,7 @@ from collections.abc import Callable
 
 import trio
 
-from ..core import HsmLedger, Kind, plural
+from ..core import Kind, plural
 from ..engine import Engine
 from ._contract import Store, StoreUnavailable, WatchEvent
 from ._persist import (
@@ -47,7 +48,7 @@ log = logging.getLogger("hbtd.replica")
 #: Seconds a dead leader keeps the lead.
 DEFAULT_LEASE_TTL = 5.0
 _RETRY = 1.0
-#: How often a detached replica asks for the lead while the store is away (#13): soon after the
+#: How often a detached replica asks for the lead while the store is away: soon after the
 #: store is back, what it detected meanwhile goes to HSM.
 _DETACHED_RETRY = 0.25
 
@@ -64,6 +65,7 @@ class Replica:
     def __init__(self, persistence: Persistence, *, lease_ttl: float = DEFAULT_LEASE_TTL) -> None:
         self.persistence = persistence
         self.engine: Engine = persistence.engine
+        self.state = persistence.replica_state
         self.store = persistence.store
         self.name = persistence.replica
         self.lease_ttl = lease_ttl
@@ -125,8 +127,8 @@ class Replica:
             if key.startswith(HB):
                 xname = key[len(HB) :]
                 if event.value is None:
-                    if not engine.is_dirty(xname):  # else our newer record follows
-                        engine.tracker.forget(xname)
+                    if not engine.journal.has_record(xname):  # else our newer record follows
+                        engine.forget(xname)
                     continue
                 if event.value.endswith(self._own_suffix):
                     continue  # our own write coming back
@@ -136,7 +138,7 @@ class Replica:
                     continue
                 if record.replica == self.name:
                     continue
-                view = engine.tracker.view(xname)
+                view = engine.view(xname)
                 at = record.view.last_heartbeat
                 if view is None or at > view.last_heartbeat + 1e-3:
                     engine.observe(
@@ -168,8 +170,8 @@ class Replica:
         last_renewed = -math.inf
         while True:
             now = trio.current_time()
-            engine = self.engine
-            if engine.leading:
+            state = self.state
+            if state.leading:
                 unreachable = False
                 try:
                     held = await self.store.refresh()
@@ -191,25 +193,25 @@ class Replica:
                     if won:
                         await self._take_lead()
                         last_renewed = now
-                    elif engine.detached:  # the store is back and another replica leads
+                    elif state.detached:  # the store is back and another replica leads
                         self._step_down()
                 except StoreUnavailable as error:
                     log.debug("election: %s", error)
-            await trio.sleep(min(period, _DETACHED_RETRY) if engine.detached else period)
+            await trio.sleep(min(period, _DETACHED_RETRY) if state.detached else period)
 
     async def _take_lead(self) -> None:
         found, _ = await self.store.get_prefix("")
-        if self.engine.detached:
+        if self.state.detached:
             self._lead_again(found)
             return
         hsm = hsm_entries(found)
         engine = self.engine
-        views = {view.xname: view for view in engine.tracker.views()}
+        views = {view.xname: view for view in engine.views()}
         # Records this replica does not track: a death it saw while it was cut off from the
         # store and could not write. Restored with the grace, such a node is judged again.
         for view in self.persistence.records(found):
             views.setdefault(view.xname, view)
-        engine.lead_acquired(HsmLedger())
+        self.state.take_lead()
         self.takeovers += 1
         self.persistence.restore(list(views.values()), hsm)
         # The first lead of a process is the normal start; leading again after losing the
@@ -218,12 +220,12 @@ class Replica:
             logging.INFO if self.takeovers == 1 else logging.WARNING,
             "replica %s leads now: %s tracked, deadlines restart from now; %s to resend",
             self.name,
-            plural(len(engine.tracker), "component"),
-            plural(engine.ledger.pending_count, "HSM change"),
+            plural(engine.tracked, "component"),
+            plural(engine.books.pending_count, "HSM change"),
         )
 
     def _lead_again(self, found: dict[str, bytes]) -> None:
-        """Lead after detecting alone while the store was away: reconcile, then send (#13).
+        """Lead after detecting alone while the store was away: reconcile, then send.
 
         This replica never stopped detecting, so its own deadlines stand (no grace for what it
         tracks). Its held wishes replace the stored ones; then the reloaded records correct
@@ -233,36 +235,34 @@ class Replica:
         Records of nodes this replica never tracked are restored with the grace.
         """
         engine, persistence = self.engine, self.persistence
-        wishes = engine.ledger.wishes()
-        ledger = HsmLedger()
-        ledger.restore(hsm_entries(found))
-        engine.lead_acquired(ledger)
-        ledger.want_all(wishes)
+        books = engine.books
+        wishes = books.wishes()
+        self.state.take_lead(hsm_entries(found), wishes=wishes)
         now, errtime = engine.clock(), engine.params.errtime
         unknown = []
         dead = []
         for record in persistence.records(found):
             xname = record.xname
-            local = engine.tracker.view(xname)
+            local = engine.view(xname)
             if local is not None:
                 at = record.last_heartbeat
                 if at > local.last_heartbeat + 1e-3:  # heard by another replica meanwhile
                     stamp, status = record.sender_timestamp, record.status
                     engine.observe(xname, at, timestamp=stamp, status=status)
-            elif ledger.wanted(xname) is Kind.DEAD and now - record.last_heartbeat >= errtime:
+            elif books.wanted(xname) is Kind.DEAD and now - record.last_heartbeat >= errtime:
                 dead.append(xname)  # still true: its record goes with its "dead"
             else:
                 unknown.append(record)
         self.takeovers += 1
         persistence.restore(unknown, {})
-        engine.mark_dirty(dead)
-        persistence.hsm_dirty.update(x for x, _ in ledger.wishes())
-        engine.wake_hsm()
+        engine.journal.records(dead)
+        engine.journal.hsm_entries(x for x, _ in books.wishes())
+        books.wake()
         log.warning(
             "replica %s leads again after the store came back: %s detected or held meanwhile "
             "are sent now; %s restored from the store",
             self.name,
-            plural(ledger.pending_count, "HSM change"),
+            plural(books.pending_count, "HSM change"),
             plural(len(unknown), "component"),
         )
 
@@ -272,28 +272,25 @@ class Replica:
             "but keeps detecting; what it finds is sent when it leads again",
             self.name,
         )
-        self.engine.detach()
-        self.persistence.hsm_dirty.clear()
+        self.state.detach()
 
     def _step_down(self) -> None:
-        engine = self.engine
         log.warning("replica %s lost the lead; another replica detects now", self.name)
-        engine.lead_lost()
-        self.persistence.hsm_dirty.clear()
+        self.state.lose_lead()
 
     async def resign(self) -> None:
         """On shutdown: stop watching, and give the lead up at once, so another replica takes
         over sooner."""
         if self._watch_scope is not None:
             self._watch_scope.cancel()
-        if self.engine.leading:
-            self.engine.resign()
+        if self.state.leading:
+            self.state.resign()
             with trio.move_on_after(1.0), contextlib.suppress(StoreUnavailable):
                 await self.store.release()
 
 
 class SharedState:
-    """A replica's store tasks: the flusher, the watch and the election (#7).
+    """A replica's store tasks: the flusher, the watch and the election.
 
     Build with :meth:`open`, which loads the store (or fails at once with a clear reason).
     """
@@ -318,8 +315,8 @@ class SharedState:
         Raises:
             StoreUnavailable: the store did not answer.
         """
-        engine.follow()
         persistence = Persistence(engine, store, replica=name, wall=wall)
+        persistence.replica_state.follow()
         revision = await persistence.start()
         return cls(persistence, Replica(persistence, lease_ttl=lease_ttl), revision)
 

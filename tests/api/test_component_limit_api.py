@@ -69,7 +69,7 @@ async def test_new_names_beyond_the_limit_get_503_and_are_counted(
         assert (await client.get(f"{API}/liveness")).status_code == 204
         assert (await client.get(f"{API}/health")).status_code == 200
         text = (await client.get(f"{API}/metrics")).text
-    assert len(limited.tracker) == LIMIT
+    assert limited.tracked == LIMIT
     assert 'hbtd_heartbeats_rejected_total{reason="component_limit"} 4.0' in text
     assert f"hbtd_component_limit {float(LIMIT)}" in text
     lines = [r for r in caplog.records if r.getMessage().startswith("component limit")]
@@ -102,14 +102,14 @@ async def test_pending_hsm_changes_are_bounded_by_the_same_limit(
         limited.detect()
         clock.advance(limited.params.errtime)
         limited.detect()
-        assert len(limited.tracker) == 0
-        assert limited.ledger.wanted(NAMES[0]) is Kind.DEAD
-        assert limited.ledger.pending_count == LIMIT
+        assert limited.tracked == 0
+        assert limited.books.wanted(NAMES[0]) is Kind.DEAD
+        assert limited.books.pending_count == LIMIT
         response = await client.post(f"{FULL}/{NAMES[-1]}", content=beat(""))
         assert response.status_code == 503
         # A node HSM is waiting to hear about may come back: it is not new to the ledger's bound.
         limited.set_params(limited.params.patched({"Nosm": "0"}))
-    assert limited.ledger.pending_count == LIMIT
+    assert limited.books.pending_count == LIMIT
 
 
 async def test_inline_route_and_quart_app_refuse_identically(clock: ManualClock) -> None:

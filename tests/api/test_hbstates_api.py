@@ -81,7 +81,7 @@ async def test_component_in_warning_still_heartbeating(
     await beat(client)
     clock.advance(15.0)
     engine.detect()
-    view = engine.tracker.view(X)
+    view = engine.view(X)
     assert view is not None
     assert view.state is HbState.WARNING
     assert await single(client, X) == (X, True)

@@ -31,7 +31,7 @@ async def test_probes_are_204_with_no_body(client: httpx.AsyncClient, path: str)
 
 async def test_probes_answer_while_hsm_is_down(client: httpx.AsyncClient, engine: Engine) -> None:
     # Upstream serves nothing until HSM is ready (8.16); here liveness never depends on HSM.
-    engine.hsm_readiness(False, "connection refused")
+    engine.books.readiness(False, "connection refused")
     assert (await client.get(f"{API}/liveness")).status_code == 204
     assert (await client.get(f"{API}/readiness")).status_code == 204
 
@@ -63,7 +63,7 @@ async def test_health_shape_and_content_type(client: httpx.AsyncClient) -> None:
 async def test_health_hsm_status(
     client: httpx.AsyncClient, engine: Engine, ready: bool | None, nosm: bool, expected: str
 ) -> None:
-    engine.hsm_readiness(ready, "HTTP 503")
+    engine.books.readiness(ready, "HTTP 503")
     if nosm:
         engine.set_params(dataclasses.replace(engine.params, nosm=True))
     document = (await client.get(f"{API}/health")).json()

@@ -46,8 +46,8 @@ async def test_full_form_success_is_200_empty_no_content_type(
 ) -> None:
     response = await client.post(FULL, content=hb_body(**GOOD))
     assert_ok_empty(response)
-    assert "x0c0s0b0n0" in engine.tracker
-    assert engine.ledger.wanted("x0c0s0b0n0") is Kind.STARTED
+    assert engine.view("x0c0s0b0n0") is not None
+    assert engine.books.wanted("x0c0s0b0n0") is Kind.STARTED
 
 
 async def test_xname_form_success_is_200_empty_no_content_type(
@@ -55,7 +55,7 @@ async def test_xname_form_success_is_200_empty_no_content_type(
 ) -> None:
     response = await client.post(f"{FULL}/x0c0s0b0n1", content=hb_body(Status="OK", Timestamp="t"))
     assert_ok_empty(response)
-    assert "x0c0s0b0n1" in engine.tracker
+    assert engine.view("x0c0s0b0n1") is not None
 
 
 @pytest.mark.parametrize(
@@ -104,7 +104,7 @@ async def test_full_form_accepts(
 ) -> None:
     response = await client.post(FULL, content=body)
     assert_ok_empty(response)
-    assert [view.xname for view in engine.tracker.views()] == [stored_as]
+    assert [view.xname for view in engine.views()] == [stored_as]
 
 
 # -- full-form validation: details and precedence (items 4-8, 10) ---------------------------
@@ -207,8 +207,8 @@ async def test_full_form_rejects(
     assert response.headers["content-type"] == PROBLEM_JSON
     # Item 10: the whole body, byte for byte, instance without any xname.
     assert response.content == bad_heartbeat(detail)
-    assert len(engine.tracker) == 0
-    assert not engine.ledger.has_work()
+    assert engine.tracked == 0
+    assert not engine.books.has_work()
 
 
 # -- xname form (items 11, 12) ----------------------------------------------------------------
@@ -230,7 +230,7 @@ async def test_xname_form_validates_and_normalizes_the_path(
         f"{FULL}/{path_xname}", content=hb_body(Status="OK", Timestamp="t")
     )
     assert_ok_empty(response)
-    assert [view.xname for view in engine.tracker.views()] == [stored_as]
+    assert [view.xname for view in engine.views()] == [stored_as]
 
 
 @pytest.mark.parametrize(
@@ -277,7 +277,7 @@ async def test_xname_form_rejects(
     assert response.status_code == 400
     assert response.headers["content-type"] == PROBLEM_JSON
     assert response.content == bad_heartbeat(detail)
-    assert len(engine.tracker) == 0
+    assert engine.tracked == 0
 
 
 async def test_xname_form_ignores_component_fields_in_body(
@@ -287,7 +287,7 @@ async def test_xname_form_ignores_component_fields_in_body(
     body = hb_body(Component=1234, NID="abc", Status="OK", Timestamp="t")
     response = await client.post(f"{FULL}/x0c0s0b0n2", content=body)
     assert_ok_empty(response)
-    assert [view.xname for view in engine.tracker.views()] == ["x0c0s0b0n2"]
+    assert [view.xname for view in engine.views()] == ["x0c0s0b0n2"]
 
 
 # -- both forms name the same component ------------------------------------------------------
@@ -302,7 +302,7 @@ async def test_both_forms_and_spellings_share_one_record(
     clock.advance(1.0)
     second = await client.post(f"{FULL}/X0C0S0B0N5", content=hb_body(Status="OK", Timestamp="t2"))
     assert (first.status_code, second.status_code) == (200, 200)
-    [view] = engine.tracker.views()
+    [view] = engine.views()
     assert (view.xname, view.sender_timestamp, view.last_heartbeat) == ("x0c0s0b0n5", "t2", 1001.0)
     assert engine.transitions_total == {Kind.STARTED: 1}
 
@@ -324,10 +324,10 @@ async def test_heartbeat_from_component_in_warning_is_restarted(
     await client.post(FULL, content=hb_body(**GOOD))
     clock.advance(engine.params.warntime)
     engine.detect()
-    assert engine.ledger.wanted("x0c0s0b0n0") is Kind.WARNING
+    assert engine.books.wanted("x0c0s0b0n0") is Kind.WARNING
     response = await client.post(FULL, content=hb_body(**GOOD))
     assert response.status_code == 200
-    assert engine.ledger.wanted("x0c0s0b0n0") is Kind.RESTARTED
+    assert engine.books.wanted("x0c0s0b0n0") is Kind.RESTARTED
 
 
 async def test_shutdown_from_a_node_in_warning_does_not_suppress_its_alert(
@@ -342,10 +342,10 @@ async def test_shutdown_from_a_node_in_warning_does_not_suppress_its_alert(
         f"{FULL}/{name}", content=hb_body(Status="Shutdown", Timestamp="t")
     )
     assert shutdown.status_code == 200
-    assert engine.ledger.wanted(name) is Kind.RESTARTED  # counted as a heartbeat
+    assert engine.books.wanted(name) is Kind.RESTARTED  # counted as a heartbeat
     clock.advance(engine.params.errtime)
     engine.detect()
-    assert engine.ledger.wanted(name) is Kind.DEAD  # the Alert still comes
+    assert engine.books.wanted(name) is Kind.DEAD  # the Alert still comes
 
 
 async def test_shutdown_from_a_live_node_is_honoured(
@@ -355,10 +355,10 @@ async def test_shutdown_from_a_live_node_is_honoured(
     await client.post(f"{FULL}/{name}", content=hb_body(Status="OK", Timestamp="t"))
     clock.advance(1)
     await client.post(f"{FULL}/{name}", content=hb_body(Status="Shutdown", Timestamp="t"))
-    assert name not in engine.tracker
+    assert engine.view(name) is None
     clock.advance(engine.params.errtime)
     engine.detect()
-    assert engine.ledger.wanted(name) is Kind.STARTED  # no warning, no alert
+    assert engine.books.wanted(name) is Kind.STARTED  # no warning, no alert
 
 
 async def test_heartbeat_after_death_is_started_again(
@@ -369,10 +369,10 @@ async def test_heartbeat_after_death_is_started_again(
     engine.detect()
     clock.advance(engine.params.errtime)
     engine.detect()
-    assert "x0c0s0b0n0" not in engine.tracker
+    assert engine.view("x0c0s0b0n0") is None
     await client.post(FULL, content=hb_body(**GOOD))
     assert engine.transitions_total == {Kind.STARTED: 2, Kind.WARNING: 1, Kind.DEAD: 1}
-    assert engine.ledger.wanted("x0c0s0b0n0") is Kind.STARTED
+    assert engine.books.wanted("x0c0s0b0n0") is Kind.STARTED
 
 
 # -- the inline routes and the Quart app give the same answers--------------------------------
@@ -427,8 +427,8 @@ async def test_inline_routes_and_quart_app_answer_identically() -> None:
     plain = await replay(make_client(create_quart_app(quart_engine)))
     for request, via_fast, via_quart in zip(PARITY_REQUESTS, fast, plain, strict=True):
         assert via_fast == via_quart, request[:2]
-    assert sorted(v.xname for v in fast_engine.tracker.views()) == sorted(
-        v.xname for v in quart_engine.tracker.views()
+    assert sorted(v.xname for v in fast_engine.views()) == sorted(
+        v.xname for v in quart_engine.views()
     )
     assert fast_engine.transitions_total == quart_engine.transitions_total
     # The table exercises successes and failures alike.

@@ -117,8 +117,8 @@ async def test_the_quart_heartbeat_route_counts_refusals_too(engine: Engine) -> 
 async def test_hsm_patch_outcomes_and_latency(
     metrics_client: httpx.AsyncClient, engine: Engine
 ) -> None:
-    engine.hsm.observe_patch("delivered", 0.02)
-    engine.hsm.observe_patch("timeout", 10.0)
+    engine.books.health.observe_patch("delivered", 0.02)
+    engine.books.health.observe_patch("timeout", 10.0)
     samples = await scrape(metrics_client)
     assert at(samples, "hbtd_hsm_patches_total", outcome="delivered") == 1
     assert at(samples, "hbtd_hsm_patches_total", outcome="timeout") == 1
@@ -144,8 +144,8 @@ async def test_the_real_publisher_fits_the_hook(engine: Engine) -> None:
 def test_store_flushes_appear_with_the_first_one(engine: Engine) -> None:
     metrics = Metrics(engine, process=False)
     assert b"hbtd_store_flush" not in metrics.render()
-    metrics.observe_store_flush(0.004, ok=True)
-    metrics.observe_store_flush(0.2, ok=False)
+    engine.store_health.observe_flush(0.004, ok=True)  # as the store reports its flushes
+    engine.store_health.observe_flush(0.2, ok=False)
     text = metrics.render()
     assert b"hbtd_store_flush_duration_seconds_count 2.0" in text
     assert b"hbtd_store_flush_errors_total 1.0" in text
@@ -184,7 +184,7 @@ async def test_a_lone_tracker_leads_and_a_follower_does_not(
     metrics_client: httpx.AsyncClient, engine: Engine
 ) -> None:
     assert at(await scrape(metrics_client), "hbtd_leader") == 1  # the memory store: alone
-    engine.store.role = "follower"
+    engine.store_health.role = "follower"
     assert at(await scrape(metrics_client), "hbtd_leader") == 0
-    engine.store.role = "leader"
+    engine.store_health.role = "leader"
     assert at(await scrape(metrics_client), "hbtd_leader") == 1

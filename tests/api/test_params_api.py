@@ -13,9 +13,9 @@ import json
 import httpx
 import pytest
 
-from hbtd_server.core import PARAM_NAMES
+from hbtd_server.core import PARAM_NAMES, Heartbeat
 from hbtd_server.engine import Engine
-from tests.api.conftest import API, PROBLEM_JSON, problem
+from tests.api.conftest import API, PROBLEM_JSON, ManualClock, problem
 
 PARAMS = f"{API}/params"
 DEFAULT_BODY = (
@@ -101,11 +101,13 @@ async def test_patch_params_applies(
 
 
 async def test_patch_warntime_moves_running_deadlines(
-    client: httpx.AsyncClient, engine: Engine
+    client: httpx.AsyncClient, engine: Engine, clock: ManualClock
 ) -> None:
+    engine.heartbeat(Heartbeat("x0c0s0b0n0", "OK", "t"))
+    assert engine.detect() == clock.now + 10  # the default Warntime
     response = await client.patch(PARAMS, json={"Warntime": "5", "Errtime": "12"})
     assert response.status_code == 200
-    assert (engine.tracker.warntime, engine.tracker.errtime) == (5, 12)
+    assert engine.detect() == clock.now + 5  # the node heard already warns sooner
 
 
 async def test_get_edit_patch_round_trip(client: httpx.AsyncClient, engine: Engine) -> None:
@@ -247,15 +249,16 @@ async def test_patch_params_fragments_in_upstream_order(
 
 
 async def test_one_bad_field_blocks_the_good_ones(
-    client: httpx.AsyncClient, engine: Engine
+    client: httpx.AsyncClient, engine: Engine, clock: ManualClock
 ) -> None:
+    engine.heartbeat(Heartbeat("x0c0s0b0n0", "OK", "t"))
     response = await client.patch(
         PARAMS, json={"Debug": "2", "Warntime": "5", "Errtime": "12", "Sm_retries": "-1"}
     )
     assert response.status_code == 400
     assert response.json()["detail"] == "Parameter 'sm_retries' with illegal value '-1'; "
     assert (engine.params.debug, engine.params.warntime, engine.params.errtime) == (0, 10, 30)
-    assert (engine.tracker.warntime, engine.tracker.errtime) == (10, 30)
+    assert engine.detect() == clock.now + 10  # running deadlines untouched
 
 
 # -- values the component that uses them could not parse (#21) ---------------------------------

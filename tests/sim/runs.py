@@ -28,9 +28,7 @@ def engine_with(ledger: Callable[[], HsmLedger]) -> EngineFactory:
     """An engine factory for ``RunOptions``: hbtd's ``Engine`` with the ledger ``ledger()``."""
 
     def factory(params: Params, clock: Callable[[], float]) -> Engine:
-        engine = Engine(params, clock=clock)
-        engine.ledger = ledger()
-        return engine
+        return Engine(params, clock=clock, ledger=ledger())
 
     return factory
 

@@ -77,8 +77,7 @@ class ReplayingLedger(HsmLedger):
 
 class ReplaysAfterOutage(Engine):
     def __init__(self, params: Params, *, clock: Callable[[], float]) -> None:
-        super().__init__(params, clock=clock)
-        self.ledger = ReplayingLedger()
+        super().__init__(params, clock=clock, ledger=ReplayingLedger())
 
 
 def test_a_tracker_that_never_warns_fails_single_node_death() -> None:
@@ -113,11 +112,9 @@ def test_a_restart_without_grace_fails_the_restart_scenario() -> None:
     trackers: list[Tracker] = []
 
     def restore_without_grace(params: Params, clock: Callable[[], float]) -> Engine:
-        engine = Engine(params, clock=clock)
-        if trackers:
-            engine.tracker = trackers[-1]
-        trackers.append(engine.tracker)
-        return engine
+        tracker = Tracker(warntime=params.warntime, errtime=params.errtime)
+        trackers.append(trackers[-1] if trackers else tracker)
+        return Engine(params, clock=clock, tracker=trackers[-1])
 
     result = play("tracker-restart", restore_without_grace)
     assert "no_false_alarms" in failed(result)
@@ -151,12 +148,12 @@ class WarnsAnIntervalLate(Engine):
     """Warns at Warntime + Interval: a sweep every Interval instead of a deadline."""
 
     def __init__(self, params: Params, *, clock: Callable[[], float]) -> None:
-        super().__init__(params, clock=clock)
-        self.tracker.set_times(warntime=params.warntime + params.interval, errtime=params.errtime)
+        self.late = Tracker(warntime=params.warntime + params.interval, errtime=params.errtime)
+        super().__init__(params, clock=clock, tracker=self.late)
 
     def set_params(self, params: Params) -> None:
         super().set_params(params)
-        self.tracker.set_times(warntime=params.warntime + params.interval, errtime=params.errtime)
+        self.late.set_times(warntime=params.warntime + params.interval, errtime=params.errtime)
 
 
 def test_a_warning_an_interval_late_fails_single_node_death_through_lateness() -> None:
@@ -191,9 +188,8 @@ class KeepsOldDeadlines(Tracker):
 
 def test_a_warntime_change_ignored_for_tracked_nodes_fails_params_change_midrun() -> None:
     def factory(params: Params, clock: Callable[[], float]) -> Engine:
-        engine = Engine(params, clock=clock)
-        engine.tracker = KeepsOldDeadlines(warntime=params.warntime, errtime=params.errtime)
-        return engine
+        tracker = KeepsOldDeadlines(warntime=params.warntime, errtime=params.errtime)
+        return Engine(params, clock=clock, tracker=tracker)
 
     result = play("params-change-midrun", factory)
     only(result, "max_detection_lateness")
@@ -293,9 +289,8 @@ class ForgetsOnShutdown(Tracker):
 
 def test_a_shutdown_in_warning_that_forgets_the_node_fails_through_its_alert() -> None:
     def factory(params: Params, clock: Callable[[], float]) -> Engine:
-        engine = Engine(params, clock=clock)
-        engine.tracker = ForgetsOnShutdown(warntime=params.warntime, errtime=params.errtime)
-        return engine
+        tracker = ForgetsOnShutdown(warntime=params.warntime, errtime=params.errtime)
+        return Engine(params, clock=clock, tracker=tracker)
 
     result = play("shutdown-in-warning", factory)
     only(result, "their Alert still comes")
@@ -315,9 +310,8 @@ class HeartbeatWinsTies(Tracker):
 
 def test_ties_given_to_the_heartbeat_fail_the_second_tie_scenario() -> None:
     def factory(params: Params, clock: Callable[[], float]) -> Engine:
-        engine = Engine(params, clock=clock)
-        engine.tracker = HeartbeatWinsTies(warntime=params.warntime, errtime=params.errtime)
-        return engine
+        tracker = HeartbeatWinsTies(warntime=params.warntime, errtime=params.errtime)
+        return Engine(params, clock=clock, tracker=tracker)
 
     result = play("ties-by-flap-and-partition", factory)
     only(result, "messages_match_truth")

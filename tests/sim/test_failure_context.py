@@ -84,11 +84,9 @@ def test_a_failed_invariant_names_what_happened_around_its_first_failure() -> No
     trackers: list[Tracker] = []
 
     def without_grace(params: Params, clock: Callable[[], float]) -> Engine:
-        engine = Engine(params, clock=clock)
-        if trackers:
-            engine.tracker = trackers[-1]
-        trackers.append(engine.tracker)
-        return engine
+        tracker = Tracker(warntime=params.warntime, errtime=params.errtime)
+        trackers.append(trackers[-1] if trackers else tracker)
+        return Engine(params, clock=clock, tracker=trackers[-1])
 
     scenario = load_scenario_text(RESTART, "restart.yaml")
     result = run_scenario(scenario, RunOptions(engine_factory=without_grace))

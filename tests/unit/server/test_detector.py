@@ -110,8 +110,8 @@ async def test_the_ledger_keeps_only_the_latest_wish(
     eng, _ = engine
     beat(eng, X)
     await trio.sleep(31)  # started, warning, dead: HSM was never asked (no notifier here)
-    assert eng.ledger.wanted(X) is Kind.DEAD
-    assert eng.ledger.pending_count == 1
+    assert eng.books.wanted(X) is Kind.DEAD
+    assert eng.books.pending_count == 1
 
 
 async def test_nothing_fires_once_shutdown_has_begun(

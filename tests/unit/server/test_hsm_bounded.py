@@ -35,7 +35,7 @@ async def test_a_readiness_answer_that_never_ends_is_hsm_not_ready(
             await nursery.start(run_hsm_ready_poller, engine, client)
             await until(lambda: peer.requests >= 2, within=30)  # it polls on, every Interval
             nursery.cancel_scope.cancel()
-    assert engine.hsm.ready is False
+    assert engine.books.health.ready is False
     warnings = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
     assert len(warnings) == 1  # one line, then rate-limited
     if mode == "headers":
@@ -63,8 +63,10 @@ async def test_a_patch_answer_over_the_bound_is_a_failed_attempt(
         beat(engine, XNAME)
         await trio.sleep(3)
         nursery.cancel_scope.cancel()
-    assert engine.hsm.ready is True
-    assert engine.hsm.patch_outcomes["failed"] >= 2  # one try and a retry, then again later
-    assert engine.hsm.patch_outcomes["delivered"] == 0
-    assert "HTTP 200 answer is over the bound of 65536 bytes" in engine.hsm.last_error
-    assert engine.ledger.wanted(XNAME) is Kind.STARTED  # held, to be sent again
+    assert engine.books.health.ready is True
+    assert (
+        engine.books.health.patch_outcomes["failed"] >= 2
+    )  # one try and a retry, then again later
+    assert engine.books.health.patch_outcomes["delivered"] == 0
+    assert "HTTP 200 answer is over the bound of 65536 bytes" in engine.books.health.last_error
+    assert engine.books.wanted(XNAME) is Kind.STARTED  # held, to be sent again

@@ -81,7 +81,7 @@ async def test_a_wave_of_starts_goes_in_one_patch(autojump_clock: trio.testing.M
     assert patch.body["ExtendedInfo"] == {"ID": "", "Message": "Heartbeat started", "Flag": ""}
     assert sorted(patch.body["ComponentIDs"]) == sorted(NAMES)
     assert all(hsm.component(x).state == "Ready" for x in NAMES)
-    assert rig.engine.ledger.pending_count == 0
+    assert rig.engine.books.pending_count == 0
 
 
 async def test_huge_waves_are_chunked(autojump_clock: trio.testing.MockClock) -> None:
@@ -151,9 +151,9 @@ async def test_sm_timeout_bounds_a_slow_hsm(autojump_clock: trio.testing.MockClo
         start = trio.current_time()
         rig.beat(NAMES[0])
         await trio.sleep(2.5)
-        assert rig.engine.hsm.patches_failed == 1
+        assert rig.engine.books.health.patches_failed == 1
         assert trio.current_time() - start < 3
-        assert rig.engine.ledger.wanted(NAMES[0]) is Kind.STARTED
+        assert rig.engine.books.wanted(NAMES[0]) is Kind.STARTED
         nursery.cancel_scope.cancel()
 
 
@@ -163,15 +163,15 @@ async def test_one_refused_id_does_not_hold_back_the_others(
     hsm = MockHsm(nodes=NAMES)
     async with trio.open_nursery() as nursery:
         rig = await start_rig(nursery, params(), hsm)
-        rig.engine.ledger.want("not-an-xname", Kind.STARTED)  # HSM refuses the whole batch
+        rig.engine.books.want("not-an-xname", Kind.STARTED)  # HSM refuses the whole batch
         rig.beat(*NAMES)
         await trio.sleep(2)
         nursery.cancel_scope.cancel()
     assert all(hsm.component(x).state == "Ready" for x in NAMES)
     # The refused ID is not forgotten (#13): it stays wanted, held on its own backoff.
-    assert rig.engine.ledger.refused_count == 1
-    assert rig.engine.ledger.wanted("not-an-xname") is Kind.STARTED
-    assert rig.engine.ledger.pending_count == 1
+    assert rig.engine.books.refusal()[0] == 1
+    assert rig.engine.books.wanted("not-an-xname") is Kind.STARTED
+    assert rig.engine.books.pending_count == 1
     refused = [r for r in rig.patches() if r.status == 400]
     assert refused  # the bisection found it
     assert len(rig.patches()) <= 2 * 8 + 2  # about 2 * log2(129) requests, not 129
@@ -183,8 +183,8 @@ async def test_a_refused_id_is_retried_on_its_own_capped_backoff(
     hsm = MockHsm(nodes=NAMES)
     async with trio.open_nursery() as nursery:
         rig = await start_rig(nursery, params(Interval="5"), hsm)
-        rig.engine.ledger.want("not-an-xname", Kind.STARTED)
-        rig.engine.wake_hsm()
+        rig.engine.books.want("not-an-xname", Kind.STARTED)
+        rig.engine.books.wake()
         start = trio.current_time()
         await trio.sleep(700)
         nursery.cancel_scope.cancel()
@@ -192,7 +192,7 @@ async def test_a_refused_id_is_retried_on_its_own_capped_backoff(
     gaps = [round(b - a) for a, b in itertools.pairwise(tries)]
     # Interval, doubling, capped at REFUSAL_BACKOFF_CAP (180 s): never given up.
     assert gaps == [5, 10, 20, 40, 80, 160, 180, 180]
-    count, age = rig.engine.hsm_refusal()
+    count, age = rig.engine.books.refusal()
     assert count == 1
     assert age == pytest.approx(700 - tries[0], abs=1)  # since the first refusal
 
@@ -205,8 +205,8 @@ async def test_401_holds_everything_without_bisecting_and_backs_off(
         rig = await start_rig(nursery, params(Interval="5", Warntime="100", Errtime="200"), hsm)
         rig.beat(*NAMES)
         await trio.sleep(40)
-        assert rig.engine.hsm_refusal()[0] == len(NAMES)
-        assert rig.engine.ledger.wanted(NAMES[0]) is Kind.STARTED
+        assert rig.engine.books.refusal()[0] == len(NAMES)
+        assert rig.engine.books.wanted(NAMES[0]) is Kind.STARTED
         hsm.set_faults(Faults())
         await trio.sleep(60)
         nursery.cancel_scope.cancel()
@@ -215,8 +215,8 @@ async def test_401_holds_everything_without_bisecting_and_backs_off(
     gaps = [round(b.time - a.time) for a, b in itertools.pairwise(refused)]
     assert gaps == [5, 10, 20]
     assert all(hsm.component(x).state == "Ready" for x in NAMES)
-    assert rig.engine.hsm_refusal() == (0, None)
-    assert rig.engine.ledger.pending_count == 0
+    assert rig.engine.books.refusal() == (0, None)
+    assert rig.engine.books.pending_count == 0
     lines = [r.getMessage() for r in caplog.records if r.name == "hbtd.hsm"]
     assert len([line for line in lines if line.startswith("HSM refuses")]) == 1  # per cause
     assert len([line for line in lines if line.startswith("HSM accepts again")]) == 1
@@ -250,7 +250,7 @@ async def test_400_then_401_during_a_failure_wave_ends_with_hsm_at_the_truth(
         refusing = len(rig.patches())
         await trio.sleep(60)
         during_401 = len(rig.patches()) - refusing
-        count, age = rig.engine.hsm_refusal()
+        count, age = rig.engine.books.refusal()
         assert count == len(dead) + len(restarted)  # "restarted" waits too
         assert age is not None
         assert age > 80
@@ -261,8 +261,8 @@ async def test_400_then_401_during_a_failure_wave_ends_with_hsm_at_the_truth(
         component = hsm.component(xname)
         expected = ("Standby", "Alert") if xname in dead else ("Ready", "OK")
         assert (component.state, component.flag) == expected, xname
-    assert rig.engine.hsm_refusal() == (0, None)
-    assert rig.engine.ledger.pending_count == 0
+    assert rig.engine.books.refusal() == (0, None)
+    assert rig.engine.books.pending_count == 0
     assert during_401 <= 6  # backing off, not bisecting: about one PATCH per backoff step
     causes = [
         r.getMessage().split(":")[0]
@@ -279,7 +279,7 @@ async def test_nosm_sends_nothing_at_all(autojump_clock: trio.testing.MockClock)
         rig.beat(*NAMES)
         await trio.sleep(60)
         assert hsm.requests() == []
-        assert rig.engine.ledger.pending_count == len(NAMES)
+        assert rig.engine.books.pending_count == len(NAMES)
         # Turning Nosm off delivers what was held: the latest state of each node.
         rig.engine.set_params(rig.engine.params.patched({"Nosm": "0"}))
         await trio.sleep(1)
@@ -300,7 +300,7 @@ async def test_an_unreachable_hsm_is_reported_once_then_every_few_minutes(
             hsm.set_faults(Faults())
             await trio.sleep(10)
             nursery.cancel_scope.cancel()
-    assert rig.engine.hsm.ready is True
+    assert rig.engine.books.health.ready is True
     lines = [(r.levelname, r.getMessage()) for r in caplog.records if r.name == "hbtd.hsm"]
     assert [level for level, _ in lines] == ["WARNING", "WARNING", "WARNING", "INFO"]
     assert lines[0][1].startswith("HSM not ready at http://hsm/hsm/v2 (")
@@ -341,7 +341,7 @@ async def test_a_reboot_with_a_power_cycle_ends_ready(
         await trio.sleep(1)
         assert hsm.component(x).state == "Ready"
         beat(rig.engine, x, status="Shutdown")
-        assert rig.engine.ledger.acked(x) is None  # forgotten with the node
+        assert rig.engine.books.acked(x) is None  # forgotten with the node
         hsm.set_state([x], "Off", now=trio.current_time())  # Redfish power events
         hsm.set_state([x], "On", now=trio.current_time())
         assert hsm.component(x).state == "On"
@@ -384,8 +384,8 @@ async def test_reconciliation_puts_back_ready_ok_and_leaves_a_dead_nodes_off_alo
             rig.beat(live)
         nursery.cancel_scope.cancel()
     assert hsm_shows(hsm, dead) == ("Off", "OK")
-    assert rig.engine.reconcile.corrections == {"restarted": 1}
-    assert rig.engine.reconcile.rounds >= 10
+    assert rig.engine.books.reconcile_health.corrections == {"restarted": 1}
+    assert rig.engine.books.reconcile_health.rounds >= 10
     reads = [r for r in hsm.requests() if r.method == "GET" and "Components" in r.path]
     assert reads
     assert all(r.status == 200 for r in reads)
@@ -419,15 +419,15 @@ async def test_a_round_reads_in_bounded_chunks_and_a_failed_read_drops_it(
         rig = await start_rig(nursery, params(Reconcile_interval="20"), hsm)
         rig.beat(*names)
         await trio.sleep(1)
-        rig.engine.reconcile_soon()
+        rig.engine.books.reconcile_now()
         await trio.sleep(1)
         reads = [r for r in hsm.requests() if r.method == "GET" and "Components" in r.path]
         assert len(reads) == -(-len(names) // MAX_IDS_PER_READ)
-        assert rig.engine.reconcile.last["Components"] == 1200
-        assert rig.engine.reconcile.last["Corrected"] == 0
+        assert rig.engine.books.reconcile_health.last["Components"] == 1200
+        assert rig.engine.books.reconcile_health.last["Corrected"] == 0
         hsm.set_faults(Faults(mode="down"))
-        rig.engine.reconcile_soon()
+        rig.engine.books.reconcile_now()
         await trio.sleep(1)
         nursery.cancel_scope.cancel()
-    assert rig.engine.reconcile.failed == 1
-    assert "answered 503" in str(rig.engine.reconcile.last["Error"])
+    assert rig.engine.books.reconcile_health.failed == 1
+    assert "answered 503" in str(rig.engine.books.reconcile_health.last["Error"])

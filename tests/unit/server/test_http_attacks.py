@@ -115,7 +115,7 @@ async def test_an_upgrade_header_on_a_heartbeat_keeps_its_body(
         await client.send(beat[-10:] + get("/after"))
         responses, _ = await client.responses(2)
         assert [(r.status, r.body[:0]) for r in responses] == [(200, b""), (200, b"")]
-        assert "x0c0s0b0n0" in client.engine.tracker
+        assert client.engine.view("x0c0s0b0n0") is not None
 
 
 async def test_an_upgrade_with_a_chunked_body_is_refused(

@@ -149,7 +149,7 @@ async def test_heartbeat_with_connection_close_closes(
         response = await client.response()
         assert (response.status, response.body) == (200, b"")
         assert await client.at_eof()
-        assert "x0c0s0b0n0" in client.engine.tracker
+        assert client.engine.view("x0c0s0b0n0") is not None
 
 
 @pytest.mark.parametrize(
@@ -222,7 +222,7 @@ async def test_chunked_request_body(autojump_clock: trio.testing.MockClock) -> N
         chunks = b"".join(b"%x\r\n%b\r\n" % (len(p), p) for p in (HEARTBEAT[:9], HEARTBEAT[9:]))
         await client.send(hb + b"\r\n" + chunks + b"0\r\n\r\n")
         assert (await client.response()).status == 200
-        assert "x0c0s0b0n0" in client.engine.tracker
+        assert client.engine.view("x0c0s0b0n0") is not None
 
 
 @pytest.mark.parametrize("path", ["/echo", HB_PATH])

@@ -24,6 +24,7 @@ from hbtd_server.core import (
     Params,
     Transition,
 )
+from hbtd_server.engine import Duty
 from hbtd_server.health import KV_OK
 from hbtd_server.service import run_detector
 from hbtd_server.store import (
@@ -35,6 +36,7 @@ from hbtd_server.store import (
     encode_hsm,
     encode_record,
 )
+from hbtd_server.store._replica_state import ReplicaState
 from tests.unit.server.engine_support import beat
 
 EPOCH = 1_764_000_000.0
@@ -102,27 +104,33 @@ async def test_an_outage_holds_the_latest_state_and_flushes_it_after(
 ) -> None:
     backend = MemoryBackend()
     engine = Engine(params())
+    flushes: list[bool] = []  # each flush's outcome, as the metrics hear it
+    engine.store_health.flush_listeners.append(lambda seconds, ok: flushes.append(ok))
     async with trio.open_nursery() as nursery:
         persistence = await start_persistence(nursery, engine, backend)
         beat(engine, *NAMES[:10])
         await trio.sleep(1)
+        assert flushes == [True]
         backend.switch(down=True)
         down_at = trio.current_time()
         for _ in range(100):  # 100 s of heartbeats from 10 nodes while the store is away
             await trio.sleep(1)
             beat(engine, *NAMES[:10])
             assert persistence.pending() <= 10  # bounded: one entry per component
-        assert not engine.store.ready
-        assert engine.store.kv_status.startswith("Error accessing key values:")
-        assert "switched off" in engine.store.kv_status
-        assert engine.store.unflushed == 10
+        assert not engine.store_health.ready
+        assert engine.store_health.kv_status.startswith("Error accessing key values:")
+        assert "switched off" in engine.store_health.kv_status
+        assert engine.store_health.unflushed == 10
+        assert len(flushes) > 1
+        assert not any(flushes[1:])  # every flush since failed, and said so
         backend.switch(down=False)
         back_at = trio.current_time()
-        while engine.store.unflushed:  # noqa: ASYNC110
+        while engine.store_health.unflushed:  # noqa: ASYNC110
             await trio.sleep(0.05)
         assert trio.current_time() - back_at <= MAX_BACKOFF + persistence.flush_period + 0.1
-        assert engine.store.ready
-        assert engine.store.kv_status == KV_OK
+        assert engine.store_health.ready
+        assert engine.store_health.kv_status == KV_OK
+        assert flushes[-1]
         record = stored(backend, f"hbtd/hb/{NAMES[3]}")
         assert record is not None
         assert record["Last_hb_rcv_time"] == EPOCH + down_at + 100  # the latest heartbeat
@@ -184,10 +192,10 @@ async def test_a_restart_gives_grace_and_resends_what_hsm_did_not_acknowledge(
         await nursery.start(run_detector, engine)
         start = trio.current_time()
         assert engine.params.warntime == 7  # the stored parameters win
-        assert engine.ledger.wanted(warned) is Kind.WARNING
-        assert engine.ledger.wanted(NAMES[3]) is Kind.DEAD
-        assert engine.ledger.wanted(NAMES[4]) is None
-        assert engine.ledger.acked(NAMES[4]) is Kind.STARTED
+        assert engine.books.wanted(warned) is Kind.WARNING
+        assert engine.books.wanted(NAMES[3]) is Kind.DEAD
+        assert engine.books.wanted(NAMES[4]) is None
+        assert engine.books.acked(NAMES[4]) is Kind.STARTED
         assert engine.is_heartbeating(live)
         assert engine.is_heartbeating(silent)
         for _ in range(12):
@@ -248,10 +256,17 @@ class Replica:
         self.seen: list[Transition] = []
         self.engine.listeners.append(self.seen.extend)
         self.scope = trio.CancelScope()
+        self.shared: SharedState | None = None
+
+    @property
+    def state(self) -> ReplicaState:
+        assert self.shared is not None
+        return self.shared.replica.state
 
     async def run(self, *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED) -> None:
         store = MemoryStore(self.backend, prefix="hbtd/")
         shared = await SharedState.open(self.engine, store, name=self.name, lease_ttl=3, wall=wall)
+        self.shared = shared
         with self.scope:  # cancelling it is a kill -9: no resignation, the lease runs out
             async with trio.open_nursery() as nursery:
                 await nursery.start(shared.run)
@@ -269,7 +284,7 @@ async def start_replicas(nursery: trio.Nursery, count: int) -> list[Replica]:
 
 
 def leaders(replicas: list[Replica]) -> list[Replica]:
-    return [r for r in replicas if r.engine.leading and not r.scope.cancel_called]
+    return [r for r in replicas if (r.engine.duty is Duty.LEAD) and not r.scope.cancel_called]
 
 
 async def test_one_replica_leads_and_hears_every_replica(
@@ -279,15 +294,15 @@ async def test_one_replica_leads_and_hears_every_replica(
         replicas = await start_replicas(nursery, 3)
         [leader] = leaders(replicas)
         followers = [r for r in replicas if r is not leader]
-        assert {r.engine.store.role for r in followers} == {"follower"}
+        assert {r.engine.store_health.role for r in followers} == {"follower"}
         # Each node beats to one replica (a load balancer); the leader learns them all.
         for _ in range(5):
             for i, xname in enumerate(NAMES[:30]):
                 beat(replicas[i % 3].engine, xname)
             await trio.sleep(1)
-        assert len(leader.engine.tracker) == 30
+        assert leader.engine.tracked == 30
         for follower in followers:
-            assert len(follower.engine.tracker) == 30  # /hbstates answers the same everywhere
+            assert follower.engine.tracked == 30  # /hbstates answers the same everywhere
             assert follower.engine.is_heartbeating(NAMES[0])
         started = {t.xname for t in leader.seen if t.kind is Kind.STARTED}
         assert started == set(NAMES[:30])
@@ -304,7 +319,7 @@ async def test_one_replica_leads_and_hears_every_replica(
         assert warning.at - warning.due < 1.0
         assert warning.due <= stop + 10
         for follower in followers:
-            assert NAMES[0] not in follower.engine.tracker  # the leader's delete reached them
+            assert follower.engine.view(NAMES[0]) is None  # the leader's delete reached them
         nursery.cancel_scope.cancel()
 
 
@@ -337,8 +352,8 @@ async def test_when_the_leader_dies_another_takes_over_within_the_lease(
             silence = params().warntime if transition.kind is Kind.WARNING else params().errtime
             assert transition.at <= killed + takeover_lateness + silence
         # What the old leader wanted and HSM never acknowledged is still wanted.
-        assert new.engine.ledger.wanted(NAMES[5]) is Kind.STARTED
-        assert new.engine.ledger.wanted(NAMES[0]) is Kind.DEAD
+        assert new.engine.books.wanted(NAMES[5]) is Kind.STARTED
+        assert new.engine.books.wanted(NAMES[0]) is Kind.DEAD
         nursery.cancel_scope.cancel()
 
 
@@ -347,7 +362,7 @@ async def test_a_params_patch_on_any_replica_reaches_all(
 ) -> None:
     async with trio.open_nursery() as nursery:
         replicas = await start_replicas(nursery, 3)
-        follower = next(r for r in replicas if not r.engine.leading)
+        follower = next(r for r in replicas if r.engine.duty is not Duty.LEAD)
         follower.engine.set_params(follower.engine.params.patched({"Warntime": "12"}))
         await trio.sleep(1)
         assert {r.engine.params.warntime for r in replicas} == {12}
@@ -363,7 +378,7 @@ async def test_a_record_beside_a_dead_entry_is_reported_started(
     engine = Engine(params())
     async with trio.open_nursery() as nursery:
         await start_persistence(nursery, engine, backend)
-        assert engine.ledger.wanted(NAMES[0]) is Kind.STARTED
+        assert engine.books.wanted(NAMES[0]) is Kind.STARTED
         nursery.cancel_scope.cancel()
 
 
@@ -381,29 +396,30 @@ async def test_a_death_seen_while_cut_off_from_the_store_is_sent_as_soon_as_it_i
         await trio.sleep(1.1)  # declared dead, but neither the death nor "dead" can be written
         assert replica.seen[-1].kind is Kind.DEAD
         await trio.sleep(5)
-        assert not engine.leading  # it could not renew its lease...
-        assert engine.detached  # ...but it goes on detecting
-        assert engine.store.role == "detached"
+        assert not replica.state.leading  # it could not renew its lease...
+        assert replica.state.detached  # ...but it goes on detecting
+        assert engine.duty is Duty.HOLD
+        assert engine.store_health.role == "detached"
         for _ in range(40):  # NAMES[2] starts, then dies during the outage; NAMES[1] starts
             beat(engine, NAMES[1], *([NAMES[2]] if _ < 3 else []))
             await trio.sleep(1)
         deaths = [t.xname for t in replica.seen if t.kind is Kind.DEAD]
         assert deaths == [NAMES[0], NAMES[2]]
-        assert engine.ledger.wanted(NAMES[2]) is Kind.DEAD  # held, not sent
+        assert engine.books.wanted(NAMES[2]) is Kind.DEAD  # held, not sent
         assert f"hbtd/hb/{NAMES[0]}" in backend.data  # never deleted without its "dead"
         backend.switch(down=False)
         back = trio.current_time()
-        while not engine.leading:
+        while not replica.state.leading:
             beat(engine, NAMES[1])
             await trio.sleep(0.05)
         assert trio.current_time() - back <= 0.5  # asked again every 0.25 s
         await trio.sleep(MAX_BACKOFF + 1)  # the flusher, backing off while the store was away
         for dead in NAMES[0], NAMES[2]:
-            assert engine.ledger.wanted(dead) is Kind.DEAD  # sent at once, not Errtime later
+            assert engine.books.wanted(dead) is Kind.DEAD  # sent at once, not Errtime later
             assert f"hbtd/hb/{dead}" not in backend.data
             assert stored(backend, f"hbtd/hsm/{dead}") == {"Wanted": "dead", "Acked": None}
-        assert NAMES[1] in engine.tracker
-        assert engine.ledger.wanted(NAMES[1]) is Kind.STARTED
+        assert engine.view(NAMES[1]) is not None
+        assert engine.books.wanted(NAMES[1]) is Kind.STARTED
         nursery.cancel_scope.cancel()
 
 
@@ -422,15 +438,15 @@ async def test_a_detached_result_another_replica_disproves_is_dropped(
         await trio.sleep(1)
         backend.switch(down=True)
         await trio.sleep(15)  # warned (held): it beats only to another replica meanwhile
-        assert engine.detached
-        assert engine.ledger.wanted(NAMES[0]) is Kind.WARNING
+        assert replica.state.detached
+        assert engine.books.wanted(NAMES[0]) is Kind.WARNING
         record = json.loads(backend.data[f"hbtd/hb/{NAMES[0]}"])
         record |= {"Last_hb_rcv_time": wall() - 1, "Replica": "other"}
         backend.data[f"hbtd/hb/{NAMES[0]}"] = json.dumps(record).encode()
         backend.switch(down=False)
         await trio.sleep(1)
-        assert engine.leading
-        assert engine.ledger.wanted(NAMES[0]) is Kind.RESTARTED
+        assert replica.state.leading
+        assert engine.books.wanted(NAMES[0]) is Kind.RESTARTED
         assert [t.kind for t in replica.seen][-2:] == [Kind.WARNING, Kind.RESTARTED]
         nursery.cancel_scope.cancel()
 
@@ -440,12 +456,13 @@ async def test_nodes_first_heard_as_a_follower_are_reported_started_on_taking_th
 ) -> None:
     engine = Engine(params())
     shared = await SharedState.open(engine, MemoryStore(MemoryBackend()), name="a", wall=wall)
-    assert not engine.leading
+    assert not shared.replica.state.leading
+    assert engine.duty is Duty.FOLLOW
     beat(engine, NAMES[0])  # heard before the election: a follower reports nothing
-    assert engine.ledger.wanted(NAMES[0]) is None
+    assert engine.books.wanted(NAMES[0]) is None
     async with trio.open_nursery() as nursery:
         await nursery.start(shared.run)
         await trio.sleep(0.1)
-        assert engine.leading
-        assert engine.ledger.wanted(NAMES[0]) is Kind.STARTED
+        assert shared.replica.state.leading
+        assert engine.books.wanted(NAMES[0]) is Kind.STARTED
         nursery.cancel_scope.cancel()

@@ -13,6 +13,7 @@ import pytest
 
 from hbtd_server import Engine
 from hbtd_server.core import DEFAULT_PARAMS, HsmView, Kind
+from hbtd_server.engine import Duty
 from hbtd_server.notify import reconcile_round
 from tests.unit.server.engine_support import beat
 
@@ -21,10 +22,10 @@ X, Y = "x1000c0s0b0n0", "x1000c0s0b0n1"
 
 def engine_with(*xnames: str) -> Engine:
     engine = Engine(DEFAULT_PARAMS.patched({"Sm_url": "http://hsm/hsm/v2", "Sm_timeout": "2"}))
-    engine.hsm_readiness(True)
+    engine.books.readiness(True)
     beat(engine, *xnames)
-    for patch in engine.ledger.take():
-        engine.hsm_delivered(patch)
+    for patch in engine.books.take():
+        engine.books.delivered(patch)
     return engine
 
 
@@ -51,9 +52,9 @@ async def run_round(
 async def test_a_bad_answer_drops_the_round_whole(response: httpx.Response, error: str) -> None:
     engine = engine_with(X, Y)
     assert await run_round(engine, lambda request: response) == []
-    assert engine.reconcile.failed == 1
-    assert error in str(engine.reconcile.last["Error"])
-    assert engine.ledger.picture(X) == HsmView("Ready", "OK")  # untouched
+    assert engine.books.reconcile_health.failed == 1
+    assert error in str(engine.books.reconcile_health.last["Error"])
+    assert engine.books.picture(X) == HsmView("Ready", "OK")  # untouched
 
 
 async def test_reads_ask_for_state_only_and_every_id() -> None:
@@ -69,20 +70,20 @@ async def test_reads_ask_for_state_only_and_every_id() -> None:
     [request] = seen
     assert set(request.url.params.get_list("id")) == {X, Y}
     assert request.url.params["stateonly"] == "true"
-    assert engine.reconcile.last["Unknown"] == 1
-    assert engine.ledger.picture(Y) is None  # never created, no picture
+    assert engine.books.reconcile_health.last["Unknown"] == 1
+    assert engine.books.picture(Y) is None  # never created, no picture
 
 
 async def test_a_round_back_after_the_lead_was_lost_corrects_nothing() -> None:
     engine = engine_with(X)
 
     def answer(request: httpx.Request) -> httpx.Response:
-        engine.follow()  # another replica took the lead while HSM answered
+        engine.set_duty(Duty.FOLLOW)  # another replica took the lead while HSM answered
         shown = [{"ID": X, "State": "Off", "Flag": "OK"}]
         return httpx.Response(200, json={"Components": shown})
 
     assert await run_round(engine, answer) == []
-    assert "not leading" in str(engine.reconcile.last["Error"])
+    assert "not leading" in str(engine.books.reconcile_health.last["Error"])
 
 
 async def test_nothing_tracked_reads_nothing() -> None:
@@ -95,4 +96,4 @@ async def test_nothing_tracked_reads_nothing() -> None:
 
     assert await run_round(engine, answer) == []
     assert calls == []
-    assert engine.reconcile.rounds == 1
+    assert engine.books.reconcile_health.rounds == 1

@@ -102,7 +102,7 @@ async def test_network_cut_longer_than_errtime_raises_no_alert(
     assert started_again == set(FLEET)  # they were dropped at Errtime; they start again
     assert engine.guard.status().engaged_since is None
     # HSM's wish is back to Ready/OK for every node: nothing stale is left.
-    assert all(engine.ledger.wanted(x) is Kind.STARTED for x in FLEET)
+    assert all(engine.books.wanted(x) is Kind.STARTED for x in FLEET)
 
 
 async def test_part_of_the_fleet_returning_releases_the_rest(

@@ -86,4 +86,4 @@ async def test_a_bad_sm_url_that_got_past_the_checks_does_not_end_the_tracker_ta
         engine.set_params(dataclasses.replace(params, nosm=True))
         await trio.sleep(MAX_BACKOFF + 1)
         nursery.cancel_scope.cancel()
-    assert engine.hsm.detail(engine.params) == "HSM traffic disabled (Nosm)"
+    assert engine.books.health.detail(engine.params) == "HSM traffic disabled (Nosm)"
