@@ -14,12 +14,8 @@ import pytest
 import trio
 import trio.testing
 
-from hb_agent import (
-    Agent,
-    AgentOptions,
-    CommandProbe,
-    MemoryProbe,
-)
+from hb_agent._agent import Agent, AgentOptions
+from hb_agent._probes import CommandProbe, MemoryProbe
 
 from .conftest import FakeTracker, make_sender, make_tree, virtual_wall_clock
 
