@@ -95,7 +95,7 @@ class HsmBooks:
                 hsm.refusal_streak += 1
                 hsm.refused_until = now + backoff.delay(hsm.refusal_streak)
             not_before = hsm.refused_until
-        self.ledger.refuse(patch, now=now, cause=cause, backoff=backoff, not_before=not_before)
+        self.ledger.refuse(patch, now=now, backoff=backoff, not_before=not_before)
         hsm.patches_failed += 1
         hsm.last_error = detail
         if cause not in hsm.logged_causes:

@@ -184,11 +184,6 @@ class RequestReader:
         #: Body bytes of an Upgrade request still to come (parsed here, not by llhttp).
         self._upgrade_body_left = 0
 
-    @property
-    def failed(self) -> bool:
-        """A failure was queued: feed no more."""
-        return self._failed
-
     def feed(self, data: bytes | bytearray) -> None:
         """Take what arrived and parse its first slice; queue the events it completes.
 

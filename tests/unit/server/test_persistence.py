@@ -187,7 +187,7 @@ async def test_a_restart_gives_grace_and_resends_what_hsm_did_not_acknowledge(
         assert engine.ledger.wanted(warned) is Kind.WARNING
         assert engine.ledger.wanted(NAMES[3]) is Kind.DEAD
         assert engine.ledger.wanted(NAMES[4]) is None
-        assert engine.ledger.acked(NAMES[4]) is Kind.STARTED
+        assert engine.ledger.export(NAMES[4])[1] is Kind.STARTED
         assert engine.is_heartbeating(live)
         assert engine.is_heartbeating(silent)
         for _ in range(12):
