@@ -138,11 +138,6 @@ class Agent:
         """The agent's options."""
         return self._options
 
-    @property
-    def backoff_cap(self) -> float:
-        """The longest wait after a failure, as currently set."""
-        return self._backoff.cap
-
     def current_status(self) -> str:
         """The Status the next heartbeat will carry: oops, then probes, then ``OK``."""
         if kernel_oopsed(self._options.root):

@@ -14,20 +14,12 @@ from __future__ import annotations
 
 import typing as _typing
 
-from ._public import lazy_names as _lazy_names
+from hbtd_server.core import export_names as _export_names
 
 if _typing.TYPE_CHECKING:
     from .errors import HbSimError, ScenarioError
     from .run import RunOptions, RunResult, run_scenario, write_report
     from .scenario import Scenario, load_scenario, load_scenario_text
-
-#: Where each re-exported name lives.
-_HOMES: dict[str, tuple[str, ...]] = {
-    ".errors": ("HbSimError", "ScenarioError"),
-    ".run": ("RunOptions", "RunResult", "run_scenario", "write_report"),
-    ".scenario": ("Scenario", "load_scenario", "load_scenario_text"),
-}
-_HOME_OF = {name: module for module, names in _HOMES.items() for name in names}
 
 __all__ = [
     "HbSimError",
@@ -41,8 +33,11 @@ __all__ = [
     "write_report",
 ]
 
-__getattr__ = _lazy_names(__name__, _HOME_OF, globals())
-
-
-def __dir__() -> list[str]:
-    return sorted({*globals(), *__all__})
+__getattr__ = _export_names(
+    globals(),
+    lazy={
+        ".errors": ("HbSimError", "ScenarioError"),
+        ".run": ("RunOptions", "RunResult", "run_scenario", "write_report"),
+        ".scenario": ("Scenario", "load_scenario", "load_scenario_text"),
+    },
+)

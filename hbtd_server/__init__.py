@@ -10,8 +10,9 @@ rules and must stay small.
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from .core import export_names as _export_names
 
 if TYPE_CHECKING:
     from ._extras import missing_for_extra
@@ -21,27 +22,6 @@ if TYPE_CHECKING:
     from .notify import MsgBusHealth, TelemetryPublisher, encode_message, make_hsm_client
     from .service import run_tracker_tasks, serve
     from .store import EtcdStore, MemoryBackend, MemoryStore, Store, StoreUnavailable
-
-#: Public name -> the module or package that exports it.
-_EXPORTS = {
-    "Engine": ".engine",
-    "EtcdStore": ".store",
-    "MemoryBackend": ".store",
-    "MemoryStore": ".store",
-    "Store": ".store",
-    "StoreHealth": ".health",
-    "StoreUnavailable": ".store",
-    "HsmHealth": ".engine",
-    "MsgBusHealth": ".notify",
-    "TelemetryPublisher": ".notify",
-    "TransitionListener": ".engine",
-    "create_quart_app": ".http",
-    "encode_message": ".notify",
-    "make_hsm_client": ".notify",
-    "missing_for_extra": "._extras",
-    "run_tracker_tasks": ".service",
-    "serve": ".service",
-}
 
 __all__ = [
     "Engine",
@@ -63,9 +43,16 @@ __all__ = [
     "serve",
 ]
 
-
-def __getattr__(name: str) -> Any:
-    module = _EXPORTS.get(name)
-    if module is None:
-        raise AttributeError(f"module 'hbtd_server' has no attribute {name!r}")
-    return getattr(importlib.import_module(module, __name__), name)
+# Every name is loaded on first use: the modules import trio, quart and the rest.
+__getattr__ = _export_names(
+    globals(),
+    lazy={
+        "._extras": ("missing_for_extra",),
+        ".engine": ("Engine", "HsmHealth", "TransitionListener"),
+        ".health": ("StoreHealth",),
+        ".http": ("create_quart_app",),
+        ".notify": ("MsgBusHealth", "TelemetryPublisher", "encode_message", "make_hsm_client"),
+        ".service": ("run_tracker_tasks", "serve"),
+        ".store": ("EtcdStore", "MemoryBackend", "MemoryStore", "Store", "StoreUnavailable"),
+    },
+)

@@ -86,10 +86,6 @@ class HsmBooks:
         """The newest state not yet acknowledged for ``xname``, if any."""
         return self._ledger.wanted(xname)
 
-    def acked(self, xname: str) -> Kind | None:
-        """The last state HSM acknowledged for ``xname``, if any."""
-        return self._ledger.acked(xname)
-
     def picture(self, xname: str) -> HsmView | None:
         """What the books believe HSM shows for ``xname`` (None: not known)."""
         return self._ledger.picture(xname)
@@ -210,7 +206,7 @@ class HsmBooks:
                 hsm.refusal_streak += 1
                 hsm.refused_until = now + backoff.delay(hsm.refusal_streak)
             not_before = hsm.refused_until
-        self._ledger.refuse(patch, now=now, cause=cause, backoff=backoff, not_before=not_before)
+        self._ledger.refuse(patch, now=now, backoff=backoff, not_before=not_before)
         hsm.patches_failed += 1
         hsm.last_error = detail
         if cause not in hsm.logged_causes:

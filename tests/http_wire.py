@@ -14,7 +14,7 @@ import httpx
 import trio
 import trio.testing
 
-from hbtd_server.http import Connection, Site
+from hbtd_server.http._connection import Connection, Site
 
 __all__ = ["LeanTransport", "RawResponse", "ResponseParser", "read_responses"]
 

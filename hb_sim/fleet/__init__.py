@@ -7,7 +7,8 @@ Both give the timeline player the levers of ``HeartbeatFleet``.
 
 from __future__ import annotations
 
-from .._public import claim as _claim
+from hbtd_server.core import export_names as _export_names
+
 from ._http import HeartbeatRejected, HttpConnection
 from ._live import LiveFleet, ScheduleGap
 from ._protocol import DeliveryLog, HeartbeatFleet
@@ -24,5 +25,4 @@ __all__ = [
     "VirtualFleet",
 ]
 
-
-_claim(__name__, [n for n in __all__ if n in globals()], globals())
+_export_names(globals())

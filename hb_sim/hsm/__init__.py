@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import typing as _typing
 
-from .._public import claim as _claim
-from .._public import lazy_names as _lazy_names
+from hbtd_server.core import export_names as _export_names
+
 from ._faults import FaultDecision, FaultMode, Faults
 from ._model import HSM_ROOT, MockHsm
 from ._records import Component, RecordedRequest, StateChange
@@ -49,14 +49,8 @@ __all__ = [
     "serve_mock_hsm",
 ]
 
-#: Names whose modules import quart or hypercorn: loaded when first asked for.
-_LAZY = {
-    "create_mock_hsm_app": "._app",
-    "run_power_polling": "._serve",
-    "serve_mock_hsm": "._serve",
-}
-
-__getattr__ = _lazy_names(__name__, _LAZY, globals())
-
-
-_claim(__name__, [n for n in __all__ if n in globals()], globals())
+# The app and the server import quart and hypercorn: loaded when first asked for.
+__getattr__ = _export_names(
+    globals(),
+    lazy={"._app": ("create_mock_hsm_app",), "._serve": ("run_power_polling", "serve_mock_hsm")},
+)

@@ -7,7 +7,8 @@ functions write them for people and CI.
 
 from __future__ import annotations
 
-from .._public import claim as _claim
+from hbtd_server.core import export_names as _export_names
+
 from ._checks import judge
 from ._entry import run_scenario
 from ._player import HEARTBEATING_SAMPLE, Player, Rig
@@ -80,5 +81,4 @@ __all__ = [
     "write_report",
 ]
 
-
-_claim(__name__, [n for n in __all__ if n in globals()], globals())
+_export_names(globals())

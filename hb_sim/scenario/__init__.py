@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from .._public import claim as _claim
+from hbtd_server.core import export_names as _export_names
+
 from ._checks_model import DEFAULT_LATENESS, Expectation, Invariants
 from ._durations import format_duration, parse_duration
 from ._load import MAX_FLEET, PARAM_NAMES, load_scenario, load_scenario_text
@@ -91,5 +92,4 @@ __all__ = [
     "parse_duration",
 ]
 
-
-_claim(__name__, [n for n in __all__ if n in globals()], globals())
+_export_names(globals())

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from .._public import claim as _claim
+from hbtd_server.core import export_names as _export_names
+
 from ._counts import Counts
 from ._grid import CabinetGrid, GridLevel
 from ._live import LiveView, SnapshotView, run_refresher
@@ -36,5 +37,4 @@ __all__ = [
     "run_refresher",
 ]
 
-
-_claim(__name__, [n for n in __all__ if n in globals()], globals())
+_export_names(globals())

@@ -5,6 +5,7 @@ Import from here, never from the ``_`` modules.
 
 from ._describe import describe_error, tls_failure
 from ._errors import ComponentLimit, HbtdError, InvalidRequest, NotFound, PayloadTooLarge
+from ._exports import export_names
 from ._gojson import go_json
 from ._goparse import parse_go_bool, parse_go_int, parse_go_uint
 from ._guard import GuardSettings, GuardStatus, SilenceGuard
@@ -77,6 +78,7 @@ __all__ = [
     "asserted_change",
     "decode_json_body",
     "describe_error",
+    "export_names",
     "go_json",
     "hms_type",
     "hsm_outcome",

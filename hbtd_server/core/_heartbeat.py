@@ -8,7 +8,9 @@ of any other HMS type (``s0``, ``all``, ``p1``, a BMC...) is an ``Invalid Compon
 and a string holding NUL or a lone surrogate (which no node sends, and which breaks encoders
 downstream) is refused. Keys match case-insensitively,
 so ``TimeStamp`` and ``Timestamp`` both work. Hostname and NID are optional, as the API document
-says. Names are normalized; the path form is validated too (upstream takes any string there).
+says; when given they are checked (a bad NID is a 400, as upstream) and then dropped, since
+nothing reads them (upstream stores neither). Names are normalized; the path form is validated
+too (upstream takes any string there).
 """
 
 from __future__ import annotations
@@ -58,15 +60,11 @@ class Heartbeat(NamedTuple):
         xname: the normalized component name.
         status: the sender's Status text.
         timestamp: the sender's TimeStamp, as sent (never parsed, as upstream).
-        hostname: the sender's Hostname, if given.
-        nid: the sender's NID, if given.
     """
 
     xname: str
     status: str
     timestamp: str
-    hostname: str | None = None
-    nid: int | None = None
 
 
 def decode_json_body(body: bytes, *, limit: int, fast_loads: JsonLoads | None = None) -> Any:
@@ -148,14 +146,13 @@ def parse_heartbeat(
     component = values["Component"]
     if not is_node(component):
         raise InvalidRequest("Invalid Component Name")
-    nid_text = values.get("NID")
-    nid = None
-    if nid_text:
+    nid = values.get("NID")
+    if nid:
         try:
-            nid = parse_go_int(nid_text)
+            parse_go_int(nid)
         except ValueError:
             raise InvalidRequest("Invalid NID") from None
-    return Heartbeat(normalize(component), status, timestamp, values.get("Hostname") or None, nid)
+    return Heartbeat(normalize(component), status, timestamp)
 
 
 @lru_cache(maxsize=_PATH_NAMES_REMEMBERED)

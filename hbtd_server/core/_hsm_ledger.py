@@ -99,7 +99,6 @@ class _Refusal:
     kind: Kind  # the refused state; a different wish ends the refusal
     since: float  # when it was first refused
     attempts: int  # refusals in a row
-    cause: str
 
 
 class HsmLedger:
@@ -258,10 +257,6 @@ class HsmLedger:
         """When the oldest refusal still unresolved began, or None when there is none."""
         return min((r.since for r in self._refusals.values()), default=None)
 
-    def refusal_causes(self) -> set[str]:
-        """The causes of the refusals still unresolved."""
-        return {r.cause for r in self._refusals.values()}
-
     def has_work(self, now: float | None = None) -> bool:
         """Whether :meth:`take` would return anything (held states count once due at ``now``)."""
         if self._pending:
@@ -356,7 +351,6 @@ class HsmLedger:
         patch: HsmPatch,
         *,
         now: float,
-        cause: str,
         backoff: RefusalBackoff,
         not_before: float = -math.inf,
     ) -> None:
@@ -369,7 +363,6 @@ class HsmLedger:
         Args:
             patch: a patch from :meth:`take`.
             now: when HSM answered.
-            cause: why, in a few words (one log line per cause; ``refusal_causes``).
             backoff: the per-component backoff.
             not_before: no retry before this time.
         """
@@ -383,14 +376,9 @@ class HsmLedger:
             self._pending.pop(xname, None)
             refusal = self._refusals.get(xname)
             if refusal is None or refusal.kind is not sent:
-                refusal = self._refusals[xname] = _Refusal(sent, now, 0, cause)
+                refusal = self._refusals[xname] = _Refusal(sent, now, 0)
             refusal.attempts += 1
-            refusal.cause = cause
             self._held[xname] = (sent, max(now + backoff.delay(refusal.attempts), not_before))
-
-    def acked(self, xname: str) -> Kind | None:
-        """The last state HSM acknowledged for ``xname``, if any."""
-        return self._acked.get(xname)
 
     def wanted(self, xname: str) -> Kind | None:
         """The newest state not yet acknowledged for ``xname``, if any."""

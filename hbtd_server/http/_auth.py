@@ -26,7 +26,7 @@ from werkzeug.exceptions import RequestEntityTooLarge
 
 from ._problem import PROBLEM_CONTENT_TYPE, problem_body
 
-__all__ = ["ADMIN_ENDPOINTS", "PROMETHEUS_PATH", "READ_ENDPOINTS", "AdminAuth", "auth_hook"]
+__all__ = ["PROMETHEUS_PATH", "AdminAuth", "auth_hook"]
 
 log = logging.getLogger("hbtd.auth")
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import resource
 from dataclasses import dataclass
 
-__all__ = ["DEFAULT_MAX_BODY_BYTES", "Limits", "default_max_connections"]
+__all__ = ["Limits", "default_max_connections"]
 
 #: The largest body any endpoint reads: a /hbstates query for a whole large machine.
 DEFAULT_MAX_BODY_BYTES = 4 * 1024 * 1024

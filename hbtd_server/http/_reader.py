@@ -184,11 +184,6 @@ class RequestReader:
         #: Body bytes of an Upgrade request still to come (parsed here, not by llhttp).
         self._upgrade_body_left = 0
 
-    @property
-    def failed(self) -> bool:
-        """A failure was queued: feed no more."""
-        return self._failed
-
     def feed(self, data: bytes | bytearray) -> None:
         """Take what arrived and parse its first slice; queue the events it completes.
 
@@ -198,15 +193,7 @@ class RequestReader:
             self.backlog, self._backlog_at = data, 0
             self.parse_more()
             return
-        # The usual case, one request or less per read, parsed here: a call less per request.
-        if self._failed:
-            return
-        try:
-            if self._upgrade_body_left:
-                data = self._upgrade_body(data)
-            self._parser.feed_data(data)
-        except (httptools.HttpParserError, httptools.HttpParserUpgrade, _LimitExceeded) as error:
-            self._parse_failed(data, error)
+        self._parse(data)  # the usual case: one request or less per read
 
     def parse_more(self) -> None:
         """Parse the next slice of what arrived (when :attr:`backlog`)."""

@@ -80,11 +80,6 @@ class BurstLog:
         self._since = 0.0
         self._detail = ""
 
-    @property
-    def active(self) -> bool:
-        """The condition is on."""
-        return self.count > 0
-
     def hit(self, detail: str = "") -> None:
         """The condition happened (again)."""
         if self.count == 0:
@@ -133,11 +128,6 @@ class LeanServer:
         self.out_of_fds = BurstLog(
             log, "out of file descriptors", "pausing accept for 0.1 s each time"
         )
-
-    @property
-    def connection_count(self) -> int:
-        """Connections open now."""
-        return len(self._connections)
 
     async def serve(
         self,

@@ -35,7 +35,7 @@ ETCD_ANSWER_LIMIT = 32 * 1024 * 1024
 _WATCH_LINE_LIMIT = 64 * 1024 * 1024
 
 
-#: Answers are asked for unencoded (see ``hb_agent.read_bounded``).
+#: Answers are asked for unencoded (see ``hb_agent.fetch_bounded``).
 _IDENTITY = {"Accept-Encoding": "identity"}
 
 

@@ -17,7 +17,8 @@ import pytest
 
 from hbtd_server.core import DEFAULT_PARAMS, Params
 from hbtd_server.engine import Engine
-from hbtd_server.http import HeartbeatRoutes, Limits, Site, create_quart_app
+from hbtd_server.http import HeartbeatRoutes, Limits, create_quart_app
+from hbtd_server.http._connection import Site
 from tests.http_wire import LeanTransport
 
 BASE_URL = "http://hbtd"

@@ -17,7 +17,8 @@ import trio
 
 from hbtd_server.core import MAX_HEARTBEAT_BODY
 from hbtd_server.engine import Engine
-from hbtd_server.http import MAX_PARAMS_BODY, MAX_REQUEST_BODY, create_quart_app
+from hbtd_server.http import create_quart_app
+from hbtd_server.http._app import MAX_PARAMS_BODY, MAX_REQUEST_BODY
 from tests.api.conftest import API, PROBLEM_JSON, hb_body, problem
 
 ALL_METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", "HEAD")

@@ -15,7 +15,7 @@ import pytest
 
 from hbtd_server.core import HbState
 from hbtd_server.engine import Engine
-from hbtd_server.http import MAX_HBSTATES_NAMES
+from hbtd_server.http._app import MAX_HBSTATES_NAMES
 from tests.api.conftest import API, PROBLEM_JSON, ManualClock, hb_body, problem
 
 HBSTATES = f"{API}/hbstates"

@@ -12,7 +12,8 @@ import pytest
 
 from hbtd_server.core import DEFAULT_PARAMS, MAX_HEARTBEAT_BODY, Kind
 from hbtd_server.engine import Engine
-from hbtd_server.http import MAX_REQUEST_BODY, create_quart_app
+from hbtd_server.http import create_quart_app
+from hbtd_server.http._app import MAX_REQUEST_BODY
 from tests.api.conftest import (
     API,
     PROBLEM_JSON,

@@ -10,7 +10,7 @@ import yaml
 
 from hbtd_server import Engine, create_quart_app
 from hbtd_server.core import DEFAULT_PARAMS
-from hbtd_server.http import load_openapi
+from hbtd_server.http._openapi import load_openapi
 from hbtd_server.ops import Metrics
 from tests import REPO
 

@@ -29,7 +29,7 @@ from schemathesis.specs.openapi.checks import (
 
 from hb_sim.ports import free_port
 from hbtd_server.cli import hbtd_command
-from hbtd_server.http import load_openapi
+from hbtd_server.http._openapi import load_openapi
 
 from .conftest import STARTUP_LIMIT
 

@@ -16,6 +16,10 @@ import pytest
 from tests import REPO
 
 PACKAGES = ("hbtd_server", "hb_agent", "hb_sim")
+#: Packages whose ``__all__`` lists only what other packages, the benchmarks and users call;
+#: tests are white-box and import the private modules.
+OUTWARD_FACES = ("hbtd_server.http", "hb_agent")
+MAX_FACE = 15
 #: Lines a module may have before it must be split; the exceptions are each one thing.
 MAX_LINES = 600
 ONE_THING: dict[str, str] = {}
@@ -51,6 +55,16 @@ def _imports(tree: ast.AST) -> Iterator[ast.Import | ast.ImportFrom]:
             yield from _imports(node)
 
 
+def _absolute(node: ast.ImportFrom, package: str) -> str:
+    """The module an ``import from`` statement of a module in ``package`` reads from."""
+    if not node.level:
+        return node.module or ""
+    base = package
+    for _ in range(node.level - 1):
+        base = base.rpartition(".")[0]
+    return f"{base}.{node.module}" if node.module else base
+
+
 def imported(name: str, path: Path, known: dict[str, Path]) -> set[str]:
     """The project modules that module ``name`` imports at run time."""
     package = name if path.name == "__init__.py" else name.rpartition(".")[0]
@@ -60,11 +74,7 @@ def imported(name: str, path: Path, known: dict[str, Path]) -> set[str]:
             bases = [alias.name for alias in node.names]
             targets.update(b for b in bases if b in known)
             continue
-        base = package
-        for _ in range(node.level - 1):
-            base = base.rpartition(".")[0]
-        module = node.module or ""
-        full = (f"{base}.{module}" if module else base) if node.level else module
+        full = _absolute(node, package)
         if full in known:
             targets.add(full)
         for alias in node.names:  # ``from package import submodule``
@@ -167,3 +177,21 @@ def test_every_public_name_is_exported_once() -> None:
         assert len(exported) == len(set(exported)), name
         for public in exported:
             assert hasattr(module, public), f"{name} lists {public} but has no such name"
+
+
+@pytest.mark.parametrize("face", OUTWARD_FACES)
+def test_a_public_face_lists_what_other_packages_use(face: str) -> None:
+    import importlib
+
+    used: set[str] = set()
+    sources = {**modules(), **{f"bench.{p.stem}": p for p in (REPO / "bench").glob("*.py")}}
+    for name, path in sources.items():
+        if name == face or name.startswith(face + "."):
+            continue
+        package = name if path.name == "__init__.py" else name.rpartition(".")[0]
+        for node in _imports(ast.parse(path.read_text())):
+            if isinstance(node, ast.ImportFrom) and _absolute(node, package) == face:
+                used.update(alias.name for alias in node.names)
+    exported = importlib.import_module(face).__all__
+    assert sorted(set(exported) - used) == []
+    assert len(exported) <= MAX_FACE

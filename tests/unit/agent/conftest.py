@@ -12,7 +12,8 @@ import httpx
 import pytest
 import trio
 
-from hb_agent import Identity, Sender
+from hb_agent._identity import Identity
+from hb_agent._sender import Sender
 
 XNAME = "x1000c0s0b0n0"
 BASE = "http://tracker.test/hmi/v1"

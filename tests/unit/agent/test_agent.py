@@ -14,12 +14,8 @@ import pytest
 import trio
 import trio.testing
 
-from hb_agent import (
-    Agent,
-    AgentOptions,
-    CommandProbe,
-    MemoryProbe,
-)
+from hb_agent._agent import Agent, AgentOptions
+from hb_agent._probes import CommandProbe, MemoryProbe
 
 from .conftest import FakeTracker, make_sender, make_tree, virtual_wall_clock
 
@@ -154,7 +150,7 @@ async def test_params_cap_the_backoff_and_check_the_interval(
     tracker.params = {"Warntime": "6", "Errtime": "12"}
     async with running(tracker, interval=3.0, params_refresh=60.0) as (agent, _):
         await trio.sleep(1)
-        assert agent.backoff_cap == 3.0  # Warntime/3 is 2 s, but never below the interval
+        assert agent._backoff.cap == 3.0  # Warntime/3 is 2 s, but never below the interval
         await trio.sleep(200)  # re-read three times: warned once only
     warnings = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
     assert len(warnings) == 1
@@ -168,7 +164,7 @@ async def test_a_comfortable_interval_is_not_a_warning(
     caplog.set_level(logging.INFO, logger="hb_agent")
     async with running(tracker, interval=3.0) as (agent, _):
         await trio.sleep(1)
-        assert agent.backoff_cap == pytest.approx(3.3)  # the interval and its jitter
+        assert agent._backoff.cap == pytest.approx(3.3)  # the interval and its jitter
     assert not [r for r in caplog.records if r.levelno >= logging.WARNING]
     assert any("tracker Warntime is 10s" in r.getMessage() for r in caplog.records)
 
@@ -193,7 +189,7 @@ async def test_params_are_retried_until_reachable(
     tracker.handler = handler  # type: ignore[method-assign]
     async with running(tracker, params_retry=60.0) as (agent, _):
         await trio.sleep(130)
-        assert agent.backoff_cap == pytest.approx(3.3)
+        assert agent._backoff.cap == pytest.approx(3.3)
     assert served == [0.0, 60.0, 120.0]
 
 

@@ -6,7 +6,7 @@ import random
 
 import pytest
 
-from hb_agent import Backoff
+from hb_agent._backoff import Backoff
 
 INTERVAL = 3.0
 JITTER = 0.1

@@ -6,13 +6,8 @@ import httpx
 import pytest
 import trio
 
-from hb_agent import (
-    AnswerRefused,
-    bound_for_items,
-    fetch_bounded,
-    read_bounded,
-    read_lines_bounded,
-)
+from hb_agent import AnswerRefused, bound_for_items, fetch_bounded, read_lines_bounded
+from hb_agent._bounded import read_bounded
 from tests.hostile_peer import hostile_peer
 
 

@@ -4,15 +4,9 @@ from pathlib import Path
 
 import pytest
 
-from hb_agent import (
-    CommandProbe,
-    ConfigError,
-    DiskProbe,
-    MemoryProbe,
-    load_config,
-    parse_probes,
-    parse_size,
-)
+from hb_agent._config import load_config, parse_probes, parse_size
+from hb_agent._errors import ConfigError
+from hb_agent._probes import CommandProbe, DiskProbe, MemoryProbe
 
 KNOWN = {"xname", "interval", "announce_shutdown"}
 

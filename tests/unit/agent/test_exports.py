@@ -17,8 +17,8 @@ def test_every_public_name_is_exported_once_and_exists() -> None:
 
 
 def test_public_classes_present_themselves_as_the_package() -> None:
-    assert hb_agent.Agent.__module__ == "hb_agent"
-    assert hb_agent.TrackerBusy.__module__ == "hb_agent"
+    assert hb_agent.AnswerRefused.__module__ == "hb_agent"
+    assert hb_agent.fetch_bounded.__module__ == "hb_agent"
 
 
 def test_the_agent_stays_lean() -> None:

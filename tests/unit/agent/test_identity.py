@@ -4,7 +4,8 @@ from pathlib import Path
 
 import pytest
 
-from hb_agent import IdentityError, Sourced, discover_identity, parse_cmdline
+from hb_agent._errors import IdentityError
+from hb_agent._identity import Sourced, discover_identity, parse_cmdline
 
 from .conftest import make_tree
 

@@ -6,7 +6,8 @@ import logging
 
 import pytest
 
-from hb_agent import OutageLog, TrackerBusy, TrackerRejected, TrackerUnreachable
+from hb_agent._errors import TrackerBusy, TrackerRejected, TrackerUnreachable
+from hb_agent._outage import OutageLog
 
 LOGGER = "hb_agent.test_outage"
 

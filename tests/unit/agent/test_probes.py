@@ -10,8 +10,15 @@ import pytest
 import trio
 import trio.testing
 
-from hb_agent import CommandProbe, DiskProbe, MemoryProbe, ProbeBoard, kernel_oopsed
-from hb_agent._probes import Probe, _Prober
+from hb_agent._probes import (
+    CommandProbe,
+    DiskProbe,
+    MemoryProbe,
+    Probe,
+    ProbeBoard,
+    _Prober,
+    kernel_oopsed,
+)
 
 from .conftest import make_tree
 

@@ -8,16 +8,15 @@ import httpx
 import pytest
 import trio
 
-from hb_agent import (
+from hb_agent._errors import (
     ConfigError,
-    Identity,
-    Sender,
     SendError,
     TrackerBusy,
     TrackerRejected,
     TrackerUnreachable,
-    make_client,
 )
+from hb_agent._identity import Identity
+from hb_agent._sender import Sender, make_client
 from tests.hostile_peer import hostile_peer
 
 from .conftest import BASE, XNAME, FakeTracker, make_sender

@@ -12,7 +12,7 @@ import ssl
 import httpx
 import pytest
 
-from hb_agent import TrackerUnreachable
+from hb_agent._errors import TrackerUnreachable
 
 from .conftest import make_sender
 

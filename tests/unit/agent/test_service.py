@@ -10,7 +10,9 @@ from pathlib import Path
 import trio
 import trio.testing
 
-from hb_agent import Agent, AgentOptions, SystemdNotifier, serve
+from hb_agent._agent import Agent, AgentOptions
+from hb_agent._service import serve
+from hb_agent._systemd import SystemdNotifier
 
 from .conftest import FakeTracker, make_sender, virtual_wall_clock
 

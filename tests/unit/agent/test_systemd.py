@@ -3,7 +3,7 @@ from __future__ import annotations
 import socket
 from pathlib import Path
 
-from hb_agent import SystemdNotifier
+from hb_agent._systemd import SystemdNotifier
 
 
 def test_messages_reach_the_notify_socket(tmp_path: Path) -> None:

@@ -4,13 +4,8 @@ from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 
-from hb_agent import (
-    IdentityError,
-    format_timestamp,
-    heartbeat_request,
-    parse_params,
-    tracker_base,
-)
+from hb_agent._errors import IdentityError
+from hb_agent._wire import format_timestamp, heartbeat_request, parse_params, tracker_base
 
 
 @pytest.mark.parametrize(

@@ -6,9 +6,13 @@ import ast
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
+
+import pytest
 
 import hbtd_server
 import hbtd_server.core
+from hbtd_server.core import export_names
 
 
 def test_every_public_name_resolves_once() -> None:
@@ -54,3 +58,28 @@ def test_the_tracker_imports_no_hypercorn() -> None:
             if any(name.split(".")[0] == "hypercorn" for name in names):
                 importers.append(str(source.relative_to(package)))
     assert importers == []
+
+
+def test_a_lazy_name_is_loaded_on_first_use_and_kept() -> None:
+    namespace: dict[str, Any] = {"__name__": "hbtd_server", "__all__": ["missing_for_extra"]}
+    getattr_ = export_names(namespace, lazy={"._extras": ("missing_for_extra",)})
+    assert "missing_for_extra" not in namespace
+    loaded = getattr_("missing_for_extra")
+    assert loaded is hbtd_server.missing_for_extra
+    assert namespace["missing_for_extra"] is loaded
+    with pytest.raises(AttributeError, match="has no attribute 'nothing'"):
+        getattr_("nothing")
+
+
+def test_public_objects_say_they_come_from_the_package() -> None:
+    class Thing:
+        pass
+
+    Thing.__module__ = "pkg._private"
+    export_names({"__name__": "pkg", "__all__": ["Thing", "LIMIT"], "Thing": Thing, "LIMIT": 5})
+    assert Thing.__module__ == "pkg"
+
+
+def test_a_listed_name_that_is_neither_imported_nor_lazy_is_an_error() -> None:
+    with pytest.raises(ImportError, match="'Ghost'"):
+        export_names({"__name__": "pkg", "__all__": ["Ghost"]})

@@ -43,14 +43,14 @@ def detail_of(raw: bytes, path_xname: str | None = None) -> str:
 @pytest.mark.parametrize(
     ("raw", "expected"),
     [
-        pytest.param(body(**FULL), Heartbeat("x0c0s0b0n0", "OK", FULL["Timestamp"], "nid000001", 1),
+        pytest.param(body(**FULL), Heartbeat("x0c0s0b0n0", "OK", FULL["Timestamp"]),
                      id="full"),
         pytest.param(body(Component="x0c0s0b0n0", Status="OK", TimeStamp="t"),
                      Heartbeat("x0c0s0b0n0", "OK", "t"), id="minimal-TimeStamp"),
         pytest.param(body(component="x0c0s0b0n0", status="S", timestamp="t", nid="0x1F"),
-                     Heartbeat("x0c0s0b0n0", "S", "t", None, 31), id="lower-case-hex-nid"),
+                     Heartbeat("x0c0s0b0n0", "S", "t"), id="lower-case-hex-nid"),
         pytest.param(body(Component="x0c0s00b0n05", Status="OK", Timestamp="t", NID="-5"),
-                     Heartbeat("x0c0s0b0n5", "OK", "t", None, -5), id="normalized-negative-nid"),
+                     Heartbeat("x0c0s0b0n5", "OK", "t"), id="normalized-negative-nid"),
         pytest.param(body(Component="x0c0s0b0n0", Status="OK", Timestamp="t", Hostname="",
                           NID=""), Heartbeat("x0c0s0b0n0", "OK", "t"), id="empty-optionals"),
         pytest.param(body(Component="x0c0s0b0n0", Status="Oops \u00e9\U0001f600", Timestamp="t"),

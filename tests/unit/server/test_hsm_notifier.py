@@ -341,7 +341,7 @@ async def test_a_reboot_with_a_power_cycle_ends_ready(
         await trio.sleep(1)
         assert hsm.component(x).state == "Ready"
         beat(rig.engine, x, status="Shutdown")
-        assert rig.engine.books.acked(x) is None  # forgotten with the node
+        assert rig.engine.books.export(x)[1] is None  # forgotten with the node
         hsm.set_state([x], "Off", now=trio.current_time())  # Redfish power events
         hsm.set_state([x], "On", now=trio.current_time())
         assert hsm.component(x).state == "On"

@@ -15,18 +15,9 @@ import trio.testing
 
 from hbtd_server.core import DEFAULT_PARAMS
 from hbtd_server.engine import Engine
-from hbtd_server.http import (
-    HEAD_SLICE,
-    MAX_CHUNKS,
-    Connection,
-    HeartbeatRoutes,
-    Limits,
-    RequestHead,
-    RequestReader,
-    Site,
-    SocketTransport,
-    create_quart_app,
-)
+from hbtd_server.http import HeartbeatRoutes, Limits, SocketTransport, create_quart_app
+from hbtd_server.http._connection import Connection, Site
+from hbtd_server.http._reader import HEAD_SLICE, MAX_CHUNKS, RequestHead, RequestReader
 from tests.http_wire import read_responses
 
 from .test_http_connection import HB_PATH, HEARTBEAT, LIMITS, connection, echo_app, get, post

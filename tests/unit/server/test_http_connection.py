@@ -18,7 +18,8 @@ import trio.testing
 
 from hbtd_server.core import DEFAULT_PARAMS
 from hbtd_server.engine import Engine
-from hbtd_server.http import Connection, HeartbeatRoutes, Limits, Site, SocketTransport
+from hbtd_server.http import HeartbeatRoutes, Limits, SocketTransport
+from hbtd_server.http._connection import Connection, Site
 from tests.http_wire import RawResponse, read_responses, request_bytes
 
 LIMITS = Limits(

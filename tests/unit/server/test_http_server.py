@@ -10,7 +10,9 @@ import pytest
 import trio
 import trio.testing
 
-from hbtd_server.http import BurstLog, LeanServer, Limits, Site
+from hbtd_server.http import Limits
+from hbtd_server.http._connection import Site
+from hbtd_server.http._server import BurstLog, LeanServer
 
 
 class ExhaustedListener(trio.abc.Listener[trio.SocketStream]):

@@ -122,7 +122,7 @@ def test_taking_the_lead_loads_the_books_and_asks_for_reconciliation() -> None:
     state.take_lead({A: (Kind.WARNING, Kind.STARTED)}, wishes=[(B, Kind.DEAD)])
     assert (state.leading, engine.duty, engine.store_health.role) == (True, Duty.LEAD, "leader")
     assert engine.books.wanted(A) is Kind.WARNING
-    assert engine.books.acked(A) is Kind.STARTED
+    assert engine.books.export(A)[1] is Kind.STARTED
     assert engine.books.wanted(B) is Kind.DEAD
     assert engine.books.reconcile_health.asked
     assert engine.journal.take() == (set(), set())  # loaded, not changed: nothing to write

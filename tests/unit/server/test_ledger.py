@@ -36,6 +36,11 @@ def deliver_all(ledger: HsmLedger, *, delivered: bool = True) -> list[HsmPatch]:
     return patches
 
 
+def acked(ledger: HsmLedger, xname: str) -> Kind | None:
+    """The last state HSM acknowledged for ``xname``: the second half of what is persisted."""
+    return ledger.export(xname)[1]
+
+
 # -- bodies ------------------------------------------------------------------------------------
 
 
@@ -174,7 +179,7 @@ def test_outage_collapses_to_the_final_state_per_component() -> None:
         ledger.want(*event)
     patches = deliver_all(ledger)
     assert summary(patches) == [(Kind.WARNING, (C,)), (Kind.DEAD, (D,))]
-    assert (ledger.acked(C), ledger.acked(D)) == (Kind.WARNING, Kind.DEAD)
+    assert (acked(ledger, C), acked(ledger, D)) == (Kind.WARNING, Kind.DEAD)
     assert not ledger.has_work()
     assert ledger.pending_count == 0
 
@@ -188,10 +193,10 @@ def test_failure_keeps_states_for_the_next_round() -> None:
     first = deliver_all(ledger, delivered=False)
     assert ledger.has_work()
     assert ledger.pending_count == 2
-    assert ledger.acked(A) is None
+    assert acked(ledger, A) is None
     second = deliver_all(ledger)
     assert summary(second) == summary(first)
-    assert (ledger.acked(A), ledger.acked(B)) == (Kind.STARTED, Kind.WARNING)
+    assert (acked(ledger, A), acked(ledger, B)) == (Kind.STARTED, Kind.WARNING)
 
 
 def test_newer_wish_replaces_a_failed_one() -> None:
@@ -210,7 +215,7 @@ def test_newer_wish_survives_delivery_of_the_older_one() -> None:
     [patch] = ledger.take()
     ledger.want(A, Kind.WARNING)
     ledger.settle(patch, delivered=True)
-    assert ledger.acked(A) is Kind.STARTED
+    assert acked(ledger, A) is Kind.STARTED
     assert summary(ledger.take()) == [(Kind.WARNING, (A,))]
 
 
@@ -227,7 +232,7 @@ def test_a_retry_leaves_out_components_a_newer_wish_replaced() -> None:
     assert narrowed is not None
     assert summary([narrowed]) == [(Kind.WARNING, (A, C))]
     ledger.settle(narrowed, delivered=True)
-    assert ledger.acked(A) is Kind.WARNING
+    assert acked(ledger, A) is Kind.WARNING
     assert summary(ledger.take()) == [(Kind.DEAD, (B,))]
 
 
@@ -271,7 +276,7 @@ def test_partial_failure_never_loses_another_kinds_states() -> None:
     assert set(patches) == {Kind.STARTED, Kind.WARNING}
     ledger.settle(patches[Kind.STARTED], delivered=True)
     ledger.settle(patches[Kind.WARNING], delivered=False)
-    assert ledger.acked(B) is Kind.STARTED
+    assert acked(ledger, B) is Kind.STARTED
     assert (ledger.wanted(C), ledger.wanted(D)) == (Kind.WARNING, Kind.WARNING)
     assert summary(ledger.take()) == [(Kind.WARNING, (C, D))]
 
@@ -283,7 +288,7 @@ def test_settling_split_halves_independently() -> None:
     first, second = patch.split()
     ledger.settle(first, delivered=True)
     ledger.settle(second, delivered=False)
-    assert (ledger.acked(A), ledger.acked(B), ledger.acked(C)) == (Kind.STARTED,) * 2 + (None,)
+    assert (acked(ledger, A), acked(ledger, B), acked(ledger, C)) == (Kind.STARTED,) * 2 + (None,)
     assert summary(ledger.take()) == [(Kind.STARTED, (C, D))]
 
 
@@ -293,13 +298,12 @@ def test_a_refused_state_stays_wanted_and_is_held_until_its_retry_time() -> None
     ledger.want_all([(A, Kind.STARTED), (B, Kind.STARTED)])
     [patch] = ledger.take(now=0)
     refused, accepted = patch.split()
-    ledger.refuse(refused, now=10, cause="HTTP 400", backoff=BACKOFF)
+    ledger.refuse(refused, now=10, backoff=BACKOFF)
     ledger.settle(accepted, delivered=True)
     assert ledger.wanted(A) is Kind.STARTED
     assert ledger.export(A) == (Kind.STARTED, None)  # persisted like any pending change
     assert (ledger.refused_count, ledger.refused_since(), ledger.pending_count) == (1, 10, 1)
     assert ledger.outstanding == 1
-    assert ledger.refusal_causes() == {"HTTP 400"}
     assert not ledger.has_work(now=14.9)
     assert ledger.take(now=14.9) == []
     assert ledger.next_retry() == 15
@@ -313,7 +317,7 @@ def test_refusals_back_off_doubling_up_to_the_cap_and_clear_on_delivery() -> Non
     now, waits = 0.0, []
     for _ in range(6):
         [patch] = ledger.take(now=now)
-        ledger.refuse(patch, now=now, cause="HTTP 401", backoff=BACKOFF)
+        ledger.refuse(patch, now=now, backoff=BACKOFF)
         retry = ledger.next_retry()
         assert retry is not None
         waits.append(retry - now)
@@ -323,14 +327,14 @@ def test_refusals_back_off_doubling_up_to_the_cap_and_clear_on_delivery() -> Non
     [patch] = ledger.take(now=now)
     ledger.settle(patch, delivered=True)
     assert (ledger.refused_count, ledger.refused_since(), ledger.pending_count) == (0, None, 0)
-    assert ledger.acked(A) is Kind.DEAD
+    assert acked(ledger, A) is Kind.DEAD
 
 
 def test_not_before_holds_a_refused_state_longer() -> None:
     ledger = HsmLedger()
     ledger.want(A, Kind.STARTED)
     [patch] = ledger.take(now=0)
-    ledger.refuse(patch, now=0, cause="HTTP 403", backoff=BACKOFF, not_before=30)
+    ledger.refuse(patch, now=0, backoff=BACKOFF, not_before=30)
     assert ledger.next_retry() == 30
 
 
@@ -338,7 +342,7 @@ def test_only_a_newer_wish_replaces_a_refused_state() -> None:
     ledger = HsmLedger()
     ledger.want(A, Kind.WARNING)
     [patch] = ledger.take(now=0)
-    ledger.refuse(patch, now=0, cause="HTTP 400", backoff=BACKOFF)
+    ledger.refuse(patch, now=0, backoff=BACKOFF)
     ledger.want(A, Kind.WARNING)  # the same state again: it keeps waiting on its backoff
     assert not ledger.has_work(now=1)
     ledger.want(A, Kind.DEAD)  # a newer state goes at once
@@ -351,7 +355,7 @@ def test_a_wish_made_while_in_flight_goes_next_even_if_the_old_one_is_refused() 
     ledger.want(A, Kind.STARTED)
     [patch] = ledger.take(now=0)
     ledger.want(A, Kind.WARNING)
-    ledger.refuse(patch, now=0, cause="HTTP 400", backoff=BACKOFF)
+    ledger.refuse(patch, now=0, backoff=BACKOFF)
     assert summary(ledger.take(now=0)) == [(Kind.WARNING, (A,))]
     assert ledger.refused_count == 0
 
@@ -362,10 +366,10 @@ def test_settling_twice_or_unknown_components_is_harmless() -> None:
     [patch] = ledger.take()
     ledger.settle(patch, delivered=True)
     ledger.settle(patch, delivered=False)  # already settled: nothing comes back
-    ledger.refuse(HsmPatch(Kind.DEAD, (B,)), now=0, cause="HTTP 400", backoff=BACKOFF)
+    ledger.refuse(HsmPatch(Kind.DEAD, (B,)), now=0, backoff=BACKOFF)
     assert not ledger.has_work(now=100)
     assert ledger.refused_count == 0
-    assert ledger.acked(A) is Kind.STARTED
+    assert acked(ledger, A) is Kind.STARTED
 
 
 # -- acknowledged states are not resent --------------------------------------------------------
@@ -427,7 +431,7 @@ def test_export_and_restore_carry_wanted_and_acknowledged_states() -> None:
 
     after_restart = HsmLedger()
     after_restart.restore(saved)
-    assert after_restart.acked(A) is Kind.STARTED
+    assert acked(after_restart, A) is Kind.STARTED
     assert summary(after_restart.take()) == [(Kind.WARNING, (A,)), (Kind.DEAD, (B,))]
 
 
@@ -435,7 +439,7 @@ def test_restoring_an_acknowledged_state_sends_nothing() -> None:
     ledger = HsmLedger()
     ledger.restore({A: (None, Kind.DEAD), B: (Kind.STARTED, Kind.STARTED)})
     assert not ledger.has_work()
-    assert ledger.acked(A) is Kind.DEAD
+    assert acked(ledger, A) is Kind.DEAD
 
 
 def test_every_change_is_observed() -> None:
@@ -448,7 +452,7 @@ def test_every_change_is_observed() -> None:
     [patch] = ledger.take()
     ledger.settle(HsmPatch(Kind.STARTED, (A,)), delivered=True)
     ledger.settle(HsmPatch(Kind.STARTED, (B,)), delivered=False)  # nothing changed for B
-    ledger.refuse(HsmPatch(Kind.STARTED, (C,)), now=0, cause="HTTP 400", backoff=BACKOFF)
+    ledger.refuse(HsmPatch(Kind.STARTED, (C,)), now=0, backoff=BACKOFF)
     assert changed == [A, B, C, A]  # a refusal changes neither the wanted nor the acked state
     assert ledger.export(C) == (Kind.STARTED, None)
     assert patch.xnames == (A, B, C)
@@ -463,7 +467,7 @@ def test_reboot_started_is_sent_although_ready_ok_was_acknowledged() -> None:
     ledger.want(A, Kind.STARTED)
     deliver_all(ledger)
     ledger.forget(A)  # the Shutdown
-    assert ledger.acked(A) is None
+    assert acked(ledger, A) is None
     ledger.want(A, Kind.STARTED)
     assert summary(ledger.take()) == [(Kind.STARTED, (A,))]
 
@@ -510,7 +514,7 @@ def test_a_204_for_a_change_hsm_skips_is_no_acknowledgement() -> None:
     ledger.reconcile({A: HsmView("On", "OK")}, {})  # HSM has it On (a power event)
     ledger.want(A, Kind.DEAD)  # Standby only from Standby or Ready: HSM skips it
     deliver_all(ledger)
-    assert ledger.acked(A) is None
+    assert acked(ledger, A) is None
     assert ledger.picture(A) == HsmView("On", "OK")
     assert ledger.skipped_total == 1
     assert not ledger.has_work()  # not resent: HSM would skip it again

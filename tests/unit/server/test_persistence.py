@@ -195,7 +195,7 @@ async def test_a_restart_gives_grace_and_resends_what_hsm_did_not_acknowledge(
         assert engine.books.wanted(warned) is Kind.WARNING
         assert engine.books.wanted(NAMES[3]) is Kind.DEAD
         assert engine.books.wanted(NAMES[4]) is None
-        assert engine.books.acked(NAMES[4]) is Kind.STARTED
+        assert engine.books.export(NAMES[4])[1] is Kind.STARTED
         assert engine.is_heartbeating(live)
         assert engine.is_heartbeating(silent)
         for _ in range(12):

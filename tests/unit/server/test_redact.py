@@ -15,7 +15,7 @@ from hbtd_server.core import (
     redact_text,
     redact_url,
 )
-from hbtd_server.http import problem_body
+from hbtd_server.http._problem import problem_body
 from hbtd_server.ops import configure_logging
 
 SECRET = "s3cr3t-Pw"

@@ -12,7 +12,8 @@ from contextlib import asynccontextmanager
 import pytest
 import trio
 
-from hbtd_server.http import YIELD_EVERY, SocketTransport
+from hbtd_server.http import SocketTransport
+from hbtd_server.http._transport import YIELD_EVERY
 
 
 @asynccontextmanager
