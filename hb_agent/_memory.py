@@ -3,7 +3,7 @@
 The agent runs on every node for months with a budget of 40 MB resident. What it imports is
 kept small by packaging: the bare ``hbtd-py`` distribution (what a node installs) depends on
 click, httpx, trio and PyYAML only, so the tracker's web stack, Kafka, rich and HTTP/2 are not
-even installed there (#16).
+even installed there.
 """
 
 from __future__ import annotations

@@ -59,7 +59,7 @@ def tracker_base(url: str) -> str:
             "http://HOST:PORT/hmi/v1/heartbeat"
         )
     if parts.path in ("", "/"):
-        base += "/hmi/v1"  # only the tracker's address: its API lives under /hmi/v1 (#15)
+        base += "/hmi/v1"  # only the tracker's address: its API lives under /hmi/v1
     return base
 
 

@@ -340,7 +340,7 @@ def send(ctx: click.Context, /, status: str | None, **params: Any) -> None:
         sent = trio.run(once)
     except SendError as exc:
         raise _Failure(f"heartbeat not sent: {exc}") from exc
-    # One line, so a script or an operator sees what was done (#15).
+    # One line, so a script or an operator sees what was done.
     click.echo(f"heartbeat sent: {resolved.xname} Status {sent!r} to {resolved.url}")
 
 

@@ -40,7 +40,7 @@ log = logging.getLogger("hb_sim")
 EXIT_FAILED = 1
 #: Exit status for a bad scenario or bad usage (click uses 2 for usage errors too).
 EXIT_INVALID = 2
-#: Exit status when a check failed but the run's own fleet fell behind (#14).
+#: Exit status when a check failed but the run's own fleet fell behind.
 EXIT_INCONCLUSIVE = 3
 #: Exit status after Ctrl-C (128 + SIGINT, as shells report it).
 EXIT_INTERRUPTED = 130

@@ -4,7 +4,7 @@ Loading the web stack takes a second or two on a busy machine, before ``main`` c
 anything; Python's default SIGINT handler would print a traceback from deep inside an import.
 On a bare install (the agent's package, without ``[server]``) that import fails instead, and
 the traceback would name a module rather than what to install. This module imports nothing
-heavy itself, so it can say both in one line (#15, #22).
+heavy itself, so it can say both in one line.
 """
 
 from __future__ import annotations

@@ -116,10 +116,10 @@ class HsmHealth:
     #: Called with (outcome, seconds) after every PATCH attempt (the metrics latency histogram).
     patch_listeners: list[Callable[[str, float], None]] = field(default_factory=list)
     #: While HSM refuses everything (401, 403, a 4xx for whole batches): nothing is sent
-    #: before this time (engine clock), and how many such refusals came in a row (#13).
+    #: before this time (engine clock), and how many such refusals came in a row.
     refused_until: float = -math.inf
     refusal_streak: int = 0
-    #: Refusal causes already logged: one line per cause, not one per attempt (#13).
+    #: Refusal causes already logged: one line per cause, not one per attempt.
     logged_causes: set[str] = field(default_factory=set)
 
     def observe_patch(self, outcome: str, seconds: float) -> None:

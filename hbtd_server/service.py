@@ -1,8 +1,8 @@
 """Wires the tracker together in one trio nursery and runs it until told to stop.
 
 Tasks: the HTTP server (the lean trio + httptools server), the detector (sleeps until the next
-deadline), the HSM readiness poller and notifier, the telemetry publisher (#6), the store's
-flusher, watch and election (#7), and the wave logger. Every task but the server runs under
+deadline), the HSM readiness poller and notifier, the telemetry publisher, the store's
+flusher, watch and election, and the wave logger. Every task but the server runs under
 ``supervise``: an error in one is logged on one line, counted in ``/health`` and followed by a
 restart after a back-off; it never ends the process. On SIGTERM or SIGINT the server stops
 accepting, pending HSM changes and held telemetry messages get a short, bounded chance to go
@@ -138,7 +138,7 @@ async def serve(
     engine.params_listeners.append(lambda changed: apply_debug_level(changed.debug))
     ops = ops or Operability()
     telemetry = telemetry or TelemetryPublisher()
-    engine.listeners.append(telemetry)  # only appends to its buffer (#6)
+    engine.listeners.append(telemetry)  # only appends to its buffer
     metrics = Metrics(engine, telemetry=telemetry) if ops.metrics else None
     quart_app = create_quart_app(engine, metrics=metrics, admin=ops.admin, telemetry=telemetry)
     http = http or HttpSettings()
@@ -153,7 +153,7 @@ async def serve(
     log.info("hbtd starting with %s", _describe(params))
     log.info("serving %s", ops.describe())
     shared = None
-    if store is not None:  # loaded before anything runs; a dead store fails the start (#7)
+    if store is not None:  # loaded before anything runs; a dead store fails the start
         shared = await SharedState.open(engine, store, name=replica, lease_ttl=lease_ttl)
     async with make_hsm_client() as client, trio.open_nursery() as nursery:
         if shared is not None:

@@ -1,4 +1,4 @@
-"""A lean HTTP/1.1 heartbeat client on trio + httptools (llhttp), for live fleets (#12).
+"""A lean HTTP/1.1 heartbeat client on trio + httptools (llhttp), for live fleets.
 
 httpx costs about a millisecond of CPU per request and an h11 client a few tens of
 microseconds; with the tracker now answering a heartbeat for about as little, the client had

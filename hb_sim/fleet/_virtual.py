@@ -26,7 +26,7 @@ __all__ = ["DEFAULT_SLOT", "VirtualFleet"]
 
 #: Width of a time slot, in seconds: a power of two, so that every slot time, and a slot time
 #: plus a whole number of seconds (a deadline), is exact in floating point. A heartbeat that
-#: falls exactly on a deadline is then a true tie, decided the one documented way (#14).
+#: falls exactly on a deadline is then a true tie, decided the one documented way.
 DEFAULT_SLOT = 1 / 16
 
 _DEAD = 1
@@ -177,7 +177,7 @@ class VirtualFleet:
                 if trio.current_time() < at:
                     continue  # something was filed meanwhile: it may be due sooner
             # A tracker deadline at this very instant fires before these heartbeats arrive,
-            # as the truth assumes (#14): every other task that woke now runs first. (The
+            # as the truth assumes: every other task that woke now runs first. (The
             # MockClock's autojump waits behind this, so time does not move meanwhile.)
             await trio.testing.wait_all_tasks_blocked()
             self._play(k, ring, late, size)

@@ -63,7 +63,7 @@ def _node_problem(
     samples: Sequence[tuple[float, Mapping[str, bool]]],
     xname: str,
 ) -> str | None:
-    """What happened to ``xname`` instead, and when (#14), or None when ``exp`` holds."""
+    """What happened to ``xname`` instead, and when, or None when ``exp`` holds."""
     if exp.state is not None or exp.flag is not None:
         want = label(exp.state, exp.flag)
         if xname not in history:

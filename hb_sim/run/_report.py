@@ -58,7 +58,7 @@ def _title(result: RunResult, outcome: str) -> str:
 
 
 def verdict_table(result: RunResult) -> Group:
-    """The verdicts, readable at any width down to 80 columns, words never split (#14).
+    """The verdicts, readable at any width down to 80 columns, words never split.
 
     A title line, then per check a ``pass``/``FAIL`` column and a block: its name, what was
     expected, what was seen and, for a failure, a few examples; failed checks come first.
@@ -173,7 +173,7 @@ def junit_suite(result: RunResult) -> ET.Element:
             },
         )
         if not verdict.passed and inconclusive:
-            # The fleet fell behind: the failure may be its own, so it proves nothing (#14).
+            # The fleet fell behind: the failure may be its own, so it proves nothing.
             skipped = ET.SubElement(case, "skipped", {"message": inconclusive})
             skipped.text = f"expected {verdict.expected}; seen {verdict.seen}"
         elif not verdict.passed:

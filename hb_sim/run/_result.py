@@ -174,7 +174,7 @@ class RunResult:
     @property
     def outcome(self) -> Outcome:
         """``passed``; ``failed``; or ``inconclusive`` when a check failed but the fleet fell
-        behind far enough to make a warning legitimate (#14)."""
+        behind far enough to make a warning legitimate."""
         if self.passed:
             return "passed"
         return "inconclusive" if self.fleet_behind else "failed"

@@ -7,7 +7,7 @@ Standby/Alert, *restarted* after Ready/Warning); silence for Warntime makes it R
 for Errtime Standby/Alert, with the Warntime and Errtime in force at the time. A tracker that
 is down does not count as silence: the heartbeats still reach its address.
 
-A tie is decided one way (#14): a heartbeat that arrives exactly at last beat + Warntime (or
+A tie is decided one way: a heartbeat that arrives exactly at last beat + Warntime (or
 + Errtime) comes *after* the deadline, as in hbtd, whose deadlines fire when ``now >=
 deadline``. The node is warned (or declared dead) and then restarted (or started) at that
 same instant. The comparison is written as hbtd's, ``last + limit <= now``, so that the two

@@ -70,7 +70,7 @@ class Expectation:
 
 
 #: Seconds a transition may reach HSM after it was due, unless a scenario says otherwise: in
-#: virtual time a warning 0.5 s late fails (#14). The batching window is 0.2 s.
+#: virtual time a warning 0.5 s late fails. The batching window is 0.2 s.
 DEFAULT_LATENESS: Final = 0.5
 
 
@@ -97,7 +97,7 @@ class Invariants:
             PATCHes without an ``ExtendedInfo.Message`` are not checked.
         hsm_follows_truth: every State/Flag HSM is sent for a fleet node, touched by an event
             or not, is one the node's truth had at that time (within the lateness allowance),
-            and they come in the truth's order (#14).
+            and they come in the truth's order.
         lines: where each invariant is written in the file, by key; ``""`` is where the
             defaults not written point (the ``invariants`` key, or the scenario's ``name``).
     """

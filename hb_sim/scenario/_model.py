@@ -279,7 +279,7 @@ class HealPartition(NodesEvent):
 @dataclass(frozen=True, slots=True, kw_only=True)
 class NodesShutdown(NodesEvent):
     """The agents of ``nodes`` shut down cleanly: one heartbeat with Status ``Shutdown``, then
-    silence. The tracker forgets them; their truth stays what it was (#14)."""
+    silence. The tracker forgets them; their truth stays what it was."""
 
     kind: ClassVar[str] = "shutdown"
 

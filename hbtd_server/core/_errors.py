@@ -48,7 +48,7 @@ class NotFound(HbtdError):
 
 
 class ComponentLimit(HbtdError):
-    """A heartbeat from a new component while as many as allowed are tracked (#13)."""
+    """A heartbeat from a new component while as many as allowed are tracked."""
 
     status_hint = 503
     title = "Service Unavailable"

@@ -3,7 +3,7 @@
 Checks and their detail strings follow upstream, in upstream's order: JSON shape and field types
 (``Invalid JSON data type``, ``Invalid data type in <Field> field``), then missing fields
 (``Missing Component field``, ``Missing Status field``, ``Missing Timestamp field``), then the
-name (``Invalid Component Name``) and the NID (``Invalid NID``). Only nodes beat (#13): a name
+name (``Invalid Component Name``) and the NID (``Invalid NID``). Only nodes beat: a name
 of any other HMS type (``s0``, ``all``, ``p1``, a BMC...) is an ``Invalid Component Name`` too,
 and a string holding NUL or a lone surrogate (which no node sends, and which breaks encoders
 downstream) is refused. Keys match case-insensitively,

@@ -9,7 +9,7 @@ stays in the difference. Sans-IO: the notifier that sends is elsewhere.
 A round is ``take()`` then one ``settle()`` or ``refuse()`` per patch; rounds do not overlap,
 so a component is never in two PATCHes at once and HSM cannot apply them out of order.
 
-A state HSM *refuses* (a 4xx) is never forgotten (#13): it stays wanted, held back until its
+A state HSM *refuses* (a 4xx) is never forgotten: it stays wanted, held back until its
 own retry time (a capped exponential backoff per component), and only a newer wanted state
 replaces it. ``refused_count`` and ``refused_since`` say how many wait on a refusal, and since
 when, for ``/health`` and the metrics.
@@ -116,7 +116,7 @@ class HsmLedger:
         self._in_flight: dict[str, Kind] = {}
         self._acked: dict[str, Kind] = {}
         # Refused states waiting for their retry time (never also in _pending), and the
-        # refusal history of every state not yet acknowledged since a refusal (#13).
+        # refusal history of every state not yet acknowledged since a refusal.
         self._held: dict[str, tuple[Kind, float]] = {}
         self._refusals: dict[str, _Refusal] = {}
         # The picture of HSM when it is none of our kinds (Off, On, Locked, ... as read back);
@@ -127,7 +127,7 @@ class HsmLedger:
         #: 204s for changes HSM's table skipped (no acknowledgement), since start.
         self.skipped_total = 0
         #: Called with a component's name whenever its wanted or acknowledged state may have
-        #: changed, so a persistent store can write it back (#7). Must not raise.
+        #: changed, so a persistent store can write it back. Must not raise.
         self.on_change: Callable[[str], None] | None = None
 
     def want(self, xname: str, kind: Kind) -> None:
@@ -389,7 +389,7 @@ class HsmLedger:
         return held[0] if held is not None else self._in_flight.get(xname)
 
     def export(self, xname: str) -> tuple[Kind | None, Kind | None]:
-        """``(wanted, acknowledged)`` for ``xname``: what a persistent store keeps (#7).
+        """``(wanted, acknowledged)`` for ``xname``: what a persistent store keeps.
 
         A refused state is still wanted, so it is persisted and resent like any other.
         """
@@ -407,7 +407,7 @@ class HsmLedger:
     def restore(self, entries: Mapping[str, tuple[Kind | None, Kind | None]]) -> None:
         """Load ``(wanted, acknowledged)`` pairs saved by :meth:`export`, e.g. after a restart.
 
-        Whatever was wanted and not acknowledged is pending again, so it is resent (#7).
+        Whatever was wanted and not acknowledged is pending again, so it is resent.
         """
         for xname, (wanted, acked) in entries.items():
             self._shown.pop(xname, None)

@@ -1,4 +1,4 @@
-"""The one log line of hbtd, hb-agent, the mock HSM and a report's tracker.log (#8, #22).
+"""The one log line of hbtd, hb-agent, the mock HSM and a report's tracker.log.
 
 Text: ``2026-11-25 10:13:51,019 WARNING hbtd: Heartbeat stopped -- ...`` (time, level, logger,
 message). JSON, for log shippers: one object per line with ``timestamp`` (UTC, ISO 8601,
@@ -44,7 +44,7 @@ _STANDARD_ATTRIBUTES = frozenset(
 
 
 class RedactingFormatter(logging.Formatter):
-    """Wraps a formatter so that no line shows a URL's password (#13).
+    """Wraps a formatter so that no line shows a URL's password.
 
     Every record goes through it, the program's and its libraries' (httpx, hypercorn), with
     its arguments, fields and traceback already rendered.

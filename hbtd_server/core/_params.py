@@ -66,7 +66,7 @@ class Params:
         return {name: _as_text(getattr(self, name.lower())) for name in PARAM_NAMES}
 
     def to_public_json(self) -> dict[str, str]:
-        """:meth:`to_json` as clients see it: URL passwords replaced by ``***`` (#13)."""
+        """:meth:`to_json` as clients see it: URL passwords replaced by ``***``."""
         document = self.to_json()
         document["Sm_url"] = redact_url(self.sm_url)
         document["Kv_url"] = redact_url(self.kv_url)
@@ -182,12 +182,12 @@ def _port(params: Params, raw: str) -> int:
 def _url(params: Params, raw: str) -> str:
     if not raw.startswith(("http://", "https://")) or len(raw) > 2048:
         raise _Rejected(f"with invalid URL '{redact_url(raw)}'")
-    # The redacted form GET /params shows keeps the stored password (#13).
+    # The redacted form GET /params shows keeps the stored password.
     return keep_secret(raw, params.sm_url)
 
 
 def _kv_url(params: Params, raw: str) -> str:
-    # Read-only; the current value is accepted as shown by GET /params too (redacted, #13).
+    # Read-only; the current value is accepted as shown by GET /params too (redacted).
     if keep_secret(raw, params.kv_url) != params.kv_url:
         raise _Rejected("can't be changed in PATCH operation")
     return params.kv_url

@@ -1,4 +1,4 @@
-"""Secrets in URLs: ``http://user:password@host/...`` never leaves the process as given (#13).
+"""Secrets in URLs: ``http://user:password@host/...`` never leaves the process as given.
 
 ``--sm_url`` and ``--kv_url`` may carry credentials in their user-info. Wherever a URL can be
 seen (log lines, ``/health``, error details, ``GET /params``) the password is replaced by

@@ -20,7 +20,7 @@ from ._states import TRANSITIONS, HbState, Kind, Trigger
 __all__ = ["SHUTDOWN_STATUS", "ComponentView", "Tracker", "Transition"]
 
 #: A heartbeat with this Status says "I am going away": a live component is forgotten quietly.
-#: From a component in warning it is an ordinary heartbeat (#13): a real agent announces its
+#: From a component in warning it is an ordinary heartbeat: a real agent announces its
 #: shutdown while it still beats, so one request for a node already silent must not silence
 #: its death for good.
 SHUTDOWN_STATUS = "Shutdown"

@@ -1,4 +1,4 @@
-"""The tracker's wave lines: transitions summarised per kind, not one line per node (#8).
+"""The tracker's wave lines: transitions summarised per kind, not one line per node.
 
 A wave of 1,000 deaths is one line, ``Heartbeat stopped -- declared dead: 1000 components (e.g.
 x1000c0s0b0n0); 9000 tracked``, and so is a wave of nodes that announced their shutdown

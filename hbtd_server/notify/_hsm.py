@@ -246,7 +246,7 @@ async def send_round(engine: Engine, client: httpx.AsyncClient) -> bool:
 
 @dataclass(slots=True)
 class _Round:
-    # What one top-level patch's bisection found so far (#13).
+    # What one top-level patch's bisection found so far.
     delivered: int = 0
     refused_alone: int = 0
     refused_all: str | None = None  # set once HSM is seen to refuse every ID it is sent
@@ -260,7 +260,7 @@ async def _send_patch(
     A 401, 403 or other 4xx (but 400, 408 and 429) is HSM or its gateway refusing us: the
     states are held, and nothing is sent until a backoff ends. A 400 is HSM refusing the
     content: the batch is split in halves until the refused IDs are found and held, so one
-    bad ID never holds back the others. Nothing refused is ever dropped (#13).
+    bad ID never holds back the others. Nothing refused is ever dropped.
 
     Returns:
         False if it failed for a passing reason (unreachable, timeout, 5xx, 408, 429).
@@ -326,7 +326,7 @@ async def _send_patch(
 
 
 def _patch_outcome(status: int) -> str:
-    # The ``outcome`` label of the PATCH metrics (#8).
+    # The ``outcome`` label of the PATCH metrics.
     if status in _SUCCESS:
         return "delivered"
     if 400 <= status < 500 and status not in (408, 429):

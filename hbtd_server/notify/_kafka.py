@@ -1,4 +1,4 @@
-"""The Kafka side of telemetry: confluent-kafka's producer, its settings, probe and close (#6).
+"""The Kafka side of telemetry: confluent-kafka's producer, its settings, probe and close.
 
 The publisher (``_telemetry.py``) speaks to a :class:`ProducerLike`, so tests can hand it a
 fake; here is what makes and drives the real one.

@@ -218,7 +218,7 @@ class TelemetryPublisher:
             target = None
         elif not host:
             # Upstream's default (Use_telemetry 1, no host) logged an error every 5 s and held
-            # changes for a bus nobody named; with no host, telemetry is simply off (#15).
+            # changes for a bus nobody named; with no host, telemetry is simply off.
             log.info(
                 "telemetry off: no telemetry host; to publish heartbeat changes on Kafka, give "
                 "--telemetry_host host:port:topic or PATCH /params Telemetry_host"

@@ -1,4 +1,4 @@
-"""The telemetry message: upstream's JSON for one heartbeat change, byte for byte (#6)."""
+"""The telemetry message: upstream's JSON for one heartbeat change, byte for byte."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Log output of hbtd: where the lines go and how many (#8).
+"""Log output of hbtd: where the lines go and how many.
 
 The lines themselves (text, or JSON for log shippers) are the core's ``log_formatter``, shared
 with hb-agent and the mock HSM.

@@ -1,4 +1,4 @@
-"""Prometheus metrics of a running tracker: ``GET /hmi/v1/metrics`` (#8).
+"""Prometheus metrics of a running tracker: ``GET /hmi/v1/metrics``.
 
 Theory of operation. The heartbeat hot path must stay lean, so nothing is counted on it for
 metrics' sake: the engine already keeps ``heartbeats_accepted``, ``transitions_total``, the

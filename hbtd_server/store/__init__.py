@@ -1,4 +1,4 @@
-"""Where the tracker's state is persisted and shared (#7): the store contract, the memory and
+"""Where the tracker's state is persisted and shared: the store contract, the memory and
 etcd stores, write-behind persistence, and leader-elected replicas.
 
 Import from here, never from the ``_`` modules.

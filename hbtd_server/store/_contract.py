@@ -1,4 +1,4 @@
-"""The store interface: a small key-value contract that memory and etcd both keep (#7).
+"""The store interface: a small key-value contract that memory and etcd both keep.
 
 The tracker's state lives in memory (the core); a store is where it is *persisted* and *shared*.
 The contract is the part of etcd the tracker needs, nothing more:

@@ -1,4 +1,4 @@
-"""``EtcdStore``: the store contract on etcd-server 3.4, through its v3 JSON gateway (#7).
+"""``EtcdStore``: the store contract on etcd-server 3.4, through its v3 JSON gateway.
 
 No trio etcd client exists, so this speaks the gRPC gateway's JSON with httpx: keys and values
 are base64, 64-bit integers are strings, and ``/v3/watch`` is a stream of JSON lines. Every call

@@ -1,4 +1,4 @@
-"""The memory store: the store contract kept in this process, for tests and ``mem:`` (#7).
+"""The memory store: the store contract kept in this process, for tests and ``mem:``.
 
 ``MemoryStore`` keeps its keys in a :class:`MemoryBackend`. Several ``MemoryStore`` clients may
 share one backend, which lets tests run replicas in one trio run on virtual time; ``down`` makes
