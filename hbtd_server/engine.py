@@ -24,6 +24,7 @@ from .core import (
     Kind,
     Params,
     RefusalBackoff,
+    Rejection,
     SilenceGuard,
     Tracker,
     Transition,
@@ -89,8 +90,8 @@ class Engine:
         self.listeners: list[TransitionListener] = []
         self.params_listeners: list[ParamsListener] = []
         self.heartbeats_accepted = 0
-        #: Refused heartbeats by reason (see ``heartbeat_rejection_reason``), for metrics.
-        self.heartbeats_rejected: Counter[str] = Counter()
+        #: Refused heartbeats by reason (see :meth:`count_rejected`), for metrics.
+        self.heartbeats_rejected: Counter[Rejection] = Counter()
         # Debug >= 2 logs every heartbeat with both clocks; a plain flag keeps it free when off.
         self._log_heartbeats = params.debug >= 2
         self.transitions_total: Counter[Kind] = Counter()
@@ -191,6 +192,10 @@ class Engine:
             # A new or restarted component may be due before the detector's next wake-up.
             if transition.at + self._params.warntime < self._detector_sleeps_until:
                 self._poke_detector()
+
+    def count_rejected(self, reason: Rejection) -> None:
+        """Count a refused heartbeat (its error's ``reason``); on the error path only."""
+        self.heartbeats_rejected[reason] += 1
 
     def _at_limit(self) -> bool:
         limit = self.max_components

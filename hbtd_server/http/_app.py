@@ -33,7 +33,7 @@ from ..core import (
 )
 from ..engine import Engine
 from ..notify import PARAM_CHECKS, msgbus_health
-from ..ops import METRICS_CONTENT_TYPE, Metrics, count_rejected_heartbeat
+from ..ops import METRICS_CONTENT_TYPE, Metrics
 from ._auth import PROMETHEUS_PATH, AdminAuth, auth_hook
 from ._openapi import openapi_json
 from ._problem import PROBLEM_CONTENT_TYPE, problem_body
@@ -253,7 +253,7 @@ async def _heartbeat(engine: Engine, path_xname: str | None) -> Response:
         problem = error
     else:
         return _empty(200)
-    count_rejected_heartbeat(engine, problem)
+    engine.count_rejected(problem.reason)
     return _problem(problem.status_hint, problem.detail, problem.title, _HEARTBEAT_INSTANCE)
 
 

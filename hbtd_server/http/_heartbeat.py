@@ -10,7 +10,6 @@ from __future__ import annotations
 
 from ..core import MAX_HEARTBEAT_BODY, HbtdError, PayloadTooLarge
 from ..engine import Engine
-from ..ops import count_rejected_heartbeat
 from ._app import accept_heartbeat
 from ._problem import problem_body
 
@@ -41,7 +40,7 @@ def heartbeat_route(method: str, path: str) -> str | None:
 
 def _rejected_heartbeat(engine: Engine, error: HbtdError) -> bytes:
     """Count a refused heartbeat and return its problem document."""
-    count_rejected_heartbeat(engine, error)
+    engine.count_rejected(error.reason)
     return problem_body(error.status_hint, error.detail, _FULL_PATH, error.title)
 
 

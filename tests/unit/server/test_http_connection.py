@@ -16,7 +16,7 @@ import pytest
 import trio
 import trio.testing
 
-from hbtd_server.core import DEFAULT_PARAMS
+from hbtd_server.core import DEFAULT_PARAMS, Rejection
 from hbtd_server.engine import Engine
 from hbtd_server.http import Connection, HeartbeatRoutes, Limits, Site, SocketTransport
 from tests.http_wire import RawResponse, read_responses, request_bytes
@@ -377,7 +377,7 @@ async def test_heartbeat_over_its_cap_is_413_with_the_quart_route_bytes(
         response = await client.response()
         assert response.status == 413
         assert json.loads(response.body)["instance"] == "/hmi/v1/heartbeat"
-        assert client.engine.heartbeats_rejected["too_large"] == 1
+        assert client.engine.heartbeats_rejected[Rejection.TOO_LARGE] == 1
 
 
 async def test_chunked_body_over_the_cap_is_413(autojump_clock: trio.testing.MockClock) -> None:
