@@ -9,14 +9,8 @@ docs/operations.md for the limits. Import from here, never from the ``_`` module
 
 from __future__ import annotations
 
-from ._app import (
-    MAX_HBSTATES_NAMES,
-    MAX_PARAMS_BODY,
-    MAX_REQUEST_BODY,
-    accept_heartbeat,
-    create_quart_app,
-)
-from ._asgi import AsgiExchange, Lifespan, LifespanFailed, http_scope, split_target
+from ._app import MAX_HBSTATES_NAMES, MAX_PARAMS_BODY, MAX_REQUEST_BODY, create_quart_app
+from ._asgi import AsgiExchange, Lifespan, LifespanFailed, http_scope
 from ._auth import ADMIN_ENDPOINTS, PROMETHEUS_PATH, READ_ENDPOINTS, AdminAuth, auth_hook
 from ._connection import Connection, Site
 from ._heartbeat import HeartbeatRoutes, InlineRoutes
@@ -25,7 +19,16 @@ from ._listeners import listener_urls, make_ssl_context, open_listeners
 from ._openapi import OPENAPI_RESOURCE, load_openapi, openapi_json
 from ._options import HttpSettings, Operability
 from ._problem import PROBLEM_CONTENT_TYPE, problem_body
-from ._reader import END, HEAD_SLICE, MAX_CHUNKS, Failure, Phase, RequestHead, RequestReader
+from ._reader import (
+    END,
+    HEAD_SLICE,
+    MAX_CHUNKS,
+    Failure,
+    Phase,
+    RequestHead,
+    RequestReader,
+    split_target,
+)
 from ._server import BurstLog, LeanServer, serve
 from ._transport import YIELD_EVERY, SocketTransport
 
@@ -61,7 +64,6 @@ __all__ = [
     "RequestReader",
     "Site",
     "SocketTransport",
-    "accept_heartbeat",
     "auth_hook",
     "create_quart_app",
     "default_max_connections",

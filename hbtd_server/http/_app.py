@@ -21,13 +21,11 @@ from quart_trio import QuartTrio
 from werkzeug.exceptions import HTTPException, MethodNotAllowed, RequestEntityTooLarge
 
 from ..core import (
-    MAX_HEARTBEAT_BODY,
     HbtdError,
     InvalidRequest,
     PayloadTooLarge,
     decode_json_body,
     go_json,
-    parse_heartbeat,
     redact_text,
     verify_normalize,
 )
@@ -35,6 +33,7 @@ from ..engine import Engine
 from ..notify import PARAM_CHECKS, msgbus_health
 from ..ops import METRICS_CONTENT_TYPE, Metrics
 from ._auth import PROMETHEUS_PATH, AdminAuth, auth_hook
+from ._heartbeat import answer_heartbeat
 from ._openapi import openapi_json
 from ._problem import PROBLEM_CONTENT_TYPE, problem_body
 
@@ -42,7 +41,6 @@ __all__ = [
     "MAX_HBSTATES_NAMES",
     "MAX_PARAMS_BODY",
     "MAX_REQUEST_BODY",
-    "accept_heartbeat",
     "create_quart_app",
 ]
 
@@ -61,22 +59,12 @@ _MAX_QUERIED_NAME = 256
 _HBSTATES_CHUNK = 250
 #: A /hbstates body from this size on waits for its turn behind other big ones.
 _BIG_HBSTATES_QUERY = 64 * 1024
-_HEARTBEAT_INSTANCE = API_ROOT + "/heartbeat"
 #: Upstream's in-handler 405 details (docs/api.md), keyed by sorted Allow.
 _WRONG_METHOD_DETAILS = {
     ("POST",): "Only POST operations supported",
     ("GET", "PATCH"): "Only PATCH and GET operations supported",
     ("GET",): "Only GET operation supported",
 }
-
-
-def accept_heartbeat(engine: Engine, body: bytes, path_xname: str | None) -> None:
-    """Validate a heartbeat and hand it to the engine.
-
-    Raises:
-        InvalidRequest: as ``core.parse_heartbeat`` does.
-    """
-    engine.heartbeat(parse_heartbeat(body, path_xname=path_xname, fast_loads=orjson.loads))
 
 
 def create_quart_app(
@@ -242,19 +230,16 @@ async def _body() -> bytes:
 
 
 async def _heartbeat(engine: Engine, path_xname: str | None) -> Response:
-    # Both heartbeat routes report problems with instance /hmi/v1/heartbeat, as upstream and
-    # the inline routes do, so the two paths give byte-identical answers.
-    problem: HbtdError
+    # The app alone answers a heartbeat as the lean server's inline route does.
+    body: bytes | None
     try:
-        accept_heartbeat(engine, await _body(), path_xname)
-    except RequestEntityTooLarge:  # over Quart's limit: say the heartbeat limit, as inline
-        problem = PayloadTooLarge(f"Request body is larger than {MAX_HEARTBEAT_BODY} bytes")
-    except HbtdError as error:
-        problem = error
-    else:
-        return _empty(200)
-    engine.count_rejected(problem.reason)
-    return _problem(problem.status_hint, problem.detail, problem.title, _HEARTBEAT_INSTANCE)
+        body = await _body()
+    except RequestEntityTooLarge:  # over Quart's limit: refused as too large for a heartbeat
+        body = None
+    status, document = answer_heartbeat(engine, path_xname, body)
+    if not document:
+        return _empty(status)
+    return Response(document, status=status, content_type=PROBLEM_CONTENT_TYPE)
 
 
 def _describe_reconcile(engine: Engine) -> dict[str, object]:

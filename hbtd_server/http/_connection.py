@@ -32,10 +32,10 @@ from typing import Final
 
 import trio
 
-from ._asgi import ASGIApp, AsgiExchange, http_scope, split_target
+from ._asgi import ASGIApp, AsgiExchange, http_scope
 from ._heartbeat import InlineRoutes
 from ._limits import Limits
-from ._reader import END, Failure, Phase, RequestHead, RequestReader
+from ._reader import END, Failure, Phase, RequestHead, RequestReader, Target, split_target
 from ._responses import CONTINUE, DateCache, problem_response, response_head
 
 __all__ = ["Connection", "Site"]
@@ -194,8 +194,8 @@ class Connection:
                 raise AssertionError(f"expected a request head, got {event!r}")
             self._answering = True
             self._requests += 1
-            path = split_target(event.target)[0]
-            is_inline, argument = inline.match(event.method, path)
+            target = split_target(event.target)
+            is_inline, argument = inline.match(event.method, target[0])
             if is_inline:
                 # An inline answer takes microseconds: the deadline already set covers it,
                 # unless it is about to fire (moving it costs more than the answer).
@@ -205,7 +205,7 @@ class Connection:
                 keep = await self._answer_inline(event, argument)
             else:
                 self._timer.deadline = trio.current_time() + self._limits.send_timeout
-                keep = await self._answer_asgi(event, path)
+                keep = await self._answer_asgi(event, target)
             self._answering = False
             self._response_started = False
             self._send_blocked_since = None
@@ -335,14 +335,14 @@ class Connection:
     async def _answer_inline(self, head: RequestHead, argument: str | None) -> bool:
         inline = self._site.inline
         if head.content_length is not None and head.content_length > inline.max_body:
-            await self._inline_too_large(head)
+            await self._inline_too_large(argument)
             return False
         body = await self._rest_of_body(head, inline.max_body)
         if body is None:
             return False
         if isinstance(body, Failure):
             if body.status == 413:
-                await self._inline_too_large(head)
+                await self._inline_too_large(argument)
             else:
                 await self._refuse(body, head)
             return False
@@ -370,23 +370,26 @@ class Connection:
         )
         return keep
 
-    async def _inline_too_large(self, head: RequestHead) -> None:
-        document = self._site.inline.too_large()
+    async def _inline_too_large(self, argument: str | None) -> None:
+        status, document = self._site.inline.answer(argument, None)
         headers = [(b"content-type", _PROBLEM_TYPE), (b"content-length", b"%d" % len(document))]
         await self._last_words(
-            response_head(413, headers, date=self.date(), keep_alive=False, http_10=False)
+            response_head(status, headers, date=self.date(), keep_alive=False, http_10=False)
             + document,
             linger=True,
         )
 
-    async def _answer_asgi(self, head: RequestHead, path: str) -> bool:
+    async def _answer_asgi(self, head: RequestHead, target: Target) -> bool:
         limits = self._limits
         if head.content_length is not None and head.content_length > limits.max_body_bytes:
             detail = f"Request body is larger than {limits.max_body_bytes} bytes"
             await self._refuse(Failure(413, detail), head)
             return False
         exchange = AsgiExchange(self, head, keep_alive=head.keep_alive and not self._closing)
-        scope = http_scope(head, scheme=self._scheme, client=self._client, server=self._server)
+        scope = http_scope(
+            head, target, scheme=self._scheme, client=self._client, server=self._server
+        )
+        path = target[0]
         try:
             await self._site.app(scope, exchange.receive, exchange.send)
         except Exception:
