@@ -243,19 +243,18 @@ class LeanServer:
             server = _address(stream.socket.getsockname())
         except OSError:
             client = server = None
-        transport = SocketTransport(stream)
+        transport = SocketTransport(stream, send_timeout=self.site.limits.send_timeout)
         if self._ssl_context is None:
-            connection = Connection(transport, self.site, client=client, server=server)
-        else:
-            tls = trio.SSLStream(
-                answer_plain_http(transport),
-                self._ssl_context,
-                server_side=True,
-                https_compatible=True,
-            )
-            connection = Connection(tls, self.site, scheme="https", client=client, server=server)
-        transport.on_send_blocked = connection.send_blocked
-        return connection
+            return Connection(transport, self.site, client=client, server=server)
+        tls = trio.SSLStream(
+            answer_plain_http(transport),
+            self._ssl_context,
+            server_side=True,
+            https_compatible=True,
+        )
+        return Connection(
+            tls, self.site, scheme="https", client=client, server=server, transport=transport
+        )
 
     async def _run_connection(self, connection: Connection) -> None:
         try:
