@@ -27,6 +27,7 @@ from .core import (
     HsmLedger,
     Kind,
     Params,
+    Rejection,
     SilenceGuard,
     Tracker,
     Transition,
@@ -95,9 +96,8 @@ class Engine:
         self._last_limit_refusal = -math.inf
         self._params = params
         self.clock = clock
-        self._tracker = Tracker(warntime=params.warntime, errtime=params.errtime)
-        if tracker is not None:
-            self._tracker = tracker
+        default = Tracker(warntime=params.warntime, errtime=params.errtime)
+        self._tracker = default if tracker is None else tracker
         #: What changed since the store's last flush (records here, HSM entries in the books).
         self.journal = ChangeJournal()
         self.books = HsmBooks(lambda: self._params, clock, self.journal, ledger=ledger)
@@ -109,8 +109,8 @@ class Engine:
         self.listeners: list[TransitionListener] = []
         self.params_listeners: list[ParamsListener] = []
         self.heartbeats_accepted = 0
-        #: Refused heartbeats by reason (see ``heartbeat_rejection_reason``), for metrics.
-        self.heartbeats_rejected: Counter[str] = Counter()
+        #: Refused heartbeats by reason (see :meth:`count_rejected`), for metrics.
+        self.heartbeats_rejected: Counter[Rejection] = Counter()
         # Debug >= 2 logs every heartbeat with both clocks; a plain flag keeps it free when off.
         self._log_heartbeats = params.debug >= 2
         self.transitions_total: Counter[Kind] = Counter()
@@ -186,6 +186,10 @@ class Engine:
             if transition.at + self._params.warntime < self._detector_sleeps_until:
                 self.poke_detector()
 
+    def count_rejected(self, reason: Rejection) -> None:
+        """Count a refused heartbeat (its error's ``reason``); on the error path only."""
+        self.heartbeats_rejected[reason] += 1
+
     def _refuse_if_full(self, xname: str, now: float) -> None:
         limit = self.max_components
         # O(1): a start-up wave asks this for every node.
@@ -250,11 +254,8 @@ class Engine:
         return self._detector_sleeps_until
 
     def stop_detecting(self) -> None:
-        """On shutdown: fire what is due now, then nothing more.
-
-        While the server drains it takes no new heartbeats, so a deadline passing then is the
-        tracker's own silence, not the node's: reporting it would be a false alarm.
-        """
+        """On shutdown: fire what is due now, then nothing more (while the server drains, a
+        passing deadline is the tracker's own silence: reporting it would be a false alarm)."""
         self.detect()
         self._stopped = True
         self.poke_detector()
@@ -311,8 +312,7 @@ class Engine:
         return self._tracker.views()
 
     def flush_wave_log(self) -> None:
-        """Log one summary line per kind of transition (and for announced shutdowns) since the
-        last call."""
+        """Log one line per kind of transition (and shutdowns) since the last call."""
         wave, self._wave = self._wave, WaveLog()
         for level, message, fields in wave.summaries(len(self._tracker)):
             log.log(level, "%s", message, extra=fields)

@@ -4,7 +4,14 @@ Import from here, never from the ``_`` modules.
 """
 
 from ._describe import describe_error, tls_failure
-from ._errors import ComponentLimit, HbtdError, InvalidRequest, NotFound, PayloadTooLarge
+from ._errors import (
+    ComponentLimit,
+    HbtdError,
+    InvalidRequest,
+    NotFound,
+    PayloadTooLarge,
+    Rejection,
+)
 from ._exports import export_names
 from ._gojson import go_json
 from ._goparse import parse_go_bool, parse_go_int, parse_go_uint
@@ -70,6 +77,7 @@ __all__ = [
     "PayloadTooLarge",
     "RedactingFormatter",
     "RefusalBackoff",
+    "Rejection",
     "SilenceGuard",
     "Tracker",
     "Transition",

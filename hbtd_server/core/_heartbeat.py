@@ -20,7 +20,7 @@ from collections.abc import Callable
 from functools import lru_cache
 from typing import Any, NamedTuple
 
-from ._errors import InvalidRequest, PayloadTooLarge
+from ._errors import InvalidRequest, PayloadTooLarge, Rejection
 from ._goparse import parse_go_int
 from ._xname import MAX_XNAME_LENGTH, is_node, normalize, verify_normalize
 
@@ -93,13 +93,13 @@ def decode_json_body(body: bytes, *, limit: int, fast_loads: JsonLoads | None = 
     try:
         text = body.decode("utf-8")
     except UnicodeDecodeError:
-        raise InvalidRequest("Request body is not valid UTF-8") from None
+        raise InvalidRequest("Request body is not valid UTF-8", Rejection.NOT_UTF8) from None
     try:
         return json.loads(text)
     except RecursionError:
-        raise InvalidRequest("JSON is nested too deeply") from None
+        raise InvalidRequest("JSON is nested too deeply", Rejection.INVALID_JSON) from None
     except ValueError:
-        raise InvalidRequest("Invalid JSON data type") from None
+        raise InvalidRequest("Invalid JSON data type", Rejection.INVALID_JSON) from None
 
 
 def parse_heartbeat(
@@ -122,36 +122,36 @@ def parse_heartbeat(
     if document is None:
         document = {}  # JSON null decodes fine upstream and then misses every field
     elif not isinstance(document, dict):
-        raise InvalidRequest("Invalid JSON data type")
+        raise InvalidRequest("Invalid JSON data type", Rejection.INVALID_JSON)
     fields = _XNAME_FIELDS if path_xname is not None else _FULL_FIELDS
     values = _string_fields(document, fields)
 
     if path_xname is None and not values.get("Component"):
-        raise InvalidRequest("Missing Component field")
+        raise InvalidRequest("Missing Component field", Rejection.MISSING_COMPONENT)
     status = values.get("Status")
     if not status:
-        raise InvalidRequest("Missing Status field")
+        raise InvalidRequest("Missing Status field", Rejection.MISSING_STATUS)
     timestamp = values.get("Timestamp")
     if not timestamp:
-        raise InvalidRequest("Missing Timestamp field")
+        raise InvalidRequest("Missing Timestamp field", Rejection.MISSING_TIMESTAMP)
 
     if path_xname is not None:
         xname = _path_node(path_xname) if len(path_xname) <= 2 * MAX_XNAME_LENGTH else None
         if xname is None:
-            raise InvalidRequest("Invalid Component Name")
+            raise InvalidRequest("Invalid Component Name", Rejection.INVALID_XNAME)
         return Heartbeat(xname, status, timestamp)
 
     # Upstream's check is on the name exactly as sent (upper case is refused); it is then
     # normalized so that every endpoint agrees on the key.
     component = values["Component"]
     if not is_node(component):
-        raise InvalidRequest("Invalid Component Name")
+        raise InvalidRequest("Invalid Component Name", Rejection.INVALID_XNAME)
     nid = values.get("NID")
     if nid:
         try:
             parse_go_int(nid)
         except ValueError:
-            raise InvalidRequest("Invalid NID") from None
+            raise InvalidRequest("Invalid NID", Rejection.INVALID_NID) from None
     return Heartbeat(normalize(component), status, timestamp)
 
 
@@ -174,11 +174,16 @@ def _string_fields(document: dict[str, Any], fields: tuple[tuple[str, str], ...]
         if value is None:
             continue
         if not isinstance(value, str):
-            raise InvalidRequest(f"Invalid data type in {field} field")
+            raise InvalidRequest(f"Invalid data type in {field} field", Rejection.WRONG_FIELD_TYPE)
         if len(value) > MAX_FIELD_LENGTH:
-            raise InvalidRequest(f"{field} field is longer than {MAX_FIELD_LENGTH} characters")
+            raise InvalidRequest(
+                f"{field} field is longer than {MAX_FIELD_LENGTH} characters",
+                Rejection.FIELD_TOO_LONG,
+            )
         if not _clean(value):
-            raise InvalidRequest(f"Invalid characters in {field} field")
+            raise InvalidRequest(
+                f"Invalid characters in {field} field", Rejection.INVALID_CHARACTERS
+            )
         values[field] = value
     return values
 

@@ -21,20 +21,19 @@ from quart_trio import QuartTrio
 from werkzeug.exceptions import HTTPException, MethodNotAllowed, RequestEntityTooLarge
 
 from ..core import (
-    MAX_HEARTBEAT_BODY,
     HbtdError,
     InvalidRequest,
     PayloadTooLarge,
     decode_json_body,
     go_json,
-    parse_heartbeat,
     redact_text,
     verify_normalize,
 )
 from ..engine import Engine
 from ..notify import PARAM_CHECKS, TelemetryPublisher, msgbus_health
-from ..ops import METRICS_CONTENT_TYPE, Metrics, count_rejected_heartbeat
+from ..ops import METRICS_CONTENT_TYPE, Metrics
 from ._auth import PROMETHEUS_PATH, AdminAuth, auth_hook
+from ._heartbeat import answer_heartbeat
 from ._openapi import openapi_json
 from ._problem import PROBLEM_CONTENT_TYPE, problem_body
 
@@ -42,7 +41,6 @@ __all__ = [
     "MAX_HBSTATES_NAMES",
     "MAX_PARAMS_BODY",
     "MAX_REQUEST_BODY",
-    "accept_heartbeat",
     "create_quart_app",
 ]
 
@@ -61,22 +59,12 @@ _MAX_QUERIED_NAME = 256
 _HBSTATES_CHUNK = 250
 #: A /hbstates body from this size on waits for its turn behind other big ones.
 _BIG_HBSTATES_QUERY = 64 * 1024
-_HEARTBEAT_INSTANCE = API_ROOT + "/heartbeat"
 #: Upstream's in-handler 405 details (docs/api.md), keyed by sorted Allow.
 _WRONG_METHOD_DETAILS = {
     ("POST",): "Only POST operations supported",
     ("GET", "PATCH"): "Only PATCH and GET operations supported",
     ("GET",): "Only GET operation supported",
 }
-
-
-def accept_heartbeat(engine: Engine, body: bytes, path_xname: str | None) -> None:
-    """Validate a heartbeat and hand it to the engine.
-
-    Raises:
-        InvalidRequest: as ``core.parse_heartbeat`` does.
-    """
-    engine.heartbeat(parse_heartbeat(body, path_xname=path_xname, fast_loads=orjson.loads))
 
 
 def create_quart_app(
@@ -90,8 +78,8 @@ def create_quart_app(
 
     Args:
         engine: the tracker to serve.
-        metrics: served at ``/metrics`` when given (#8).
-        admin: the admin token; None leaves every endpoint open (#8).
+        metrics: served at ``/metrics`` when given.
+        admin: the admin token; None leaves every endpoint open.
         telemetry: the telemetry publisher whose health ``/health`` shows (None: not running).
     """
     app = QuartTrio("hbtd_server")
@@ -110,7 +98,7 @@ def create_quart_app(
         return await _heartbeat(engine, xname)
 
     # Big queries take turns: decoding one is a single piece of work of some 20 ms that cannot
-    # yield, and four of them in one scheduling round would hold /liveness for 80 ms (#12).
+    # yield, and four of them in one scheduling round would hold /liveness for 80 ms.
     big_query_turn = trio.Lock()
 
     @route("/hbstates", ["POST"])
@@ -133,7 +121,7 @@ def create_quart_app(
         if request.method == "PATCH":
             body = decode_json_body(await _body(), limit=MAX_PARAMS_BODY)
             engine.set_params(engine.params.patched(body, checks=PARAM_CHECKS))
-        return _json(engine.params.to_public_json())  # URL passwords as *** (#13)
+        return _json(engine.params.to_public_json())  # URL passwords as ***
 
     @route("/health", ["GET"])
     async def health() -> Response:
@@ -146,12 +134,12 @@ def create_quart_app(
                 # Extensions: upstream's three members keep upstream's exact strings.
                 "HsmDetail": redact_text(engine.books.health.detail(engine.params)),
                 "HsmPending": engine.books.pending_count,
-                **_describe_refusals(engine),  # HsmRefused, HsmRefusedSince (#13)
+                **_describe_refusals(engine),  # HsmRefused, HsmRefusedSince
                 "SilenceGuard": _describe_guard(engine),
                 "HsmReconcile": _describe_reconcile(engine),
-                "KvUnflushed": engine.store_health.unflushed,  # the store's extensions (#7)
+                "KvUnflushed": engine.store_health.unflushed,  # the store's extensions
                 "KvRole": engine.store_health.role,
-                **bus.extensions(),  # MsgBusDetail, MsgBusQueued, MsgBusDropped, ... (#6)
+                **bus.extensions(),  # MsgBusDetail, MsgBusQueued, MsgBusDropped, ...
                 "TaskFailures": engine.tasks.describe(),  # restarted background tasks
             }
         )
@@ -164,7 +152,7 @@ def create_quart_app(
     async def readiness() -> Response:
         return _empty(204 if engine.store_health.ready else 503)
 
-    # Extensions (#8): the contract itself, Prometheus metrics, the admin token.
+    # Extensions: the contract itself, Prometheus metrics, the admin token.
     openapi_document = openapi_json()  # loaded once, at startup
 
     @route("/openapi.json", ["GET"])
@@ -177,7 +165,7 @@ def create_quart_app(
         async def metrics_text() -> Response:
             return Response(metrics.render(), content_type=METRICS_CONTENT_TYPE)
 
-        # Prometheus scrapes /metrics unless told otherwise (#15).
+        # Prometheus scrapes /metrics unless told otherwise.
         app.add_url_rule(
             PROMETHEUS_PATH,
             "prometheus_metrics",
@@ -247,19 +235,16 @@ async def _body() -> bytes:
 
 
 async def _heartbeat(engine: Engine, path_xname: str | None) -> Response:
-    # Both heartbeat routes report problems with instance /hmi/v1/heartbeat, as upstream and
-    # the inline routes do, so the two paths give byte-identical answers.
-    problem: HbtdError
+    # The app alone answers a heartbeat as the lean server's inline route does.
+    body: bytes | None
     try:
-        accept_heartbeat(engine, await _body(), path_xname)
-    except RequestEntityTooLarge:  # over Quart's limit: say the heartbeat limit, as inline
-        problem = PayloadTooLarge(f"Request body is larger than {MAX_HEARTBEAT_BODY} bytes")
-    except HbtdError as error:
-        problem = error
-    else:
-        return _empty(200)
-    count_rejected_heartbeat(engine, problem)
-    return _problem(problem.status_hint, problem.detail, problem.title, _HEARTBEAT_INSTANCE)
+        body = await _body()
+    except RequestEntityTooLarge:  # over Quart's limit: refused as too large for a heartbeat
+        body = None
+    status, document = answer_heartbeat(engine, path_xname, body)
+    if not document:
+        return _empty(status)
+    return Response(document, status=status, content_type=PROBLEM_CONTENT_TYPE)
 
 
 def _describe_reconcile(engine: Engine) -> dict[str, object]:
@@ -325,7 +310,7 @@ async def _hbstates_json(engine: Engine, names: list[str]) -> str:
     """The /hbstates answer, built in chunks with a checkpoint between them.
 
     50,000 names take a few hundred milliseconds; in one piece they would hold the event loop,
-    and /liveness with it, for all of that, times the queries in flight (#12).
+    and /liveness with it, for all of that, times the queries in flight.
     """
     parts = []
     for start in range(0, len(names), _HBSTATES_CHUNK):

@@ -1,4 +1,4 @@
-"""The bridge to an ASGI app in process: HTTP scope, receive, send; lifespan (#12).
+"""The bridge to an ASGI app in process: HTTP scope, receive, send; lifespan.
 
 Every request but the inline heartbeats goes to the Quart app this way. One
 :class:`AsgiExchange` carries one request: ``receive`` hands the app the body as it arrives
@@ -12,11 +12,10 @@ from __future__ import annotations
 import logging
 from collections.abc import Awaitable, Callable
 from typing import Any, Protocol
-from urllib.parse import unquote
 
 import trio
 
-from ._reader import END, Failure, RequestHead
+from ._reader import END, Failure, RequestHead, Target
 from ._responses import response_head
 
 __all__ = [
@@ -25,7 +24,6 @@ __all__ = [
     "Lifespan",
     "LifespanFailed",
     "http_scope",
-    "split_target",
 ]
 
 log = logging.getLogger("hbtd.http")
@@ -39,29 +37,16 @@ _ASGI = {"version": "3.0", "spec_version": "2.3"}
 _NO_BODY_STATUSES = frozenset({204, 304})
 
 
-def split_target(target: bytes) -> tuple[str, bytes, bytes]:
-    """The percent-decoded path, the raw path and the query string of a request target."""
-    raw_path, _, query = target.partition(b"?")
-    if not raw_path.startswith(b"/") and raw_path != b"*":
-        # absolute-form ("http://host/path"): keep the path only
-        scheme_end = raw_path.find(b"://")
-        slash = raw_path.find(b"/", scheme_end + 3) if scheme_end >= 0 else -1
-        raw_path = raw_path[slash:] if slash >= 0 else b"/"
-    path = raw_path.decode("latin-1")
-    if "%" in path:
-        path = unquote(path)
-    return path, raw_path, query
-
-
 def http_scope(
     head: RequestHead,
+    target: Target,
     *,
     scheme: str,
     client: tuple[str, int] | None,
     server: tuple[str, int] | None,
 ) -> Message:
-    """The ASGI HTTP scope of ``head``."""
-    path, raw_path, query = split_target(head.target)
+    """The ASGI HTTP scope of ``head``, whose target the connection has split already."""
+    path, raw_path, query = target
     return {
         "type": "http",
         "asgi": _ASGI,

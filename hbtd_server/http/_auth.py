@@ -1,6 +1,6 @@
 """The admin token: ``PATCH /params`` (and optionally the reads) needs ``Authorization: Bearer``.
 
-Theory of operation (#8). In CSM the API gateway checks node and operator tokens; the tracker
+Theory of operation. In CSM the API gateway checks node and operator tokens; the tracker
 itself only guards what changes its behaviour. With ``--admin-token-file`` set, a Quart
 ``before_request`` hook answers 401 (an RFC 7807 problem with ``WWW-Authenticate: Bearer``)
 before any protected handler runs, so a refused request is never parsed and never changes the
@@ -31,7 +31,7 @@ __all__ = ["PROMETHEUS_PATH", "AdminAuth", "auth_hook"]
 log = logging.getLogger("hbtd.auth")
 
 _ROOT = "/hmi/v1"
-#: Metrics are also served at Prometheus' default path, outside the API root (#15).
+#: Metrics are also served at Prometheus' default path, outside the API root.
 PROMETHEUS_PATH = "/metrics"
 #: (method, Quart rule) pairs the token always protects.
 ADMIN_ENDPOINTS = frozenset({("PATCH", _ROOT + "/params")})

@@ -1,4 +1,4 @@
-"""One HTTP/1.1 connection: one task reads requests and answers them in order (#12).
+"""One HTTP/1.1 connection: one task reads requests and answers them in order.
 
 Theory of operation. The task alternates between reading and answering. Reading feeds what
 arrives to a :class:`RequestReader` (llhttp) and pulls its events; answering a heartbeat is
@@ -6,12 +6,22 @@ done right here (:class:`InlineRoutes`), anything else goes to the ASGI app in p
 (:class:`AsgiExchange`), which pulls its body through the same reader. Pipelined requests
 simply wait in the reader's queue until their turn, so answers go out in order.
 
-One cancel scope, the *timer*, wraps the whole task; its deadline moves with what the task
-waits for: the keep-alive timeout between requests, the head timeout from the first byte of a
-head (and for the TLS handshake and first request), the body timeout from the end of the head,
-and the send timeout while an answer is computed and written. Moving one deadline costs far
-less than a cancel scope per read. When it fires, a client that was sending a request gets
-408 (unless its answer had begun), and the connection closes.
+What the connection is doing is one explicit :class:`State` (h11's states are the model), the
+reader's :class:`Phase` says where the parser is. Between requests the connection is ``IDLE``
+(or ``HEAD`` once some of the next head arrived); a request in hand is ``ANSWERING``,
+``BODY`` while its answer waits for body bytes, ``RESPONDING`` once the answer began to go out;
+``CLOSING`` is a last answer (408, 400, 500...) before the close, ``CLOSED`` the end. Every byte
+to the client goes out through one write path (:meth:`Connection._write`).
+
+One cancel scope wraps the whole task; its deadline (:class:`Deadline`) moves with what the
+task waits for, and says which (:class:`Wait`): the head timeout for the first request (and
+the TLS handshake), the keep-alive timeout between requests, the head timeout from the first
+wait for a head's bytes, the body timeout from the first wait for a body's, and the send
+timeout while an answer is computed and written. Moving one deadline costs far less than a
+cancel scope per read. When it fires, a client that was sending a request (``HEAD``,
+``BODY``) gets 408, and the connection closes. A client that stops taking its answer is the
+socket transport's to bound: a send that must wait gives up after the send timeout
+(``SocketTransport``), and the transport tells since when a send waits, for eviction.
 
 A request the reader refuses (malformed: 400, CL with TE included; head too large: 431; body
 too large: 413; not HTTP/1.x: 505) gets a problem document and the connection closes, after a
@@ -27,18 +37,20 @@ the app sees ``http.disconnect``, the log a debug line at most.
 
 from __future__ import annotations
 
+import enum
 import logging
 from typing import Final
 
 import trio
 
-from ._asgi import ASGIApp, AsgiExchange, http_scope, split_target
+from ._asgi import ASGIApp, AsgiExchange, http_scope
 from ._heartbeat import InlineRoutes
 from ._limits import Limits
-from ._reader import END, Failure, Phase, RequestHead, RequestReader
+from ._reader import END, Failure, Phase, RequestHead, RequestReader, Target, split_target
 from ._responses import CONTINUE, DateCache, problem_response, response_head
+from ._transport import SocketTransport
 
-__all__ = ["Connection", "Site"]
+__all__ = ["Connection", "Deadline", "Site", "State", "Wait"]
 
 log = logging.getLogger("hbtd.http")
 
@@ -53,6 +65,113 @@ _PROBLEM_TYPE: Final = b"application/problem+json"
 #: answer moves it (seconds).
 _DEADLINE_SLACK: Final = 1.0
 _OK_HEADERS: Final[list[tuple[bytes, bytes]]] = [(b"content-length", b"0")]
+
+
+class State(enum.Enum):
+    """What a connection is doing: exactly one at a time.
+
+    ``IDLE`` -> ``HEAD`` -> ``ANSWERING`` (<-> ``BODY``) -> ``RESPONDING`` -> ``IDLE`` for each
+    request kept alive; any state may end in ``CLOSING`` (a last answer) and ``CLOSED``.
+    """
+
+    IDLE = "waiting for a request"
+    HEAD = "reading a request head"
+    ANSWERING = "answering a request"
+    BODY = "waiting for a request body"
+    RESPONDING = "sending an answer"
+    CLOSING = "sending a last answer"
+    CLOSED = "closed"
+
+
+#: States in which a timeout means the client did not send its request in time (408).
+_SENDING_A_REQUEST: Final = frozenset({State.HEAD, State.BODY})
+#: States in which nothing more may go out but what is going out.
+_ANSWER_BEGUN: Final = frozenset({State.RESPONDING, State.CLOSING, State.CLOSED})
+
+
+class Wait(enum.Enum):
+    """What a connection's deadline stands for; each has its timeout in ``Limits``."""
+
+    FIRST_REQUEST = "the first request (head_timeout; the TLS handshake too)"
+    NEXT_REQUEST = "the next request (keep_alive_timeout)"
+    HEAD = "the rest of a request head (head_timeout)"
+    BODY = "the rest of a request body (body_timeout)"
+    ANSWER = "an answer (send_timeout)"
+
+
+# An Enum member looked up on its class costs a descriptor call (about 150 ns on CPython 3.11),
+# a module global a dictionary lookup (about 15 ns): the per-request path uses these names.
+_IDLE: Final = State.IDLE
+_HEAD: Final = State.HEAD
+_ANSWERING: Final = State.ANSWERING
+_BODY: Final = State.BODY
+_RESPONDING: Final = State.RESPONDING
+_NEXT_REQUEST: Final = Wait.NEXT_REQUEST
+_READER_IDLE: Final = Phase.IDLE
+_READER_HEAD: Final = Phase.HEAD
+
+
+class Deadline:
+    """The one cancel scope around a connection's task, and what its deadline stands for.
+
+    A head's or a body's timeout counts from the first wait for its bytes: :meth:`start` sets
+    the deadline once per head and once per body, not on every read.
+
+    Args:
+        limits: the timeouts.
+
+    Attributes:
+        scope: the cancel scope; its deadline is the connection's.
+        wait: what the deadline stands for.
+        since: when the head or body wait began (trio time; for :attr:`Wait.HEAD` and
+            :attr:`Wait.BODY`).
+    """
+
+    __slots__ = ("_limits", "_request", "scope", "since", "wait")
+
+    def __init__(self, limits: Limits) -> None:
+        self._limits = limits
+        self.scope = trio.CancelScope()
+        self.wait = Wait.FIRST_REQUEST
+        self.since = 0.0
+        #: The request (the reader's count of heads begun) that HEAD or BODY was started for.
+        self._request = 0
+
+    def next_request(self, served: int) -> None:
+        """Wait for a request: the head timeout before the first (``served``, the requests
+        read so far, is 0), the keep-alive timeout after."""
+        if served:
+            self.wait = _NEXT_REQUEST
+            timeout = self._limits.keep_alive_timeout
+        else:
+            timeout = self._limits.head_timeout
+        deadline = trio.current_time() + timeout
+        # Between back-to-back requests the idle deadline moves by a hair each time: move it
+        # only when that is more than the slack (the timeout may end up to the slack early,
+        # never late).
+        if abs(deadline - self.scope.deadline) > _DEADLINE_SLACK:
+            self.scope.deadline = deadline
+
+    def start(self, wait: Wait, request: int) -> None:
+        """Wait for the bytes of request ``request``'s head or body (:attr:`Wait.HEAD`,
+        :attr:`Wait.BODY`); its timeout counts from the first such call."""
+        if wait is self.wait and request == self._request:
+            return
+        self.wait = wait
+        self._request = request
+        now = trio.current_time()
+        self.since = now
+        timeout = self._limits.head_timeout if wait is Wait.HEAD else self._limits.body_timeout
+        self.scope.deadline = now + timeout
+
+    def answer(self) -> None:
+        """An answer is being computed and sent: the send timeout, from now."""
+        self.wait = Wait.ANSWER
+        self.scope.deadline = trio.current_time() + self._limits.send_timeout
+
+    def waited(self, wait: Wait, now: float, after: float) -> bool:
+        """Whether the deadline stands for ``wait`` and that began more than ``after`` ago."""
+        return self.wait is wait and now - self.since > after
 
 
 class Site:
@@ -80,6 +199,8 @@ class Connection:
         scheme: ``"http"`` or ``"https"`` for the ASGI scope.
         client: the peer's address, for the ASGI scope.
         server: the local address, for the ASGI scope.
+        transport: the socket transport under ``stream`` (``stream`` itself when it is
+            one), which tells since when a send waits for the client (see :meth:`stuck`).
     """
 
     def __init__(
@@ -90,6 +211,7 @@ class Connection:
         scheme: str = "http",
         client: tuple[str, int] | None = None,
         server: tuple[str, int] | None = None,
+        transport: SocketTransport | None = None,
     ) -> None:
         self._stream = stream
         self._site = site
@@ -97,47 +219,47 @@ class Connection:
         self._scheme = scheme
         self._client = client
         self._server = server
+        if transport is None and isinstance(stream, SocketTransport):
+            transport = stream
+        self._transport = transport
         self._reader = RequestReader(
             max_header_bytes=site.limits.max_header_bytes,
             max_body_bytes=site.limits.max_body_bytes,
         )
-        self._timer = trio.CancelScope()
-        self._eof = False
-        self._broken = False
-        self._reading = False
-        self._answering = False
-        self._response_started = False
+        self._state = State.IDLE
+        self._deadline = Deadline(site.limits)
+        #: Close after the request in progress (shutdown, or evicted at the cap).
         self._closing = False
-        self._armed_for = 0
-        self._requests = 0
-        #: When the head being read began to arrive (trio time; meaningful in Phase.HEAD).
-        self._head_began = 0.0
-        #: When the body being read began (trio time; meaningful in Phase.BODY).
-        self._body_began = 0.0
-        #: When a send of the answer in progress first found the client not reading.
-        self._send_blocked_since: float | None = None
+        #: The client sent its end of stream: nothing more to read.
+        self._eof = False
 
     # -- lifecycle ---------------------------------------------------------------------------
 
     async def run(self) -> None:
         """Serve until the client leaves, a request ends the connection, or a timeout fires;
         then close the stream. Never raises for anything a client does."""
+        scope = self._deadline.scope
         try:
-            with self._timer:
+            with scope:
                 await self._serve()
-            if self._timer.cancelled_caught:
+            if scope.cancelled_caught:
                 await self._on_timeout()
         except (trio.BrokenResourceError, trio.ClosedResourceError):
             pass  # the client went away (or TLS broke): nothing to answer
         finally:
+            self._state = State.CLOSED
             await trio.aclose_forcefully(self._stream)
+
+    @property
+    def state(self) -> State:
+        """What the connection is doing now."""
+        return self._state
 
     def begin_shutdown(self) -> None:
         """Close now if idle; otherwise finish the request in progress, then close."""
         self._closing = True
-        reader = self._reader
-        if not self._answering and reader.phase is Phase.IDLE and not reader.events:
-            self._timer.cancel()
+        if self._state is State.IDLE and not self._reader.events:
+            self._deadline.scope.cancel()
 
     @property
     def closing(self) -> bool:
@@ -147,42 +269,29 @@ class Connection:
     @property
     def idle(self) -> bool:
         """No request is being read or answered."""
-        return not self._answering and self._reader.phase is Phase.IDLE
+        return self._state is State.IDLE
 
     def stuck(self, now: float, after: float) -> bool:
         """For more than ``after`` seconds, a request head or body has been arriving, or the
         client has not been taking its answer (it may be evicted at the connection cap)."""
-        if self._send_blocked_since is not None:
-            return now - self._send_blocked_since > after
-        phase = self._reader.phase
-        if phase is Phase.HEAD:
-            return not self._answering and now - self._head_began > after
-        return phase is Phase.BODY and self._reading and now - self._body_began > after
-
-    def send_blocked(self) -> None:
-        """The client stopped taking what is sent: from now the send timeout bounds the answer.
-
-        Inline answers keep the deadline they found (moving it per request costs more than the
-        answer), which may be the longer keep-alive timeout; the transport calls this when a
-        send has to wait. The next wait for a request sets the keep-alive deadline again.
-        (Under TLS a read may send too; if that send waits, the same bound applies to it.)
-        """
-        now = trio.current_time()
-        if self._send_blocked_since is None:
-            self._send_blocked_since = now
-        deadline = now + self._limits.send_timeout
-        if deadline < self._timer.deadline:
-            self._timer.deadline = deadline
+        transport = self._transport
+        if transport is not None and transport.send_blocked_since is not None:
+            return now - transport.send_blocked_since > after
+        state = self._state
+        if state is State.HEAD:
+            return self._deadline.waited(Wait.HEAD, now, after)
+        return state is State.BODY and self._deadline.waited(Wait.BODY, now, after)
 
     def evict(self) -> None:
         """Close now: a slow head or body gets 408, as at its timeout; an idle connection, or
         one whose client does not read its answer, just closes."""
         self._closing = True
-        self._timer.cancel()
+        self._deadline.scope.cancel()
 
     async def _serve(self) -> None:
         inline = self._site.inline
         reader = self._reader
+        deadline = self._deadline
         while True:
             event = reader.events.popleft() if reader.events else await self._next_event()
             if event is None:
@@ -192,32 +301,29 @@ class Connection:
                 return
             if not isinstance(event, RequestHead):  # pragma: no cover - the reader's contract
                 raise AssertionError(f"expected a request head, got {event!r}")
-            self._answering = True
-            self._requests += 1
-            path = split_target(event.target)[0]
-            is_inline, argument = inline.match(event.method, path)
+            self._state = _ANSWERING
+            target = split_target(event.target)
+            is_inline, argument = inline.match(event.method, target[0])
             if is_inline:
                 # An inline answer takes microseconds: the deadline already set covers it,
                 # unless it is about to fire (moving it costs more than the answer).
-                now = trio.current_time()
-                if self._timer.deadline < now + _DEADLINE_SLACK:
-                    self._timer.deadline = now + self._limits.send_timeout
+                if deadline.scope.deadline < trio.current_time() + _DEADLINE_SLACK:
+                    deadline.answer()
                 keep = await self._answer_inline(event, argument)
             else:
-                self._timer.deadline = trio.current_time() + self._limits.send_timeout
-                keep = await self._answer_asgi(event, path)
-            self._answering = False
-            self._response_started = False
-            self._send_blocked_since = None
+                deadline.answer()
+                keep = await self._answer_asgi(event, target)
             if not keep or self._closing:
                 return
+            self._state = _IDLE
 
     async def _on_timeout(self) -> None:
-        if not self._reading or self._response_started or self._reader.phase is Phase.IDLE:
+        state = self._state
+        if state not in _SENDING_A_REQUEST:
             # idle, shutting down, or too slow to compute or take its answer: just close
             return
         instance = split_target(self._reader.target)[0] if self._reader.target else "/"
-        what = "request head" if self._reader.phase is not Phase.BODY else "request body"
+        what = "request head" if state is State.HEAD else "request body"
         await self._last_words(
             problem_response(
                 408,
@@ -235,58 +341,52 @@ class Connection:
         events = reader.events
         while not events:
             if reader.backlog is not None:
+                if self._state is _IDLE and reader.phase is _READER_HEAD:
+                    self._state = _HEAD  # a head began in the slice parsed last
                 # Parsing costs time: another slice of the same read waits for the next turn.
                 await trio.lowlevel.checkpoint()
                 reader.parse_more()
                 continue
             if self._eof:
                 return None
-            self._arm_timer()
-            self._reading = True
+            # Before a read: the state and deadline of what it waits for.
+            if reader.phase is _READER_IDLE:
+                self._state = _IDLE
+                self._deadline.next_request(reader.started)
+            else:
+                self._wait_within_request()
             data = await self._stream.receive_some(_RECEIVE_SIZE)
-            self._reading = False
+            if self._state is _BODY:
+                self._state = _ANSWERING
             if not data:
                 self._eof = True
                 return None
             reader.feed(data)
         return events.popleft()
 
-    def _arm_timer(self) -> None:
+    def _wait_within_request(self) -> None:
+        # A read within a request: between requests only its head (a partial head), for a
+        # request in hand only its body (the reader is inside the body).
         reader = self._reader
-        limits = self._limits
-        if reader.phase is Phase.IDLE:
-            # A connection is opened to send a request: until the first one, the head
-            # timeout applies (it also bounds the TLS handshake).
-            timeout = limits.keep_alive_timeout if self._requests else limits.head_timeout
-            deadline = trio.current_time() + timeout
-            # Between back-to-back requests the idle deadline moves by a hair each time: move
-            # it only when that is more than the slack (the timeout may end up to the slack
-            # early, never late).
-            if abs(deadline - self._timer.deadline) > _DEADLINE_SLACK:
-                self._timer.deadline = deadline
-            self._armed_for = 0
-        elif reader.started * 2 + (reader.phase is Phase.BODY) != self._armed_for:
-            # once per head and once per body: the timeouts count from their start
-            self._armed_for = reader.started * 2 + (reader.phase is Phase.BODY)
-            now = trio.current_time()
-            if reader.phase is Phase.HEAD:
-                self._head_began = now
-                self._timer.deadline = now + limits.head_timeout
-            else:
-                self._body_began = now
-                self._timer.deadline = now + limits.body_timeout
+        if reader.phase is Phase.HEAD:
+            self._state = State.HEAD
+            self._deadline.start(Wait.HEAD, reader.started)
+        else:
+            if self._state is State.ANSWERING:
+                self._state = State.BODY
+            self._deadline.start(Wait.BODY, reader.started)
 
     async def body_event(self, head: RequestHead) -> bytes | object | Failure | None:
         """The next body event of ``head`` (see :class:`AsgiExchange`)."""
         try:
             if head.expect_continue and not head.continue_sent and not self._reader.events:
                 head.continue_sent = True
-                await self._stream.send_all(CONTINUE)
+                await self._write(CONTINUE)  # interim: the answer has not begun
             event = await self._next_event()
         except (trio.BrokenResourceError, trio.ClosedResourceError) as error:
             # A reset in the middle of a body: to the app (or the inline route) the client
             # has simply gone.
-            self._broken = True
+            self._state = State.CLOSED
             log.debug("client left in the middle of a request body: %s", error)
             return None
         if isinstance(event, RequestHead):  # pragma: no cover - the reader's contract
@@ -324,32 +424,59 @@ class Connection:
         return self._site.dates.line()
 
     async def send_all(self, data: bytes) -> None:
-        """Write to the client (marks the response as begun)."""
-        self._response_started = True
+        """Write (part of) the answer to the client."""
+        self._state = State.RESPONDING
+        await self._write(data)
+
+    async def _last_words(self, data: bytes, *, linger: bool = False) -> None:
+        """Send a last answer within a short bound; optionally drain what the client still
+        sends, so that closing with unread bytes does not reset the connection before the
+        client read the answer."""
+        self._state = State.CLOSING
+        with trio.move_on_after(_LAST_WORDS_SECONDS):
+            await self._write(data)
+        if not linger or self._eof:
+            return
+        if isinstance(self._stream, trio.abc.HalfCloseableStream):
+            try:
+                await self._stream.send_eof()
+            except trio.BrokenResourceError:
+                return
+        drained = 0
+        with trio.move_on_after(_LINGER_SECONDS):
+            while drained < _LINGER_BYTES:
+                dropped = await self._stream.receive_some(_RECEIVE_SIZE)
+                if not dropped:
+                    return
+                drained += len(dropped)
+
+    async def _write(self, data: bytes) -> None:
+        """The one write path: every byte to the client goes out here."""
         try:
             await self._stream.send_all(data)
         except (trio.BrokenResourceError, trio.ClosedResourceError):
-            self._broken = True
+            self._state = State.CLOSED
             raise
 
     async def _answer_inline(self, head: RequestHead, argument: str | None) -> bool:
         inline = self._site.inline
-        if head.content_length is not None and head.content_length > inline.max_body:
-            await self._inline_too_large(head)
-            return False
-        body = await self._rest_of_body(head, inline.max_body)
-        if body is None:
-            return False
-        if isinstance(body, Failure):
-            if body.status == 413:
-                await self._inline_too_large(head)
+        body: bytes | None = None  # None: over the route's cap, and not read
+        if head.content_length is None or head.content_length <= inline.max_body:
+            rest = await self._rest_of_body(head, inline.max_body)
+            if rest is None:
+                return False
+            if isinstance(rest, Failure):
+                if rest.status != 413:
+                    await self._refuse(rest, head)
+                    return False
             else:
-                await self._refuse(body, head)
-            return False
+                body = rest
+        too_large = body is None
         status, document = inline.answer(argument, body)
-        keep = head.keep_alive and not self._closing
+        keep = not too_large and head.keep_alive and not self._closing
         if status == 200 and keep and not document and head.http_version == "1.1":
-            await self.send_all(self._site.dates.ok_response())
+            self._state = _RESPONDING
+            await self._write(self._site.dates.ok_response())
             return True
         if document:
             headers = [
@@ -358,7 +485,7 @@ class Connection:
             ]
         else:
             headers = _OK_HEADERS
-        await self.send_all(
+        response = (
             response_head(
                 status,
                 headers,
@@ -368,29 +495,27 @@ class Connection:
             )
             + document
         )
+        if too_large:
+            await self._last_words(response, linger=True)
+        else:
+            await self.send_all(response)
         return keep
 
-    async def _inline_too_large(self, head: RequestHead) -> None:
-        document = self._site.inline.too_large()
-        headers = [(b"content-type", _PROBLEM_TYPE), (b"content-length", b"%d" % len(document))]
-        await self._last_words(
-            response_head(413, headers, date=self.date(), keep_alive=False, http_10=False)
-            + document,
-            linger=True,
-        )
-
-    async def _answer_asgi(self, head: RequestHead, path: str) -> bool:
+    async def _answer_asgi(self, head: RequestHead, target: Target) -> bool:
         limits = self._limits
         if head.content_length is not None and head.content_length > limits.max_body_bytes:
             detail = f"Request body is larger than {limits.max_body_bytes} bytes"
             await self._refuse(Failure(413, detail), head)
             return False
         exchange = AsgiExchange(self, head, keep_alive=head.keep_alive and not self._closing)
-        scope = http_scope(head, scheme=self._scheme, client=self._client, server=self._server)
+        scope = http_scope(
+            head, target, scheme=self._scheme, client=self._client, server=self._server
+        )
+        path = target[0]
         try:
             await self._site.app(scope, exchange.receive, exchange.send)
         except Exception:
-            if self._broken or exchange.disconnected:
+            if self._state is State.CLOSED or exchange.disconnected:
                 log.debug("the app stopped on %s %s: the client left", scope["method"], path)
             else:
                 log.exception("the app failed on %s %s", scope["method"], path)
@@ -417,7 +542,7 @@ class Connection:
 
     async def _refuse(self, failure: Failure, head: RequestHead | None) -> None:
         """Answer a request the server will not serve, then close (after a linger)."""
-        if failure.status is None or self._response_started:
+        if failure.status is None or self._state in _ANSWER_BEGUN:
             return
         target = head.target if head is not None else self._reader.target
         instance = split_target(target)[0] if target else "/"
@@ -425,25 +550,3 @@ class Connection:
             problem_response(failure.status, failure.detail, instance, date=self.date()),
             linger=True,
         )
-
-    async def _last_words(self, data: bytes, *, linger: bool = False) -> None:
-        """Send a last answer within a short bound; optionally drain what the client still
-        sends, so that closing with unread bytes does not reset the connection before the
-        client read the answer."""
-        self._response_started = True
-        with trio.move_on_after(_LAST_WORDS_SECONDS):
-            await self._stream.send_all(data)
-        if not linger or self._eof:
-            return
-        if isinstance(self._stream, trio.abc.HalfCloseableStream):
-            try:
-                await self._stream.send_eof()
-            except trio.BrokenResourceError:
-                return
-        drained = 0
-        with trio.move_on_after(_LINGER_SECONDS):
-            while drained < _LINGER_BYTES:
-                dropped = await self._stream.receive_some(_RECEIVE_SIZE)
-                if not dropped:
-                    return
-                drained += len(dropped)

@@ -1,48 +1,52 @@
-"""The two heartbeat POST routes, answered on the connection itself (#12).
+"""The heartbeat answer: one framework-free function behind every heartbeat route.
 
-No ASGI dictionaries and no task per request: the connection hands over the body and gets back
-a status and the response body, with the same validation and engine call as the Quart routes
-of the same paths (``_app``), which answer only what reaches them otherwise (a test calling
-the app alone). This is the one heartbeat handler of the server.
+:func:`answer_heartbeat` validates a heartbeat, hands it to the engine and says what to answer
+(status and problem document), counting a refusal by its typed reason. The lean server answers
+``POST /hmi/v1/heartbeat`` and ``POST /hmi/v1/heartbeat/{xname}`` on the connection itself
+(:class:`HeartbeatRoutes`: no ASGI dictionaries, no task per request). The Quart app keeps
+routes of the same paths, which give other methods their 405 with ``Allow: POST`` and answer a
+POST that reaches the app alone (a test or tool that serves it without the lean server) by the
+same function, so both give the same bytes.
 """
 
 from __future__ import annotations
 
-from ..core import MAX_HEARTBEAT_BODY, HbtdError, PayloadTooLarge
+import orjson
+
+from ..core import MAX_HEARTBEAT_BODY, HbtdError, PayloadTooLarge, parse_heartbeat
 from ..engine import Engine
-from ..ops import count_rejected_heartbeat
-from ._app import accept_heartbeat
 from ._problem import problem_body
 
-__all__ = ["HeartbeatRoutes", "InlineRoutes", "heartbeat_route"]
+__all__ = ["HEARTBEAT_PATH", "HeartbeatRoutes", "InlineRoutes", "answer_heartbeat"]
 
-_FULL_PATH = "/hmi/v1/heartbeat"
-_XNAME_PREFIX = "/hmi/v1/heartbeat/"
+#: The full form's path; every heartbeat problem names it as its ``instance``, as upstream.
+HEARTBEAT_PATH = "/hmi/v1/heartbeat"
+_XNAME_PREFIX = HEARTBEAT_PATH + "/"
 _PREFIX_LENGTH = len(_XNAME_PREFIX)
 
-#: What :func:`heartbeat_route` returns for any other request.
-NOT_A_HEARTBEAT = ""
 
+def answer_heartbeat(engine: Engine, xname: str | None, body: bytes | None) -> tuple[int, bytes]:
+    """Take one heartbeat POST and say what to answer.
 
-def heartbeat_route(method: str, path: str) -> str | None:
-    """Which heartbeat route a request is for.
+    Args:
+        engine: the tracker.
+        xname: the ``{xname}`` of ``POST /hmi/v1/heartbeat/{xname}``; None for the full form.
+        body: the request body; None when it was larger than ``MAX_HEARTBEAT_BODY`` and was
+            not read.
 
     Returns:
-        None for ``POST /hmi/v1/heartbeat``, the xname for ``POST /hmi/v1/heartbeat/{xname}``,
-        and :data:`NOT_A_HEARTBEAT` (an empty string) for every other request.
+        The status, and the problem document (empty for 200). A refusal is counted by its
+        reason (``Engine.count_rejected``).
     """
-    if method == "POST":
-        if path == _FULL_PATH:
-            return None
-        if path.startswith(_XNAME_PREFIX) and "/" not in path[_PREFIX_LENGTH:]:
-            return path[_PREFIX_LENGTH:]  # empty for ".../heartbeat/": not a heartbeat
-    return NOT_A_HEARTBEAT
-
-
-def _rejected_heartbeat(engine: Engine, error: HbtdError) -> bytes:
-    """Count a refused heartbeat and return its problem document."""
-    count_rejected_heartbeat(engine, error)
-    return problem_body(error.status_hint, error.detail, _FULL_PATH, error.title)
+    try:
+        if body is None:
+            raise PayloadTooLarge(f"Request body is larger than {MAX_HEARTBEAT_BODY} bytes")
+        engine.heartbeat(parse_heartbeat(body, path_xname=xname, fast_loads=orjson.loads))
+    except HbtdError as error:
+        engine.count_rejected(error.reason)
+        status = error.status_hint
+        return status, problem_body(status, error.detail, HEARTBEAT_PATH, error.title)
+    return 200, b""
 
 
 class InlineRoutes:
@@ -55,12 +59,9 @@ class InlineRoutes:
         """Whether ``method path`` is answered inline, and the route's argument."""
         return False, None
 
-    def answer(self, argument: str | None, body: bytes) -> tuple[int, bytes]:
-        """Status and problem body (empty on success) for a request ``match`` accepted."""
-        raise NotImplementedError
-
-    def too_large(self) -> bytes:
-        """The problem body for a request body over ``max_body`` (status 413)."""
+    def answer(self, argument: str | None, body: bytes | None) -> tuple[int, bytes]:
+        """Status and problem body (empty on success) for a request ``match`` accepted;
+        ``body`` is None when it was larger than ``max_body`` (and was not read)."""
         raise NotImplementedError
 
 
@@ -75,16 +76,13 @@ class HeartbeatRoutes(InlineRoutes):
     def match(self, method: bytes, path: str) -> tuple[bool, str | None]:
         if method != b"POST":
             return False, None
-        xname = heartbeat_route("POST", path)
-        return xname != NOT_A_HEARTBEAT, xname
+        if path == HEARTBEAT_PATH:
+            return True, None
+        # ".../heartbeat/" (an empty name) and deeper paths are not heartbeats: Quart's 404.
+        xname = path[_PREFIX_LENGTH:]
+        if xname and path.startswith(_XNAME_PREFIX) and "/" not in xname:
+            return True, xname
+        return False, None
 
-    def answer(self, argument: str | None, body: bytes) -> tuple[int, bytes]:
-        try:
-            accept_heartbeat(self._engine, body, argument)
-        except HbtdError as error:
-            return error.status_hint, _rejected_heartbeat(self._engine, error)
-        return 200, b""
-
-    def too_large(self) -> bytes:
-        too_large = PayloadTooLarge(f"Request body is larger than {MAX_HEARTBEAT_BODY} bytes")
-        return _rejected_heartbeat(self._engine, too_large)
+    def answer(self, argument: str | None, body: bytes | None) -> tuple[int, bytes]:
+        return answer_heartbeat(self._engine, argument, body)

@@ -1,4 +1,4 @@
-"""The lean server's limits: how long a client may take, and how much it may send (#12).
+"""The lean server's limits: how long a client may take, and how much it may send.
 
 Every one of them closes a way a slow, broken or hostile client could hold a connection (and
 its file descriptor) for ever; the defaults suit nodes that keep one connection open and beat
@@ -23,7 +23,7 @@ def default_max_connections() -> int:
     """Open connections allowed by default: the open-file limit less a reserve.
 
     At the cap, new connections are closed at once, so the process itself never runs out of
-    file descriptors and ``/liveness`` keeps answering (#12).
+    file descriptors and ``/liveness`` keeps answering.
     """
     soft, _ = resource.getrlimit(resource.RLIMIT_NOFILE)
     if soft == resource.RLIM_INFINITY:

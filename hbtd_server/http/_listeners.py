@@ -1,4 +1,4 @@
-"""Listening sockets for the lean server: IPv4 and IPv6, SO_REUSEPORT, TLS (#12)."""
+"""Listening sockets for the lean server: IPv4 and IPv6, SO_REUSEPORT, TLS."""
 
 from __future__ import annotations
 

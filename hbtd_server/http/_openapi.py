@@ -1,4 +1,4 @@
-"""The OpenAPI document of the API as served (#8), loaded once and served as JSON.
+"""The OpenAPI document of the API as served, loaded once and served as JSON.
 
 The source of truth is ``hbtd_server/openapi.yaml``, shipped inside the package;
 ``docs/openapi.yaml`` is a copy that a test keeps identical.

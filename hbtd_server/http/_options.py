@@ -1,5 +1,5 @@
-"""How the service is exposed and observed: metrics, TLS, the admin token (#8), and the HTTP
-server's limits (#12).
+"""How the service is exposed and observed: metrics, TLS, the admin token, and the HTTP
+server's limits.
 
 They are not HBTD parameters (``/params`` does not show them and they cannot be PATCHed), so
 they travel apart from ``Params``: the command line gathers them into :class:`Operability`,

@@ -15,7 +15,7 @@ def problem_body(status: int, detail: str | None, instance: str, title: str | No
     """Encode a problem: members ``type``, ``title``, ``detail``, ``instance``, ``status``.
 
     Like hms-base, an empty detail is left out and the body ends in a newline. A URL's
-    password in the detail is replaced by ``***`` (#13).
+    password in the detail is replaced by ``***``.
     """
     document: dict[str, object] = {
         "type": "about:blank",

@@ -1,4 +1,4 @@
-"""Bytes in, request events out: httptools (llhttp) behind a pull interface, with limits (#12).
+"""Bytes in, request events out: httptools (llhttp) behind a pull interface, with limits.
 
 Sans-IO, like h11: :meth:`RequestReader.feed` takes whatever arrived on a connection and turns
 it into events in :attr:`RequestReader.events`, in order: a :class:`RequestHead`, zero or more
@@ -27,6 +27,7 @@ import enum
 from collections import deque
 from dataclasses import dataclass
 from typing import Final
+from urllib.parse import unquote
 
 import httptools
 
@@ -39,6 +40,8 @@ __all__ = [
     "ReaderEvent",
     "RequestHead",
     "RequestReader",
+    "Target",
+    "split_target",
 ]
 
 #: Bytes parsed at a time outside a body (a heartbeat's head and body fit in one slice).
@@ -137,6 +140,24 @@ class RequestHead:
 
 
 ReaderEvent = RequestHead | bytes | _End | Failure
+
+
+#: A request target split: the percent-decoded path, the raw path, the query string.
+Target = tuple[str, bytes, bytes]
+
+
+def split_target(target: bytes) -> Target:
+    """The percent-decoded path, the raw path and the query string of a request target."""
+    raw_path, _, query = target.partition(b"?")
+    if not raw_path.startswith(b"/") and raw_path != b"*":
+        # absolute-form ("http://host/path"): keep the path only
+        scheme_end = raw_path.find(b"://")
+        slash = raw_path.find(b"/", scheme_end + 3) if scheme_end >= 0 else -1
+        raw_path = raw_path[slash:] if slash >= 0 else b"/"
+    path = raw_path.decode("latin-1")
+    if "%" in path:
+        path = unquote(path)
+    return path, raw_path, query
 
 
 class _LimitExceeded(Exception):

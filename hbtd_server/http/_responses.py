@@ -1,4 +1,4 @@
-"""Response heads as bytes: status lines with reason phrases, a cached Date (#12)."""
+"""Response heads as bytes: status lines with reason phrases, a cached Date."""
 
 from __future__ import annotations
 

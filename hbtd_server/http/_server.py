@@ -1,4 +1,4 @@
-"""The lean HTTP/1.1 server: accept loops, the connection cap, graceful shutdown (#12).
+"""The lean HTTP/1.1 server: accept loops, the connection cap, graceful shutdown.
 
 ``serve`` is shaped like hypercorn's: it takes a ``shutdown_trigger`` and reports the URLs it
 listens on through ``task_status``. On the trigger it stops accepting, closes idle connections,
@@ -233,19 +233,18 @@ class LeanServer:
             server = _address(stream.socket.getsockname())
         except OSError:
             client = server = None
-        transport = SocketTransport(stream)
+        transport = SocketTransport(stream, send_timeout=self.site.limits.send_timeout)
         if self._ssl_context is None:
-            connection = Connection(transport, self.site, client=client, server=server)
-        else:
-            tls = trio.SSLStream(
-                answer_plain_http(transport),
-                self._ssl_context,
-                server_side=True,
-                https_compatible=True,
-            )
-            connection = Connection(tls, self.site, scheme="https", client=client, server=server)
-        transport.on_send_blocked = connection.send_blocked
-        return connection
+            return Connection(transport, self.site, client=client, server=server)
+        tls = trio.SSLStream(
+            answer_plain_http(transport),
+            self._ssl_context,
+            server_side=True,
+            https_compatible=True,
+        )
+        return Connection(
+            tls, self.site, scheme="https", client=client, server=server, transport=transport
+        )
 
     async def _run_connection(self, connection: Connection) -> None:
         try:

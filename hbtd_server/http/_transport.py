@@ -1,4 +1,4 @@
-"""A trio stream over a connected socket that yields only when it waits, or now and then (#12).
+"""A trio stream over a connected socket that yields only when it waits, or now and then.
 
 trio's ``SocketStream`` makes every receive and send a full checkpoint: a call that succeeds at
 once still yields to the scheduler (trio's "cancellation and yielding sandwich"), and a receive
@@ -16,6 +16,11 @@ send, the next receive waits for readability before it reads: a peer that asked 
 answered rarely has more to say at once, and one that pipelines loses only a pass of the
 scheduler.
 
+A send that has to wait for room (the peer stopped reading) waits at most ``send_timeout``
+from the first wait of that send, then fails as a broken connection: the transport bounds what
+a client that never reads can hold, whatever stream runs over it (TLS included), and
+:attr:`SocketTransport.send_blocked_since` tells its owner since when a send waits.
+
 It owns no resource: the file descriptor stays the trio socket's, which closes it. TLS runs on
 top of it (``trio.SSLStream(SocketTransport(...))``) like on any other stream. ``os.read`` and
 ``os.write`` on a socket are POSIX: this is for Linux (and other Unixes), as hbtd is.
@@ -24,8 +29,8 @@ top of it (``trio.SSLStream(SocketTransport(...))``) like on any other stream. `
 from __future__ import annotations
 
 import errno
+import math
 import os
-from collections.abc import Callable
 from typing import Final
 
 import trio
@@ -42,17 +47,24 @@ class SocketTransport(trio.abc.HalfCloseableStream):
 
     Args:
         stream: a connected socket stream; closing this transport closes it.
+        send_timeout: how long one send may wait for the peer to take bytes (seconds, from
+            its first wait); then it fails with ``trio.BrokenResourceError``.
     """
 
-    def __init__(self, stream: trio.SocketStream) -> None:
+    def __init__(self, stream: trio.SocketStream, *, send_timeout: float = math.inf) -> None:
         self._stream = stream
         self._fd = stream.socket.fileno()
+        self._send_timeout = send_timeout
         self._calls_since_yield = 0
         self._sending = False
         self._answered = False
-        #: Called when a send finds the socket's buffer full and must wait: the peer stopped
-        #: reading (the connection starts its send timeout then).
-        self.on_send_blocked: Callable[[], None] | None = None
+        #: When the send in progress first found the socket's buffer full (trio time).
+        self._blocked_since: float | None = None
+
+    @property
+    def send_blocked_since(self) -> float | None:
+        """When the send in progress began to wait for the peer to read; None: no send waits."""
+        return self._blocked_since
 
     async def receive_some(self, max_bytes: int | None = None) -> bytes:
         """Up to ``max_bytes`` bytes; ``b""`` at the peer's end of stream.
@@ -89,7 +101,8 @@ class SocketTransport(trio.abc.HalfCloseableStream):
 
         Raises:
             trio.ClosedResourceError: the transport was closed.
-            trio.BrokenResourceError: the connection broke (the peer left, ...).
+            trio.BrokenResourceError: the connection broke (the peer left, ...), or the peer
+                took nothing for ``send_timeout``.
             trio.BusyResourceError: another task is sending.
             trio.Cancelled: before anything was sent, or while waiting for room (then part of
                 ``data`` may have gone out, as with any trio stream).
@@ -109,14 +122,24 @@ class SocketTransport(trio.abc.HalfCloseableStream):
                     sent += os.write(self._fd, view[sent:] if sent else view)
                 except BlockingIOError:
                     self._calls_since_yield = 0
-                    if self.on_send_blocked is not None:
-                        self.on_send_blocked()
-                    await trio.lowlevel.wait_writable(self._fd)
+                    await self._wait_for_room()
                 except OSError as error:
                     raise _stream_error(error) from error
             self._answered = True
         finally:
             self._sending = False
+            self._blocked_since = None
+
+    async def _wait_for_room(self) -> None:
+        # The peer stopped reading: the send may wait, within the send timeout of this send.
+        if self._blocked_since is None:
+            self._blocked_since = trio.current_time()
+        with trio.move_on_at(self._blocked_since + self._send_timeout):
+            await trio.lowlevel.wait_writable(self._fd)
+            return
+        raise trio.BrokenResourceError(
+            f"the peer took nothing for {self._send_timeout:g} s: giving up the send"
+        )
 
     async def wait_send_all_might_not_block(self) -> None:
         """Wait until the socket can take more bytes."""

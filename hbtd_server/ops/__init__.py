@@ -14,17 +14,13 @@ from ._logs import (
     configure_logging,
 )
 from ._metrics import (
-    HEARTBEAT_REJECTION_REASONS,
     METRICS_CONTENT_TYPE,
     PATCH_OUTCOMES,
     Metrics,
     TelemetryCounters,
-    count_rejected_heartbeat,
-    heartbeat_rejection_reason,
 )
 
 __all__ = [
-    "HEARTBEAT_REJECTION_REASONS",
     "LOG_FORMATS",
     "METRICS_CONTENT_TYPE",
     "PATCH_OUTCOMES",
@@ -35,6 +31,4 @@ __all__ = [
     "TelemetryCounters",
     "apply_debug_level",
     "configure_logging",
-    "count_rejected_heartbeat",
-    "heartbeat_rejection_reason",
 ]

@@ -7,7 +7,8 @@ when Prometheus scrapes. Three histograms are fed as things happen, all off the 
 detection lateness (one observation per warning or death, from ``engine.listeners``), HSM
 PATCH latency (one per PATCH attempt, from ``engine.books.health.patch_listeners``) and the
 store's flushes (one per flush, from ``engine.store_health.flush_listeners``). A refused
-heartbeat is counted by reason in ``engine.heartbeats_rejected``, on the error path only.
+heartbeat is counted by its typed reason (``core.Rejection``, decided where the heartbeat is
+refused) in ``engine.heartbeats_rejected``, on the error path only.
 
 Each app has its own ``CollectorRegistry``: nothing is registered globally, so several trackers
 (tests, the simulator) can live in one process.
@@ -31,17 +32,14 @@ from prometheus_client.exposition import CONTENT_TYPE_PLAIN_0_0_4
 from prometheus_client.metrics_core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
-from ..core import ComponentLimit, HbtdError, Kind, PayloadTooLarge, Transition
+from ..core import Kind, Rejection, Transition
 from ..engine import Engine
 
 __all__ = [
-    "HEARTBEAT_REJECTION_REASONS",
     "METRICS_CONTENT_TYPE",
     "PATCH_OUTCOMES",
     "Metrics",
     "TelemetryCounters",
-    "count_rejected_heartbeat",
-    "heartbeat_rejection_reason",
 ]
 
 #: The ``Content-Type`` of ``/metrics``: the classic text format 0.0.4, which every Prometheus
@@ -50,34 +48,6 @@ METRICS_CONTENT_TYPE = CONTENT_TYPE_PLAIN_0_0_4
 
 #: ``outcome`` of one HSM PATCH attempt (see ``_hsm._patch_outcome``).
 PATCH_OUTCOMES = ("delivered", "refused", "failed", "unreachable", "timeout")
-
-#: ``reason`` of a refused heartbeat: a short, bounded set (a label never echoes client input).
-HEARTBEAT_REJECTION_REASONS = (
-    "too_large",
-    "not_utf8",
-    "invalid_json",
-    "wrong_field_type",
-    "field_too_long",
-    "missing_component",
-    "missing_status",
-    "missing_timestamp",
-    "invalid_xname",
-    "invalid_nid",
-    "invalid_characters",
-    "component_limit",
-    "other",
-)
-
-_REASON_BY_DETAIL = {
-    "Request body is not valid UTF-8": "not_utf8",
-    "Invalid JSON data type": "invalid_json",
-    "JSON is nested too deeply": "invalid_json",
-    "Missing Component field": "missing_component",
-    "Missing Status field": "missing_status",
-    "Missing Timestamp field": "missing_timestamp",
-    "Invalid Component Name": "invalid_xname",
-    "Invalid NID": "invalid_nid",
-}
 
 # Detection lateness: normally milliseconds (deadline-driven detector); seconds mean a stalled
 # event loop, minutes a silence-guard hold (held alerts count as late, which they are).
@@ -117,30 +87,6 @@ class TelemetryCounters(Protocol):
 
     @property
     def discarded(self) -> int: ...
-
-
-def heartbeat_rejection_reason(error: HbtdError) -> str:
-    """The ``reason`` label for a refused heartbeat, one of ``HEARTBEAT_REJECTION_REASONS``."""
-    if isinstance(error, PayloadTooLarge):
-        return "too_large"
-    if isinstance(error, ComponentLimit):
-        return "component_limit"
-    detail = error.detail
-    reason = _REASON_BY_DETAIL.get(detail)
-    if reason is not None:
-        return reason
-    if detail.startswith("Invalid data type in "):
-        return "wrong_field_type"
-    if " field is longer than " in detail:
-        return "field_too_long"
-    if detail.startswith("Invalid characters in "):
-        return "invalid_characters"
-    return "other"
-
-
-def count_rejected_heartbeat(engine: Engine, error: HbtdError) -> None:
-    """Count a refused heartbeat by reason (called on the error path of both heartbeat paths)."""
-    engine.heartbeats_rejected[heartbeat_rejection_reason(error)] += 1
 
 
 class Metrics:
@@ -252,8 +198,9 @@ class _EngineCollector(Collector):
         rejected = CounterMetricFamily(
             "hbtd_heartbeats_rejected", "Heartbeats refused, by reason.", labels=["reason"]
         )
-        for reason in HEARTBEAT_REJECTION_REASONS:
-            rejected.add_metric([reason], engine.heartbeats_rejected.get(reason, 0))
+        # Every reason, zeros included: the label set is the enum's, never client text.
+        for reason in Rejection:
+            rejected.add_metric([reason.value], engine.heartbeats_rejected[reason])
         yield rejected
 
         components = GaugeMetricFamily(

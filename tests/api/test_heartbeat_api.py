@@ -377,6 +377,8 @@ async def test_heartbeat_after_death_is_started_again(
 
 
 # -- the inline routes and the Quart app give the same answers--------------------------------
+# Both call answer_heartbeat; what can still differ is routing (which paths and methods are
+# heartbeats) and framing (status line, headers), so the two stacks are compared on the wire.
 
 PARITY_REQUESTS: list[tuple[str, str, bytes]] = [
     ("POST", FULL, hb_body(**GOOD)),

@@ -8,7 +8,8 @@ import httpx
 import pytest
 
 from hbtd_server import Engine, TelemetryPublisher, create_quart_app
-from hbtd_server.ops import HEARTBEAT_REJECTION_REASONS, PATCH_OUTCOMES, Metrics
+from hbtd_server.core import Rejection
+from hbtd_server.ops import PATCH_OUTCOMES, Metrics
 
 from .conftest import API, PROBLEM_JSON, ManualClock, hb_body, make_client, make_lean_client
 from .metrics_scrape import at, scrape
@@ -37,8 +38,8 @@ async def metrics_client(engine: Engine, metrics: Metrics) -> AsyncIterator[http
 
 async def test_every_label_is_present_from_the_start(metrics_client: httpx.AsyncClient) -> None:
     samples = await scrape(metrics_client)
-    for reason in HEARTBEAT_REJECTION_REASONS:
-        assert at(samples, "hbtd_heartbeats_rejected_total", reason=reason) == 0
+    for reason in Rejection:
+        assert at(samples, "hbtd_heartbeats_rejected_total", reason=reason.value) == 0
     for outcome in PATCH_OUTCOMES:
         assert at(samples, "hbtd_hsm_patches_total", outcome=outcome) == 0
     for kind in ("started", "restarted", "warning", "dead"):

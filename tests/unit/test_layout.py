@@ -8,6 +8,7 @@ hints, not dependencies, and are left out.
 from __future__ import annotations
 
 import ast
+import re
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -195,3 +196,30 @@ def test_a_public_face_lists_what_other_packages_use(face: str) -> None:
     exported = importlib.import_module(face).__all__
     assert sorted(set(exported) - used) == []
     assert len(exported) <= MAX_FACE
+
+
+def test_the_engine_keeps_intake_and_detection_and_its_fields_stay_its_own() -> None:
+    # Its other jobs have owners (HsmBooks, ReplicaState, ChangeJournal): nothing outside
+    # reaches into its tracker, its ledger or its private fields.
+    engine = modules()["hbtd_server.engine"]
+    assert len(engine.read_text().splitlines()) < 350
+    reach = re.compile(r"\bengine\.(tracker|ledger|_\w+)\b")
+    offences = [
+        f"{name}: {match.group(0)}"
+        for name, path in modules().items()
+        if name.startswith("hbtd_server") and path != engine
+        for match in reach.finditer(path.read_text())
+    ]
+    assert offences == []
+
+
+def test_code_comments_carry_no_issue_numbers() -> None:
+    # History lives in git; an issue number in a comment goes stale.
+    cited = re.compile(r"\(#\d+|, #\d+\)|\bissue #\d+")
+    offences = [
+        f"{name}:{number}"
+        for name, path in modules().items()
+        for number, line in enumerate(path.read_text().splitlines(), 1)
+        if cited.search(line)
+    ]
+    assert offences == []

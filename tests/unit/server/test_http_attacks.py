@@ -51,11 +51,10 @@ async def test_pipelined_requests_behind_an_answer_never_read_are_not_parsed_ahe
     limits = dataclasses.replace(LIMITS, send_timeout=5.0)
     ours, theirs = trio.socket.socketpair()
     ours.setsockopt(trio.socket.SOL_SOCKET, trio.socket.SO_SNDBUF, 4096)
-    transport = SocketTransport(trio.SocketStream(ours))
+    transport = SocketTransport(trio.SocketStream(ours), send_timeout=limits.send_timeout)
     reader_seen: list[int] = []
     site = Site(big_answer_app, inline=None, limits=limits)
     server = Connection(transport, site)
-    transport.on_send_blocked = server.send_blocked
 
     async def serve() -> None:
         await server.run()
@@ -151,9 +150,8 @@ async def test_a_client_that_does_not_take_its_answer_is_stuck_after_the_given_a
 ) -> None:
     ours, theirs = trio.socket.socketpair()
     ours.setsockopt(trio.socket.SOL_SOCKET, trio.socket.SO_SNDBUF, 4096)
-    transport = SocketTransport(trio.SocketStream(ours))
+    transport = SocketTransport(trio.SocketStream(ours), send_timeout=LIMITS.send_timeout)
     server = Connection(transport, Site(big_answer_app, inline=None, limits=LIMITS))
-    transport.on_send_blocked = server.send_blocked
     closed = trio.Event()
 
     async def serve() -> None:

@@ -16,7 +16,7 @@ import pytest
 import trio
 import trio.testing
 
-from hbtd_server.core import DEFAULT_PARAMS
+from hbtd_server.core import DEFAULT_PARAMS, Rejection
 from hbtd_server.engine import Engine
 from hbtd_server.http import HeartbeatRoutes, Limits, SocketTransport
 from hbtd_server.http._connection import Connection, Site
@@ -128,6 +128,22 @@ async def test_keep_alive_by_default_on_http_11(autojump_clock: trio.testing.Moc
             assert response.header(b"connection") is None
         await trio.sleep(LIMITS.keep_alive_timeout - 1)
         assert client.closed_at is None
+
+
+async def test_a_heartbeat_connection_is_kept_for_the_keep_alive_timeout(
+    autojump_clock: trio.testing.MockClock,
+) -> None:
+    # Before the first request the head timeout (10 s) applies; after one, even one answered
+    # inline without moving the deadline, the keep-alive timeout (30 s).
+    async with connection() as client:
+        await client.send(post(HB_PATH, HEARTBEAT))
+        assert (await client.response()).status == 200
+        answered = trio.current_time()
+        await trio.sleep(LIMITS.keep_alive_timeout - 2)
+        assert client.closed_at is None
+        assert await client.at_eof()
+        closed = trio.current_time() - answered
+        assert closed == pytest.approx(LIMITS.keep_alive_timeout, abs=1.0)
 
 
 async def test_connection_close_answers_then_closes(
@@ -378,7 +394,7 @@ async def test_heartbeat_over_its_cap_is_413_with_the_quart_route_bytes(
         response = await client.response()
         assert response.status == 413
         assert json.loads(response.body)["instance"] == "/hmi/v1/heartbeat"
-        assert client.engine.heartbeats_rejected["too_large"] == 1
+        assert client.engine.heartbeats_rejected[Rejection.TOO_LARGE] == 1
 
 
 async def test_chunked_body_over_the_cap_is_413(autojump_clock: trio.testing.MockClock) -> None:
@@ -453,15 +469,14 @@ async def test_slow_answer_is_cut_at_the_send_timeout(
 async def test_a_client_that_stops_reading_heartbeat_answers_is_cut_at_the_send_timeout(
     autojump_clock: trio.testing.MockClock,
 ) -> None:
-    # Inline answers keep the deadline they find (the keep-alive timeout, 30 s here); the
-    # transport tells the connection when a send has to wait, and from then the send timeout
-    # applies. Real sockets: the buffers that fill are the kernel's.
+    # Inline answers keep the deadline they find (the keep-alive timeout, 30 s here); a send
+    # that has to wait is the transport's to bound, by the send timeout from its first wait.
+    # Real sockets: the buffers that fill are the kernel's.
     limits = dataclasses.replace(LIMITS, send_timeout=5.0)  # keep-alive stays 30 s
     engine = Engine(DEFAULT_PARAMS, clock=lambda: 1000.0)
     ours, theirs = trio.socket.socketpair()
-    transport = SocketTransport(trio.SocketStream(ours))
+    transport = SocketTransport(trio.SocketStream(ours), send_timeout=limits.send_timeout)
     server = Connection(transport, Site(echo_app, inline=HeartbeatRoutes(engine), limits=limits))
-    transport.on_send_blocked = server.send_blocked
     closed_at: list[float] = []
 
     async def serve() -> None:
@@ -490,3 +505,44 @@ async def test_client_leaving_mid_body_ends_the_connection(
         await client.stream.send_stream.aclose()
         assert await client.at_eof()
         assert trio.current_time() == 0.0
+
+
+async def test_the_state_follows_each_request(autojump_clock: trio.testing.MockClock) -> None:
+    engine = Engine(DEFAULT_PARAMS, clock=lambda: 1000.0)
+    site = Site(echo_app, inline=HeartbeatRoutes(engine), limits=LIMITS)
+    client, server_stream = trio.testing.memory_stream_pair()
+    server = Connection(server_stream, site)
+    seen: list[tuple[str, bool]] = []
+
+    async def look() -> None:
+        await trio.sleep(0.5)
+        seen.append((server.state.name, server.idle))
+
+    async with trio.open_nursery() as nursery:
+        nursery.start_soon(server.run)
+        await look()
+        await client.send_all(b"POST /echo HTTP/1.1\r\nhost: h\r\n")
+        await look()
+        await client.send_all(b"content-length: 4\r\n\r\nab")
+        await look()
+        await client.send_all(b"cd")
+        responses, _ = await read_responses(client, 1)
+        await look()
+        beat = post(HB_PATH, HEARTBEAT)
+        await client.send_all(beat[:-5])
+        await look()
+        await client.send_all(beat[-5:])
+        responses += (await read_responses(client, 1))[0]
+        await look()
+        await client.aclose()
+        await look()
+    assert [r.status for r in responses] == [200, 200]
+    assert seen == [
+        ("IDLE", True),
+        ("HEAD", False),
+        ("BODY", False),  # the app waits for the rest of its body
+        ("IDLE", True),
+        ("BODY", False),  # the inline route too
+        ("IDLE", True),
+        ("CLOSED", False),
+    ]

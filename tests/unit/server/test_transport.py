@@ -11,6 +11,7 @@ from contextlib import asynccontextmanager
 
 import pytest
 import trio
+import trio.testing
 
 from hbtd_server.http import SocketTransport
 from hbtd_server.http._transport import YIELD_EVERY
@@ -163,3 +164,50 @@ async def test_send_eof_half_closes() -> None:
         assert await peer.receive_some() == b""
         await peer.send_all(b"still open this way")
         assert await transport.receive_some() == b"still open this way"
+
+
+async def test_a_send_the_peer_never_takes_gives_up_after_the_send_timeout(
+    autojump_clock: trio.testing.MockClock,
+) -> None:
+    ours, theirs = trio.socket.socketpair()
+    ours.setsockopt(trio.socket.SOL_SOCKET, trio.socket.SO_SNDBUF, 4096)
+    transport = SocketTransport(trio.SocketStream(ours), send_timeout=5.0)
+    async with trio.SocketStream(theirs) as peer, transport:
+        seen: list[float | None] = []
+
+        async def watch() -> None:
+            await trio.sleep(1.0)
+            seen.append(transport.send_blocked_since)
+
+        assert transport.send_blocked_since is None
+        async with trio.open_nursery() as nursery:
+            nursery.start_soon(watch)
+            with pytest.raises(trio.BrokenResourceError, match="took nothing for 5 s"):
+                await transport.send_all(b"x" * (4 << 20))  # and the peer never reads
+        assert trio.current_time() == pytest.approx(5.0)
+        assert seen == [0.0]  # it began to wait at once, and said so while it waited
+        assert transport.send_blocked_since is None
+        del peer
+
+
+async def test_each_send_has_its_own_bound(autojump_clock: trio.testing.MockClock) -> None:
+    # A send the peer takes within the timeout never fails, and the next send starts afresh:
+    # two sends that each wait 3 s of a 5 s bound both go through.
+    ours, theirs = trio.socket.socketpair()
+    ours.setsockopt(trio.socket.SOL_SOCKET, trio.socket.SO_SNDBUF, 4096)
+    transport = SocketTransport(trio.SocketStream(ours), send_timeout=5.0)
+    async with trio.SocketStream(theirs) as peer, transport:
+        payload = b"y" * 1_000_000
+        for _ in range(2):
+
+            async def read_later() -> None:
+                await trio.sleep(3.0)
+                received = 0
+                while received < len(payload):
+                    received += len(await peer.receive_some(1 << 20))
+
+            async with trio.open_nursery() as nursery:
+                nursery.start_soon(read_later)
+                await transport.send_all(payload)
+            assert transport.send_blocked_since is None
+        assert trio.current_time() == pytest.approx(6.0)
