@@ -108,8 +108,6 @@ class HsmHealth:
 
     ready: bool | None = None  # None: not asked yet
     reason: str = "not polled yet"
-    patches_sent: int = 0
-    patches_failed: int = 0
     last_error: str = ""
     #: PATCH attempts by outcome (delivered, refused, failed, unreachable, timeout), for metrics.
     patch_outcomes: Counter[str] = field(default_factory=Counter)

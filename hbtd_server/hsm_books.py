@@ -178,7 +178,6 @@ class HsmBooks:
         """HSM acknowledged ``patch``: its states are HSM's now."""
         ledger, hsm = self._ledger, self.health
         ledger.settle(patch, delivered=True)
-        hsm.patches_sent += 1
         hsm.refusal_streak = 0
         if hsm.logged_causes and not ledger.refused_count:
             hsm_log.warning(
@@ -207,7 +206,6 @@ class HsmBooks:
                 hsm.refused_until = now + backoff.delay(hsm.refusal_streak)
             not_before = hsm.refused_until
         self._ledger.refuse(patch, now=now, backoff=backoff, not_before=not_before)
-        hsm.patches_failed += 1
         hsm.last_error = detail
         if cause not in hsm.logged_causes:
             hsm.logged_causes.add(cause)
@@ -254,7 +252,6 @@ class HsmBooks:
         """``patch`` did not get through: its states stay wanted and are sent again."""
         if error is not None:
             self.health.last_error = error
-        self.health.patches_failed += 1
         self._ledger.settle(patch, delivered=False)
 
     def reconcile_names(self, tracked: Iterable[ComponentView]) -> list[str]:

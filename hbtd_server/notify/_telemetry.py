@@ -196,7 +196,6 @@ class TelemetryPublisher:
         self._connected_since: float | None = None  # monotonic; None: not connected
         self._drops_since: float | None = None
         self._drops_in_episode = 0
-        self.accepted = 0
         self.delivered = 0
         self.dropped = 0
         self.discarded = 0
@@ -257,7 +256,6 @@ class TelemetryPublisher:
         waiting = self._waiting
         for transition in transitions:
             waiting.append(_Entry(next(self._seq), transition))
-        self.accepted += len(transitions)
         overflow = len(waiting) + len(self._in_flight) - self.capacity
         if overflow > 0:
             self._drop_oldest(overflow)

@@ -85,7 +85,6 @@ class EtcdStore:
             limits=httpx.Limits(max_connections=16, max_keepalive_connections=16),
         )
         self._lease: str | None = None
-        self._lease_ttl = 0.0
 
     @property
     def description(self) -> str:
@@ -230,7 +229,6 @@ class EtcdStore:
         if self._lease is None:
             answer = await self._call("/v3/lease/grant", {"TTL": str(max(1, round(ttl)))})
             self._lease = str(answer["ID"])
-            self._lease_ttl = ttl
         key = self.prefix + key
         answer = await self._call(
             "/v3/kv/txn",

@@ -200,8 +200,6 @@ class Persistence:
         self.flush_period = flush_period
         self.replica_state = ReplicaState(engine)
         self.params_dirty = False
-        self.flushes = 0
-        self.ops_written = 0
         self._last_contact = -float("inf")
         engine.journal.open()
         engine.listeners.append(self._on_transitions)
@@ -369,13 +367,10 @@ class Persistence:
                 except StoreUnavailable as error:
                     errors.append(str(error))
                     failed.append(txn)
-                else:
-                    self.ops_written += len(txn)
 
         async with trio.open_nursery() as nursery:
             for txn in txns:
                 nursery.start_soon(write, txn)
-        self.flushes += 1
         for txn in failed:
             self.give_back(txn)
         self.engine.store_health.observe_flush(trio.current_time() - started, ok=not errors)

@@ -151,7 +151,7 @@ async def test_sm_timeout_bounds_a_slow_hsm(autojump_clock: trio.testing.MockClo
         start = trio.current_time()
         rig.beat(NAMES[0])
         await trio.sleep(2.5)
-        assert rig.engine.books.health.patches_failed == 1
+        assert rig.engine.books.health.patch_outcomes["timeout"] == 1
         assert trio.current_time() - start < 3
         assert rig.engine.books.wanted(NAMES[0]) is Kind.STARTED
         nursery.cancel_scope.cancel()
