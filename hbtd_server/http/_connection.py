@@ -368,7 +368,7 @@ class Connection:
         # A read within a request: between requests only its head (a partial head), for a
         # request in hand only its body (the reader is inside the body).
         reader = self._reader
-        if reader.phase is Phase.HEAD:
+        if reader.phase is _READER_HEAD:
             self._state = State.HEAD
             self._deadline.start(Wait.HEAD, reader.started)
         else:

@@ -76,6 +76,13 @@ class Phase(enum.Enum):
     BODY = "reading a request body"
 
 
+# The members under module names for the per-request path: looking a member up on its Enum
+# class costs about 150 ns on CPython 3.11, and the reader moves through three phases a request.
+_IDLE: Final = Phase.IDLE
+_HEAD: Final = Phase.HEAD
+_BODY: Final = Phase.BODY
+
+
 @dataclass(frozen=True, slots=True)
 class Failure:
     """The connection cannot go on; answer ``status`` (None: nothing) and close.
@@ -177,7 +184,7 @@ class RequestReader:
     def __init__(self, *, max_header_bytes: int, max_body_bytes: int) -> None:
         self.events: deque[ReaderEvent] = deque()
         #: Where the parser is: the connection picks its timeout from this.
-        self.phase = Phase.IDLE
+        self.phase = _IDLE
         #: Requests whose head began, so far: a new number is a new head or body deadline.
         self.started = 0
         #: The target of the request being read, for a problem's ``instance``.
@@ -230,7 +237,7 @@ class RequestReader:
             self._parse(data[start:end])
 
     def _slice(self) -> int:
-        if self.phase is Phase.BODY:
+        if self.phase is _BODY:
             if self._content_length is not None:
                 return self._content_length - self._body_bytes + HEAD_SLICE
             return CHUNKED_SLICE
@@ -266,7 +273,7 @@ class RequestReader:
             return
         if self._content_length:
             self.events.pop()  # its END: the body comes first
-            self.phase = Phase.BODY
+            self.phase = _BODY
             self._upgrade_body_left = self._content_length
         if rest:
             self._parse(rest)
@@ -288,7 +295,7 @@ class RequestReader:
     # -- httptools callbacks ---------------------------------------------------------------
 
     def on_message_begin(self) -> None:
-        self.phase = Phase.HEAD
+        self.phase = _HEAD
         self.started += 1
         self.target = b""
         self._head_bytes = 0
@@ -334,7 +341,7 @@ class RequestReader:
         # RFC 9112 §3.2: exactly one valid Host on HTTP/1.1; never two on any version.
         if version != "1.1" or self._hosts != 1 or self._host != self._valid_host:
             self._check_version_and_host(version)
-        self.phase = Phase.BODY
+        self.phase = _BODY
         self.events.append(
             RequestHead(
                 parser.get_method(),
@@ -382,7 +389,7 @@ class RequestReader:
         self.events.append(body)
 
     def on_message_complete(self) -> None:
-        self.phase = Phase.IDLE
+        self.phase = _IDLE
         self.events.append(END)
 
     def _head_too_large(self) -> None:
