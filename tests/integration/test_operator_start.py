@@ -13,6 +13,7 @@ import trio
 
 from hb_sim.ports import free_port
 from hbtd_server.cli import hbtd_command
+from tests.processes import communicate_or_kill
 
 from .conftest import StartHbtd
 
@@ -149,7 +150,7 @@ def test_ctrl_c_while_starting_is_one_line(delay: float) -> None:
     )
     time.sleep(delay)
     process.send_signal(signal.SIGINT)
-    _, stderr = process.communicate(timeout=30)
+    _, stderr = communicate_or_kill(process, timeout=30)
     assert "Traceback" not in stderr
     # 130 while loading, 0 once serving (a clean shutdown), -2 if it came before Python's own
     # handler was installed: never a traceback and exit 1.

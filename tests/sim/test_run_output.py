@@ -17,6 +17,7 @@ from hb_sim import RunOptions, RunResult, load_scenario, run_scenario
 from hb_sim.cli import EXIT_INCONCLUSIVE, main
 from hb_sim.fleet import ScheduleGap
 from hb_sim.run import Progress, junit_xml
+from tests.processes import communicate_or_kill
 from tests.sim.runs import failing, verdict_text
 from tests.sim.shipped import SCENARIO_DIR
 
@@ -147,7 +148,7 @@ def test_ctrl_c_exits_130_with_one_line(tmp_path: Path) -> None:
         assert process.poll() is None, process.communicate()
         time.sleep(0.05)
     process.send_signal(signal.SIGINT)
-    out, err = process.communicate(timeout=max(5.0, deadline - time.monotonic()))
+    out, err = communicate_or_kill(process, timeout=max(5.0, deadline - time.monotonic()))
     assert process.returncode == 130, (out, err)
     assert err.strip().splitlines() == ["hb-sim: interrupted, long not judged"], err
 
