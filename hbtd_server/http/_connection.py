@@ -46,7 +46,16 @@ import trio
 from ._asgi import ASGIApp, AsgiExchange, http_scope
 from ._heartbeat import InlineRoutes
 from ._limits import Limits
-from ._reader import END, Failure, Phase, RequestHead, RequestReader, Target, split_target
+from ._reader import (
+    END,
+    PHASE_HEAD,
+    PHASE_IDLE,
+    Failure,
+    RequestHead,
+    RequestReader,
+    Target,
+    split_target,
+)
 from ._responses import CONTINUE, DateCache, problem_response, response_head
 from ._transport import SocketTransport
 
@@ -107,8 +116,6 @@ _ANSWERING: Final = State.ANSWERING
 _BODY: Final = State.BODY
 _RESPONDING: Final = State.RESPONDING
 _NEXT_REQUEST: Final = Wait.NEXT_REQUEST
-_READER_IDLE: Final = Phase.IDLE
-_READER_HEAD: Final = Phase.HEAD
 
 
 class Deadline:
@@ -341,7 +348,7 @@ class Connection:
         events = reader.events
         while not events:
             if reader.backlog is not None:
-                if self._state is _IDLE and reader.phase is _READER_HEAD:
+                if self._state is _IDLE and reader.phase is PHASE_HEAD:
                     self._state = _HEAD  # a head began in the slice parsed last
                 # Parsing costs time: another slice of the same read waits for the next turn.
                 await trio.lowlevel.checkpoint()
@@ -350,7 +357,7 @@ class Connection:
             if self._eof:
                 return None
             # Before a read: the state and deadline of what it waits for.
-            if reader.phase is _READER_IDLE:
+            if reader.phase is PHASE_IDLE:
                 self._state = _IDLE
                 self._deadline.next_request(reader.started)
             else:
@@ -368,7 +375,7 @@ class Connection:
         # A read within a request: between requests only its head (a partial head), for a
         # request in hand only its body (the reader is inside the body).
         reader = self._reader
-        if reader.phase is _READER_HEAD:
+        if reader.phase is PHASE_HEAD:
             self._state = State.HEAD
             self._deadline.start(Wait.HEAD, reader.started)
         else:
