@@ -116,10 +116,15 @@ async def wait_for_alert(
     """Poll the alerts API until ``name`` fires; fail with Prometheus' log at the deadline."""
     with trio.move_on_after(DEADLINE):
         while process.returncode is None:
+            alerts = []
             try:
-                alerts = (await client.get("/api/v1/alerts")).json()["data"]["alerts"]
+                answer = await client.get("/api/v1/alerts")
             except httpx.TransportError:
-                alerts = []
+                pass
+            else:
+                # Until it is ready, Prometheus answers its API with a plain-text 503.
+                if answer.status_code == 200:
+                    alerts = answer.json()["data"]["alerts"]
             for alert in alerts:
                 if alert["labels"]["alertname"] == name and alert["state"] == "firing":
                     found: dict[str, Any] = alert
